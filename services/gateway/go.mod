@@ -1,0 +1,8 @@
+module bilat.dev/services/gateway
+
+go 1.26.0
+
+replace (
+	bilat.dev/pkg => ../../pkg
+	bilat.dev/proto => ../../proto
+)
