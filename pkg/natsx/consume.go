@@ -1,0 +1,243 @@
+package natsx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Handler handles one message. Returning nil acks it, so return only after
+// the effect is durable. Return Poison(err) for a message that can never
+// succeed (it is dead-lettered, then terminated); any other error is
+// retried with a delay.
+type Handler func(ctx context.Context, msg jetstream.Msg) error
+
+// PoisonError marks a message that no retry can fix.
+type PoisonError struct{ Err error }
+
+func (e *PoisonError) Error() string { return e.Err.Error() }
+func (e *PoisonError) Unwrap() error { return e.Err }
+
+// Poison wraps err as a PoisonError.
+func Poison(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &PoisonError{Err: err}
+}
+
+// IsPoison reports whether err is or wraps a PoisonError.
+func IsPoison(err error) bool {
+	var p *PoisonError
+	return errors.As(err, &p)
+}
+
+// ConsumerConfig describes a durable pull consumer with explicit acks.
+type ConsumerConfig struct {
+	Stream  string
+	Durable string
+	// Stage names the pipeline stage in dead-letter subjects and metrics.
+	Stage          string
+	FilterSubjects []string
+	// MaxDeliver bounds deliveries; the last failing one is dead-lettered.
+	MaxDeliver int
+	AckWait    time.Duration
+	// BackOff is the delay before each redelivery after a transient error
+	// (the last value repeats).
+	BackOff       []time.Duration
+	MaxAckPending int
+	// HandlerTimeout bounds one handler call.
+	HandlerTimeout time.Duration
+}
+
+func (c ConsumerConfig) withDefaults() ConsumerConfig {
+	if c.MaxDeliver <= 0 {
+		c.MaxDeliver = 20
+	}
+	if c.AckWait <= 0 {
+		c.AckWait = 30 * time.Second
+	}
+	if len(c.BackOff) == 0 {
+		c.BackOff = []time.Duration{100 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second}
+	}
+	if c.MaxAckPending <= 0 {
+		c.MaxAckPending = 1000
+	}
+	if c.HandlerTimeout <= 0 {
+		c.HandlerTimeout = c.AckWait
+	}
+	if c.Stage == "" {
+		c.Stage = c.Durable
+	}
+	return c
+}
+
+func (c ConsumerConfig) backoff(delivered uint64) time.Duration {
+	i := int(delivered) - 1
+	if i < 0 {
+		i = 0
+	}
+	if i >= len(c.BackOff) {
+		i = len(c.BackOff) - 1
+	}
+	return c.BackOff[i]
+}
+
+// Consumer is a running consume loop.
+type Consumer struct {
+	cc   jetstream.ConsumeContext
+	once sync.Once
+}
+
+// Consume creates (or updates) the durable consumer and handles its
+// messages one at a time, in stream order, until Stop.
+func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h Handler, log *slog.Logger) (*Consumer, error) {
+	cfg = cfg.withDefaults()
+	var cons jetstream.Consumer
+	err := retry(ctx, func() error {
+		var err error
+		cons, err = js.CreateOrUpdateConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
+			Durable:        cfg.Durable,
+			FilterSubjects: cfg.FilterSubjects,
+			AckPolicy:      jetstream.AckExplicitPolicy,
+			DeliverPolicy:  jetstream.DeliverAllPolicy,
+			AckWait:        cfg.AckWait,
+			MaxDeliver:     cfg.MaxDeliver,
+			MaxAckPending:  cfg.MaxAckPending,
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ensure consumer %s on %s: %w", cfg.Durable, cfg.Stream, err)
+	}
+	log = log.With("stage", cfg.Stage, "consumer", cfg.Durable)
+	cc, err := cons.Consume(func(msg jetstream.Msg) {
+		handle(js, cfg, h, log, msg)
+	}, jetstream.PullMaxMessages(64), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		log.Warn("consume", "err", err)
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("consume %s: %w", cfg.Durable, err)
+	}
+	return &Consumer{cc: cc}, nil
+}
+
+// Stop stops fetching, lets the buffered and in-flight messages finish,
+// and returns when the loop is done or ctx ends (unfinished messages are
+// then redelivered later, never lost).
+func (c *Consumer) Stop(ctx context.Context) {
+	c.once.Do(c.cc.Drain)
+	select {
+	case <-c.cc.Closed():
+	case <-ctx.Done():
+		c.cc.Stop()
+	}
+}
+
+func handle(js jetstream.JetStream, cfg ConsumerConfig, h Handler, log *slog.Logger, msg jetstream.Msg) {
+	start := time.Now()
+	defer func() { metricHandleSeconds.WithLabelValues(cfg.Stage).Observe(time.Since(start).Seconds()) }()
+	meta := Meta(msg)
+	var delivered uint64 = 1
+	var seq uint64
+	if meta != nil {
+		delivered, seq = meta.NumDelivered, meta.Sequence.Stream
+	}
+	// The handler's context is not the service's: a drain lets the
+	// in-flight message finish rather than cancelling it half-way.
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.HandlerTimeout)
+	defer cancel()
+	err := safeCall(ctx, h, msg)
+	switch {
+	case err == nil:
+		if aerr := msg.DoubleAck(ctx); aerr != nil {
+			// The effect is durable and idempotent: a redelivery is harmless.
+			log.Warn("ack failed, message will be redelivered", "seq", seq, "err", aerr)
+			return
+		}
+		metricHandled.WithLabelValues(cfg.Stage, "acked").Inc()
+	case IsPoison(err) || delivered >= uint64(cfg.MaxDeliver):
+		reason := err.Error()
+		if !IsPoison(err) {
+			reason = fmt.Sprintf("gave up after %d deliveries: %s", delivered, reason)
+		}
+		if derr := DeadLetter(ctx, js, cfg.Stage, msg, reason); derr != nil {
+			log.Error("dead-letter failed, retrying later", "seq", seq, "reason", reason, "err", derr)
+			_ = msg.NakWithDelay(cfg.backoff(delivered))
+			metricHandled.WithLabelValues(cfg.Stage, "retried").Inc()
+			return
+		}
+		if terr := msg.TermWithReason(truncate(reason, 200)); terr != nil {
+			log.Warn("term failed", "seq", seq, "err", terr)
+		}
+		log.Warn("dead-lettered", "seq", seq, "subject", msg.Subject(), "reason", reason)
+		metricHandled.WithLabelValues(cfg.Stage, "dead_lettered").Inc()
+	default:
+		delay := cfg.backoff(delivered)
+		log.Warn("transient failure, retrying", "seq", seq, "delivered", delivered, "delay", delay, "err", err)
+		_ = msg.NakWithDelay(delay)
+		metricHandled.WithLabelValues(cfg.Stage, "retried").Inc()
+	}
+}
+
+// safeCall turns a handler panic into a poison error: a message that
+// crashes the handler would crash it again on every redelivery.
+func safeCall(ctx context.Context, h Handler, msg jetstream.Msg) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = Poison(fmt.Errorf("handler panic: %v", r))
+		}
+	}()
+	return h(ctx, msg)
+}
+
+// Meta returns the message's JetStream metadata, or nil when it has none.
+func Meta(msg jetstream.Msg) *jetstream.MsgMetadata {
+	m, err := msg.Metadata()
+	if err != nil {
+		return nil
+	}
+	return m
+}
+
+// DeadLetter publishes msg to bilat.dlq.<stage> with the reason and origin
+// in headers. Its id is derived from the origin, so retries store it once.
+func DeadLetter(ctx context.Context, js jetstream.JetStream, stage string, msg jetstream.Msg, reason string) error {
+	hdr := nats.Header{}
+	for k, v := range msg.Headers() {
+		if k == HeaderMsgID {
+			hdr.Set(HeaderDLQMsgID, v[0])
+			continue
+		}
+		hdr[k] = append([]string(nil), v...)
+	}
+	hdr.Set(HeaderDLQReason, reason)
+	hdr.Set(HeaderDLQStage, stage)
+	hdr.Set(HeaderDLQSubject, msg.Subject())
+	hdr.Set(HeaderDLQTime, time.Now().UTC().Format(time.RFC3339Nano))
+	id := "dlq-" + stage + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if meta := Meta(msg); meta != nil {
+		hdr.Set(HeaderDLQStream, meta.Stream)
+		hdr.Set(HeaderDLQSequence, strconv.FormatUint(meta.Sequence.Stream, 10))
+		hdr.Set(HeaderDLQDelivered, strconv.FormatUint(meta.NumDelivered, 10))
+		id = "dlq-" + stage + "-" + meta.Stream + "-" + strconv.FormatUint(meta.Sequence.Stream, 10)
+	}
+	if _, err := Publish(ctx, js, SubjectDLQ(stage), id, msg.Data(), hdr); err != nil {
+		return fmt.Errorf("dead-letter: %w", err)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

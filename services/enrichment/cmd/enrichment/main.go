@@ -1,0 +1,136 @@
+// Command enrichment resolves the entities of recorded events (BILAT_EVENTS)
+// against the gazetteer and publishes them to BILAT_ENRICHED; it also serves
+// bilat.v1.GazetteerService.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"regexp"
+	"syscall"
+
+	"bilat.dev/pkg/config"
+	"bilat.dev/pkg/grpcx"
+	"bilat.dev/pkg/logx"
+	"bilat.dev/pkg/natsx"
+	"bilat.dev/pkg/ops"
+	bilatv1 "bilat.dev/proto/bilat/v1"
+	"bilat.dev/services/enrichment/internal/adapters"
+	"bilat.dev/services/enrichment/internal/app"
+	"bilat.dev/services/enrichment/internal/ports"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+		slog.Error("enrichment failed", "err", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+var reCountry = regexp.MustCompile(`^[A-Z]{2}$`)
+
+// settings are the flags of the service (defaults from BILAT_* variables).
+type settings struct {
+	config.Common
+	Gazetteer      string
+	HomeCountry    string
+	StreamReplicas int
+}
+
+func parse(args []string, stderr io.Writer) (*settings, error) {
+	var s settings
+	fs := config.NewFlagSet("enrichment")
+	fs.SetOutput(stderr)
+	s.Register(fs, "127.0.0.1:7102", "127.0.0.1:7112")
+	gaz := config.String(fs, "gazetteer", "BILAT_GAZETTEER", adapters.DefaultGazetteerPath,
+		"gazetteer NDJSON file; a relative path is also looked up from the executable's directory and its parents")
+	home := config.String(fs, "home-country", "BILAT_HOME_COUNTRY", "BY", "ISO 3166-1 alpha-2 code of the home country")
+	replicas := config.Int(fs, "stream-replicas", "BILAT_STREAM_REPLICAS", 1, "replicas of the JetStream streams (3 on a cluster)")
+	if err := config.Parse(fs, args); err != nil {
+		return nil, err
+	}
+	s.Gazetteer, s.HomeCountry, s.StreamReplicas = *gaz, *home, *replicas
+	if !reCountry.MatchString(s.HomeCountry) {
+		return nil, fmt.Errorf("home country %q: want an ISO 3166-1 alpha-2 code such as BY", s.HomeCountry)
+	}
+	return &s, nil
+}
+
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	s, err := parse(args, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := logx.New(stderr, s.LogLevel, s.LogFormat)
+	if err != nil {
+		return err
+	}
+	log = log.With("service", "enrichment")
+
+	g, path, err := adapters.LoadGazetteer(s.Gazetteer)
+	if err != nil {
+		return err
+	}
+	if _, ok := g.Entity(s.HomeCountry); !ok {
+		return fmt.Errorf("home country %s is not in the gazetteer %s", s.HomeCountry, path)
+	}
+	log.Info("gazetteer loaded", "path", path, "entities", g.Len(), "home", s.HomeCountry)
+
+	nc, js, err := natsx.Connect(ctx, s.NATSURL, "enrichment", log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if err := natsx.EnsureStreams(ctx, js, natsx.StreamsConfig{Replicas: s.StreamReplicas}); err != nil {
+		return err
+	}
+
+	svc := app.New(g, s.HomeCountry, adapters.NewEnrichedPublisher(js), log)
+	srv := grpcx.NewServer(log, grpcx.NATSCheck(nc))
+	srv.ShutdownTimeout = s.ShutdownTimeout
+	bilatv1.RegisterGazetteerServiceServer(srv.GRPC(), ports.NewGazetteerServer(app.NewGazetteer(g)))
+
+	cons, err := natsx.Consume(ctx, js, ports.ConsumerConfig(), ports.EventHandler(svc), log)
+	if err != nil {
+		return err
+	}
+
+	// gRPC and ops run until ctx ends or one of them fails.
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	grpcErr := make(chan error, 1)
+	opsErr := make(chan error, 1)
+	grpcCtx, stopGRPC := context.WithCancel(context.Background())
+	defer stopGRPC()
+	go func() { grpcErr <- srv.Serve(grpcCtx, s.GRPCAddr) }()
+	go func() { opsErr <- ops.Serve(sctx, s.HTTPAddr, log) }()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-grpcErr:
+		runErr = err
+		grpcErr <- nil
+	case err := <-opsErr:
+		runErr = err
+		opsErr <- nil
+	}
+	cancel()
+
+	// Drain the consumer first (the in-flight event finishes and is acked),
+	// then stop gRPC.
+	dctx, dcancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
+	cons.Stop(dctx)
+	dcancel()
+	stopGRPC()
+	return errors.Join(runErr, <-grpcErr, <-opsErr)
+}

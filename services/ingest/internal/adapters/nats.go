@@ -1,0 +1,95 @@
+// Package adapters implements the app's ports on JetStream: the event
+// publisher and the durable idempotency key store.
+package adapters
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"bilat.dev/pkg/natsx"
+	"bilat.dev/services/ingest/internal/app"
+	"bilat.dev/services/ingest/internal/domain"
+)
+
+// EventPublisher publishes recorded events to BILAT_EVENTS.
+type EventPublisher struct {
+	js jetstream.JetStream
+}
+
+// NewEventPublisher returns a publisher on js.
+func NewEventPublisher(js jetstream.JetStream) *EventPublisher { return &EventPublisher{js: js} }
+
+// Publish stores ev with Nats-Msg-Id = ev.MsgID and waits for the PubAck.
+func (p *EventPublisher) Publish(ctx context.Context, ev app.Event) (bool, error) {
+	subject, err := eventSubject(ev.RecordType)
+	if err != nil {
+		return false, err
+	}
+	hdr := nats.Header{}
+	hdr.Set(natsx.HeaderEventType, ev.EventType)
+	if ev.Traceparent != "" {
+		hdr.Set(natsx.HeaderTraceparent, ev.Traceparent)
+	}
+	if ev.Tracestate != "" {
+		hdr.Set(natsx.HeaderTracestate, ev.Tracestate)
+	}
+	ack, err := natsx.Publish(ctx, p.js, subject, ev.MsgID, ev.Data, hdr)
+	if err != nil {
+		return false, err
+	}
+	if ack.Stream != natsx.StreamEvents {
+		return false, fmt.Errorf("publish %s: stored in stream %s, want %s", subject, ack.Stream, natsx.StreamEvents)
+	}
+	return ack.Duplicate, nil
+}
+
+func eventSubject(recordType string) (string, error) {
+	switch recordType {
+	case domain.TypeAgreement:
+		return natsx.SubjectEventAgreement, nil
+	case domain.TypeTradeFigure:
+		return natsx.SubjectEventTrade, nil
+	default:
+		return "", fmt.Errorf("no event subject for record type %q", recordType)
+	}
+}
+
+// IdempotencyKV keeps accepted keys in the BILAT_IDEMPOTENCY bucket.
+type IdempotencyKV struct {
+	kv jetstream.KeyValue
+}
+
+// OpenIdempotencyKV binds to the bucket created by natsx.EnsureStreams.
+func OpenIdempotencyKV(ctx context.Context, js jetstream.JetStream) (*IdempotencyKV, error) {
+	kv, err := js.KeyValue(ctx, natsx.BucketIdempotency)
+	if err != nil {
+		return nil, fmt.Errorf("open bucket %s: %w", natsx.BucketIdempotency, err)
+	}
+	return &IdempotencyKV{kv: kv}, nil
+}
+
+// Lookup returns the event id stored under keyHash.
+func (s *IdempotencyKV) Lookup(ctx context.Context, keyHash string) (string, bool, error) {
+	e, err := s.kv.Get(ctx, keyHash)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return "", false, nil
+	case err != nil:
+		return "", false, fmt.Errorf("kv get %s: %w", keyHash, err)
+	}
+	return string(e.Value()), true, nil
+}
+
+// Remember stores keyHash -> eventID. Create keeps the first writer's
+// value when two submissions race; both derived the same event id anyway.
+func (s *IdempotencyKV) Remember(ctx context.Context, keyHash, eventID string) error {
+	_, err := s.kv.Create(ctx, keyHash, []byte(eventID))
+	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return fmt.Errorf("kv create %s: %w", keyHash, err)
+	}
+	return nil
+}

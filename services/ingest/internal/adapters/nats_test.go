@@ -1,0 +1,86 @@
+package adapters
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"bilat.dev/pkg/natsx"
+	"bilat.dev/pkg/testenv"
+	"bilat.dev/services/ingest/internal/app"
+	"bilat.dev/services/ingest/internal/domain"
+)
+
+func TestIdempotencyKV(t *testing.T) {
+	n := testenv.NATS(t)
+	n.EnsureStreams(t, natsx.StreamsConfig{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	kv, err := OpenIdempotencyKV(ctx, n.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := domain.KeyHash("agreement:k1")
+	if _, found, err := kv.Lookup(ctx, key); err != nil || found {
+		t.Fatalf("lookup of a new key: found=%v err=%v", found, err)
+	}
+	if err := kv.Remember(ctx, key, "evt-1"); err != nil {
+		t.Fatal(err)
+	}
+	// A second writer (a racing duplicate) neither fails nor overwrites.
+	if err := kv.Remember(ctx, key, "evt-2"); err != nil {
+		t.Fatal(err)
+	}
+	id, found, err := kv.Lookup(ctx, key)
+	if err != nil || !found || id != "evt-1" {
+		t.Fatalf("lookup = %q, %v, %v; want evt-1", id, found, err)
+	}
+	// The key survives a server restart (file storage).
+	n.Restart(t)
+	testenv.Eventually(t, 15*time.Second, "the key after a restart", func() bool {
+		id, found, err := kv.Lookup(ctx, key)
+		return err == nil && found && id == "evt-1"
+	})
+}
+
+func TestOpenIdempotencyKVWithoutBucket(t *testing.T) {
+	n := testenv.NATS(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := OpenIdempotencyKV(ctx, n.JS); err == nil || !strings.Contains(err.Error(), natsx.BucketIdempotency) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestEventPublisher(t *testing.T) {
+	n := testenv.NATS(t)
+	n.EnsureStreams(t, natsx.StreamsConfig{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p := NewEventPublisher(n.JS)
+	ev := app.Event{RecordType: domain.TypeTradeFigure, EventType: "bilat.v1.TradeFigureRecorded", MsgID: "evt-1", Data: []byte("x"), Tracestate: "a=b"}
+	dup, err := p.Publish(ctx, ev)
+	if err != nil || dup {
+		t.Fatalf("first publish: dup=%v err=%v", dup, err)
+	}
+	dup, err = p.Publish(ctx, ev)
+	if err != nil || !dup {
+		t.Fatalf("second publish: dup=%v err=%v", dup, err)
+	}
+	s, err := n.JS.Stream(ctx, natsx.StreamEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.GetLastMsgForSubject(ctx, natsx.SubjectEventTrade)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Header.Get(natsx.HeaderMsgID) != "evt-1" || m.Header.Get(natsx.HeaderEventType) != "bilat.v1.TradeFigureRecorded" ||
+		m.Header.Get(natsx.HeaderTracestate) != "a=b" || m.Header.Get(natsx.HeaderTraceparent) != "" {
+		t.Fatalf("headers %v", m.Header)
+	}
+	if _, err := p.Publish(ctx, app.Event{RecordType: "treaty", MsgID: "evt-2"}); err == nil {
+		t.Fatal("unknown record type published")
+	}
+}

@@ -1,0 +1,198 @@
+package ports
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"mime"
+	"slices"
+	"strings"
+	"time"
+
+	bilatv1 "bilat.dev/proto/bilat/v1"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"bilat.dev/pkg/natsx"
+	"bilat.dev/services/ingest/internal/app"
+	"bilat.dev/services/ingest/internal/domain"
+)
+
+// Headers of the raw door besides natsx's.
+const (
+	headerContentType = "Content-Type"
+	headerCEID        = "ce-id"
+	headerCEIDAlt     = "ce_id"
+	headerCETime      = "ce-time"
+	headerCETimeAlt   = "ce_time"
+)
+
+// DoorConsumerConfig is the durable consumer of the raw publisher door.
+// It takes every subject of the stream so that unknown ones are
+// dead-lettered rather than left unread.
+func DoorConsumerConfig() natsx.ConsumerConfig {
+	return natsx.ConsumerConfig{
+		Stream:  natsx.StreamIngest,
+		Durable: "ingest",
+		Stage:   "ingest",
+	}
+}
+
+// Door handles messages published on bilat.ingest.<type>.
+type Door struct {
+	svc *app.Service
+	log *slog.Logger
+}
+
+// NewDoor returns the JetStream door on svc.
+func NewDoor(svc *app.Service, log *slog.Logger) *Door { return &Door{svc: svc, log: log} }
+
+// Handle records one raw message. Undecodable and invalid messages are
+// poison (dead-lettered with the reason); a failure to record is
+// transient and the message is redelivered.
+func (d *Door) Handle(ctx context.Context, msg jetstream.Msg) error {
+	subject := msg.Subject()
+	hdr := msg.Headers()
+	var (
+		recordType string
+		submit     func(app.Meta) (app.Result, error)
+	)
+	switch subject {
+	case natsx.SubjectIngestAgreement:
+		recordType = domain.TypeAgreement
+		var a bilatv1.Agreement
+		if err := DecodeBody(msg.Data(), header(hdr, headerContentType), &a); err != nil {
+			return natsx.Poison(fmt.Errorf("undecodable agreement on %s: %w", subject, err))
+		}
+		submit = func(m app.Meta) (app.Result, error) { return d.svc.SubmitAgreement(ctx, &a, "agreement", m) }
+	case natsx.SubjectIngestTrade:
+		recordType = domain.TypeTradeFigure
+		var f bilatv1.TradeFigure
+		if err := DecodeBody(msg.Data(), header(hdr, headerContentType), &f); err != nil {
+			return natsx.Poison(fmt.Errorf("undecodable trade figure on %s: %w", subject, err))
+		}
+		submit = func(m app.Meta) (app.Result, error) { return d.svc.SubmitTradeFigure(ctx, &f, "trade_figure", m) }
+	default:
+		return natsx.Poison(fmt.Errorf("unknown subject %s: publish agreements on %s and trade figures on %s",
+			subject, natsx.SubjectIngestAgreement, natsx.SubjectIngestTrade))
+	}
+	meta, err := doorMeta(subject, hdr)
+	if err != nil {
+		return natsx.Poison(err)
+	}
+	res, err := submit(meta)
+	observe("jetstream", recordType, res, err)
+	if _, ok := app.IsValidation(err); ok {
+		return natsx.Poison(err)
+	}
+	if err != nil {
+		return fmt.Errorf("record %s from %s: %w", recordType, subject, err)
+	}
+	d.log.Debug("raw message recorded", "subject", subject, "event_id", res.EventID, "record_id", res.RecordID, "duplicate", res.Duplicate)
+	return nil
+}
+
+// DecodeBody decodes a raw door body into m: protojson when the body
+// starts with '{' or the content type says JSON, protobuf otherwise.
+// Unknown JSON fields are errors, so typos are not silently dropped.
+//
+// Sniffing alone is ambiguous: a protobuf body can start with '{' after
+// bytes that look like white space (an id of 123 characters encodes as
+// "\n{..."). So a sniffed body that is not JSON is tried as protobuf
+// before giving up, unless the content type declared JSON.
+func DecodeBody(data []byte, contentType string, m proto.Message) error {
+	declared := declaredJSON(contentType)
+	if declared || sniffJSON(data) {
+		jerr := (protojson.UnmarshalOptions{DiscardUnknown: false}).Unmarshal(data, m)
+		if jerr == nil {
+			return nil
+		}
+		proto.Reset(m)
+		if declared || proto.Unmarshal(data, m) != nil {
+			proto.Reset(m)
+			return fmt.Errorf("protojson: %w", jerr)
+		}
+		return nil
+	}
+	if err := proto.Unmarshal(data, m); err != nil {
+		return fmt.Errorf("protobuf: %w", err)
+	}
+	return nil
+}
+
+func sniffJSON(data []byte) bool {
+	t := bytes.TrimLeft(data, " \t\r\n")
+	return len(t) > 0 && t[0] == '{'
+}
+
+func declaredJSON(contentType string) bool {
+	if contentType == "" {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// doorMeta reads the envelope facts of a raw message from its headers.
+func doorMeta(subject string, hdr nats.Header) (app.Meta, error) {
+	key, field := doorKey(hdr)
+	m := app.Meta{
+		IdempotencyKey: key,
+		KeyField:       field,
+		Source:         "jetstream:" + subject,
+		Traceparent:    header(hdr, natsx.HeaderTraceparent),
+		Tracestate:     header(hdr, natsx.HeaderTracestate),
+	}
+	name, raw := headerAny(hdr, headerCETime, headerCETimeAlt)
+	if raw != "" {
+		t, err := time.Parse(time.RFC3339Nano, raw)
+		if err != nil {
+			return app.Meta{}, fmt.Errorf("header %s %q: not an RFC 3339 time", name, raw)
+		}
+		m.OccurredAt = t
+	}
+	return m, nil
+}
+
+// doorKey picks the publisher's idempotency key: Nats-Msg-Id, else the
+// CloudEvents id (ce-id, or ce_id as some bindings spell it). Empty means
+// the content hash will be used. field names the header, for violations.
+func doorKey(hdr nats.Header) (key, field string) {
+	name, v := headerAny(hdr, natsx.HeaderMsgID, headerCEID, headerCEIDAlt)
+	if v == "" {
+		return "", ""
+	}
+	return v, "header " + name
+}
+
+func headerAny(hdr nats.Header, names ...string) (string, string) {
+	for _, n := range names {
+		if v := header(hdr, n); v != "" {
+			return n, v
+		}
+	}
+	return "", ""
+}
+
+// header returns the first value of name. NATS headers are case
+// sensitive, but publishers and bridges vary in spelling, so any case is
+// accepted.
+func header(hdr nats.Header, name string) string {
+	if vs := hdr[name]; len(vs) > 0 && strings.TrimSpace(vs[0]) != "" {
+		return strings.TrimSpace(vs[0])
+	}
+	// Sorted so that differently-cased duplicates resolve the same way every time.
+	for _, k := range slices.Sorted(maps.Keys(hdr)) {
+		if vs := hdr[k]; strings.EqualFold(k, name) && len(vs) > 0 && strings.TrimSpace(vs[0]) != "" {
+			return strings.TrimSpace(vs[0])
+		}
+	}
+	return ""
+}
