@@ -1,0 +1,526 @@
+package projection
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	bilatv1 "bilat.dev/proto/bilat/v1"
+)
+
+// Page sizes of ListAgreements.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+func decodeAgreement(h map[string]string) (*bilatv1.Agreement, error) {
+	v, err := DecodeVersion(h)
+	if err != nil {
+		return nil, err
+	}
+	a := &bilatv1.Agreement{}
+	if err := proto.Unmarshal([]byte(h[fieldData]), a); err != nil {
+		return nil, fmt.Errorf("decode agreement: %w", err)
+	}
+	a.Revision, a.UpdatedAt = v.Revision, timestamppb.New(v.UpdatedAt)
+	return a, nil
+}
+
+func decodeFigure(h map[string]string) (*bilatv1.TradeFigure, error) {
+	v, err := DecodeVersion(h)
+	if err != nil {
+		return nil, err
+	}
+	f := &bilatv1.TradeFigure{}
+	if err := proto.Unmarshal([]byte(h[fieldData]), f); err != nil {
+		return nil, fmt.Errorf("decode trade figure: %w", err)
+	}
+	f.Revision, f.UpdatedAt = v.Revision, timestamppb.New(v.UpdatedAt)
+	return f, nil
+}
+
+// exists reports whether a record HASH holds a version (not nothing, not a
+// move tombstone).
+func exists(h map[string]string) bool {
+	_, ok := h[fieldSeq]
+	return ok
+}
+
+// GetAgreement returns the current version of an agreement, or ErrNotFound.
+func (s *Store) GetAgreement(ctx context.Context, id string) (*bilatv1.Agreement, error) {
+	if !validID(id) {
+		return nil, ErrNotFound
+	}
+	partner, err := s.rdb.Get(ctx, s.keys.AgreementLocation(id)).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get agreement %q location: %w", id, err)
+	}
+	h, err := s.rdb.HGetAll(ctx, s.keys.AgreementDoc(partner, id)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("get agreement %q: %w", id, err)
+	}
+	if _, ok := h[fieldSeq]; !ok {
+		// Nothing or a move tombstone: the location moved ahead of the
+		// apply step (a crash between them); the record becomes visible
+		// when the event is redelivered.
+		return nil, ErrNotFound
+	}
+	a, err := decodeAgreement(h)
+	if err != nil {
+		return nil, fmt.Errorf("get agreement %q: %w", id, err)
+	}
+	return a, nil
+}
+
+// AgreementFilter selects agreements. Zero fields do not filter; a year
+// range with either end set leaves undated agreements out.
+type AgreementFilter struct {
+	Partner  string
+	Domain   bilatv1.Domain
+	FromYear int32
+	ToYear   int32
+}
+
+// tokenCheck binds a cursor position to the filter it was issued for, so a
+// token used with other filters, or edited, is refused.
+func (f AgreementFilter) tokenCheck(score int64, member string) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "v%d|%s|%d|%d|%d|%d|%s",
+		pageTokenVersion, f.Partner, f.Domain, f.FromYear, f.ToYear, score, member))
+	return hex.EncodeToString(sum[:8])
+}
+
+// AgreementPage is one page of ListAgreements.
+type AgreementPage struct {
+	Agreements    []*bilatv1.Agreement
+	NextPageToken string // empty on the last page
+	TotalSize     int64  // agreements matching the filter
+}
+
+// pageToken is the opaque cursor: the last entry returned (score, member)
+// and a check hash over them and the filter it was issued for.
+type pageToken struct {
+	V int    `json:"v"`
+	S int64  `json:"s"`
+	M string `json:"m"`
+	C string `json:"c"`
+}
+
+const pageTokenVersion = 1
+
+func encodePageToken(t pageToken) string {
+	t.V = pageTokenVersion
+	b, _ := json.Marshal(t) // a struct of strings and ints always marshals
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodePageToken(s string, f AgreementFilter) (pageToken, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return pageToken{}, fmt.Errorf("%w: not base64url", ErrInvalidPageToken)
+	}
+	var t pageToken
+	if err := json.Unmarshal(b, &t); err != nil {
+		return pageToken{}, fmt.Errorf("%w: malformed", ErrInvalidPageToken)
+	}
+	if t.V != pageTokenVersion || t.M == "" {
+		return pageToken{}, fmt.Errorf("%w: malformed", ErrInvalidPageToken)
+	}
+	if t.C != f.tokenCheck(t.S, t.M) {
+		return pageToken{}, fmt.Errorf("%w: issued for other filters or altered", ErrInvalidPageToken)
+	}
+	return t, nil
+}
+
+// scoreRange is the ZSET score range of a year range for DateScore and
+// PeriodScore; with either end set, score 0 (undated) is left out.
+func scoreRange(from, to int32) (lo, hi string, loN, hiN int64) {
+	loN, hiN = -1<<62, 1<<62
+	lo, hi = "-inf", "+inf"
+	if from == 0 && to == 0 {
+		return lo, hi, loN, hiN
+	}
+	loN = 1
+	if from > 0 {
+		loN = int64(from) * 10000
+	}
+	lo = strconv.FormatInt(loN, 10)
+	if to > 0 {
+		hiN = int64(to)*10000 + 9999
+		hi = strconv.FormatInt(hiN, 10)
+	}
+	return lo, hi, loN, hiN
+}
+
+type zentry struct {
+	member string
+	score  int64
+}
+
+// ListAgreements returns agreements matching f, newest signing date first
+// (ties by id, descending), pageSize at a time (0 means DefaultPageSize,
+// capped at MaxPageSize). token is "" or a previous NextPageToken issued
+// for the same filter; anything else gives ErrInvalidPageToken.
+func (s *Store) ListAgreements(ctx context.Context, f AgreementFilter, pageSize int, token string) (*AgreementPage, error) {
+	if pageSize <= 0 {
+		pageSize = DefaultPageSize
+	}
+	pageSize = min(pageSize, MaxPageSize)
+	lo, hi, loN, hiN := scoreRange(f.FromYear, f.ToYear)
+	var cursor *pageToken
+	if token != "" {
+		t, err := decodePageToken(token, f)
+		if err != nil {
+			return nil, err
+		}
+		if t.S < loN || t.S > hiN {
+			return nil, fmt.Errorf("%w: position outside the filter", ErrInvalidPageToken)
+		}
+		cursor = &t
+	}
+	if f.Partner != "" && !validCode(f.Partner) {
+		return &AgreementPage{}, nil // no record can be stored under such a code
+	}
+	key := s.agreementIndex(f)
+	total, err := s.rdb.ZCount(ctx, key, lo, hi).Result()
+	if err != nil {
+		return nil, fmt.Errorf("count agreements: %w", err)
+	}
+	entries, err := s.zpage(ctx, key, lo, hi, cursor, pageSize+1)
+	if err != nil {
+		return nil, fmt.Errorf("list agreements: %w", err)
+	}
+	page := &AgreementPage{TotalSize: total}
+	if len(entries) > pageSize {
+		entries = entries[:pageSize]
+		last := entries[len(entries)-1]
+		page.NextPageToken = encodePageToken(pageToken{S: last.score, M: last.member, C: f.tokenCheck(last.score, last.member)})
+	}
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.member
+	}
+	page.Agreements, err = s.agreementsByID(ctx, f.Partner, ids)
+	if err != nil {
+		return nil, fmt.Errorf("list agreements: %w", err)
+	}
+	return page, nil
+}
+
+// agreementIndex picks the ZSET that answers f without scanning.
+func (s *Store) agreementIndex(f AgreementFilter) string {
+	switch {
+	case f.Partner != "" && f.Domain != bilatv1.Domain_DOMAIN_UNSPECIFIED:
+		return s.keys.AgreementsByDomain(f.Partner, DomainName(f.Domain))
+	case f.Partner != "":
+		return s.keys.AgreementsByDate(f.Partner)
+	case f.Domain != bilatv1.Domain_DOMAIN_UNSPECIFIED:
+		return s.keys.AllAgreementsByDomain(DomainName(f.Domain))
+	default:
+		return s.keys.AllAgreements()
+	}
+}
+
+// zpage reads up to count entries of key in [lo, hi], highest score first,
+// after the cursor.
+func (s *Store) zpage(ctx context.Context, key, lo, hi string, cursor *pageToken, count int) ([]zentry, error) {
+	curScore, curMember := "", ""
+	if cursor != nil {
+		curScore, curMember = strconv.FormatInt(cursor.S, 10), cursor.M
+	}
+	v, err := listPageScript.Run(ctx, s.rdb, []string{key}, hi, lo, count, curScore, curMember).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("page script: %w", err)
+	}
+	if len(v) == 1 && v[0] == "gone" {
+		return s.zpageSlow(ctx, key, lo, cursor, count)
+	}
+	return pairs(v)
+}
+
+// zpageSlow resumes after a cursor whose member was removed or rescored
+// since the previous page: it skips the tied entries ordered before the
+// cursor member itself (Redis orders ties by bytes, as Go compares strings).
+func (s *Store) zpageSlow(ctx context.Context, key, lo string, cursor *pageToken, count int) ([]zentry, error) {
+	const batch = 256
+	score := strconv.FormatInt(cursor.S, 10)
+	skip := int64(0)
+	for off := int64(0); ; off += batch {
+		ms, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{
+			Key: key, Start: score, Stop: score, ByScore: true, Rev: true, Offset: off, Count: batch,
+		}).Result()
+		if err != nil {
+			return nil, fmt.Errorf("skip ties: %w", err)
+		}
+		done := len(ms) < batch
+		for _, m := range ms {
+			if m < cursor.M {
+				done = true
+				break
+			}
+			skip++
+		}
+		if done {
+			break
+		}
+	}
+	zs, err := s.rdb.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{
+		Key: key, Start: score, Stop: lo, ByScore: true, Rev: true, Offset: skip, Count: int64(count),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("page after ties: %w", err)
+	}
+	out := make([]zentry, len(zs))
+	for i, z := range zs {
+		m, _ := z.Member.(string)
+		out[i] = zentry{member: m, score: int64(z.Score)}
+	}
+	return out, nil
+}
+
+func pairs(v []string) ([]zentry, error) {
+	if len(v)%2 != 0 {
+		return nil, fmt.Errorf("odd member/score reply of %d items", len(v))
+	}
+	out := make([]zentry, 0, len(v)/2)
+	for i := 0; i < len(v); i += 2 {
+		sc, err := strconv.ParseFloat(v[i+1], 64)
+		if err != nil {
+			return nil, fmt.Errorf("score %q: %w", v[i+1], err)
+		}
+		out = append(out, zentry{member: v[i], score: int64(sc)})
+	}
+	return out, nil
+}
+
+// agreementsByID loads agreements in order; partner "" looks each one up in
+// the location index. Ids whose record vanished meanwhile are skipped.
+func (s *Store) agreementsByID(ctx context.Context, partner string, ids []string) ([]*bilatv1.Agreement, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	partners := make([]string, len(ids))
+	if partner != "" {
+		for i := range partners {
+			partners[i] = partner
+		}
+	} else {
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*redis.StringCmd, len(ids))
+		for i, id := range ids {
+			cmds[i] = pipe.Get(ctx, s.keys.AgreementLocation(id))
+		}
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("read locations: %w", err)
+		}
+		for i, c := range cmds {
+			p, err := c.Result()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return nil, fmt.Errorf("read location of %q: %w", ids[i], err)
+			}
+			partners[i] = p
+		}
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	for i, id := range ids {
+		if partners[i] != "" {
+			cmds[i] = pipe.HGetAll(ctx, s.keys.AgreementDoc(partners[i], id))
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("read agreements: %w", err)
+	}
+	out := make([]*bilatv1.Agreement, 0, len(ids))
+	for i, c := range cmds {
+		if c == nil || !exists(c.Val()) {
+			continue
+		}
+		a, err := decodeAgreement(c.Val())
+		if err != nil {
+			return nil, fmt.Errorf("agreement %q: %w", ids[i], err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// TradeFilter selects a partner's trade figures. Zero fields other than
+// Partner do not filter.
+type TradeFilter struct {
+	Partner  string
+	Reporter string
+	Flow     bilatv1.TradeFlow
+	FromYear int32
+	ToYear   int32
+}
+
+// GetTradeSeries returns the partner's figures grouped by reporter, period,
+// flow and scope, ordered by period, then flow, reporter and scope; the
+// figures of a point come newest source first.
+func (s *Store) GetTradeSeries(ctx context.Context, f TradeFilter) ([]*bilatv1.TradePoint, error) {
+	if !validCode(f.Partner) {
+		return nil, nil
+	}
+	lo, hi, _, _ := scoreRange(f.FromYear, f.ToYear)
+	series, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{
+		Key: s.keys.TradeSeriesIndex(f.Partner), Start: lo, Stop: hi, ByScore: true,
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("trade series index: %w", err)
+	}
+	type point struct {
+		parts seriesParts
+		ids   *redis.StringSliceCmd
+	}
+	var points []point
+	pipe := s.rdb.Pipeline()
+	for _, key := range series {
+		parts, ok := parseSeriesKey(key)
+		if !ok {
+			return nil, fmt.Errorf("malformed series key %q", key)
+		}
+		if (f.Reporter != "" && parts.reporter != f.Reporter) ||
+			(f.Flow != bilatv1.TradeFlow_TRADE_FLOW_UNSPECIFIED && parts.flow != f.Flow) {
+			continue
+		}
+		points = append(points, point{parts: parts, ids: pipe.SMembers(ctx, s.keys.TradeSeries(f.Partner, key))})
+	}
+	if len(points) == 0 {
+		return nil, nil
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("trade series members: %w", err)
+	}
+	pipe = s.rdb.Pipeline()
+	docs := make([][]*redis.MapStringStringCmd, len(points))
+	for i, p := range points {
+		for _, id := range p.ids.Val() {
+			docs[i] = append(docs[i], pipe.HGetAll(ctx, s.keys.TradeFigure(f.Partner, id)))
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("trade figures: %w", err)
+	}
+	out := make([]*bilatv1.TradePoint, 0, len(points))
+	for i, p := range points {
+		tp := &bilatv1.TradePoint{Reporter: p.parts.reporter, Flow: p.parts.flow, Scope: p.parts.scope}
+		for _, c := range docs[i] {
+			if !exists(c.Val()) {
+				continue
+			}
+			fig, err := decodeFigure(c.Val())
+			if err != nil {
+				return nil, err
+			}
+			tp.Figures = append(tp.Figures, fig)
+		}
+		if len(tp.Figures) == 0 {
+			continue
+		}
+		tp.Period = proto.Clone(tp.Figures[0].GetPeriod()).(*bilatv1.Period)
+		slices.SortFunc(tp.Figures, func(a, b *bilatv1.TradeFigure) int {
+			return cmp.Or(cmp.Compare(newestSource(b), newestSource(a)), strings.Compare(a.GetId(), b.GetId()))
+		})
+		out = append(out, tp)
+	}
+	slices.SortFunc(out, func(a, b *bilatv1.TradePoint) int {
+		return cmp.Or(
+			cmp.Compare(PeriodScore(a.GetPeriod()), PeriodScore(b.GetPeriod())),
+			cmp.Compare(a.GetFlow(), b.GetFlow()),
+			strings.Compare(a.GetReporter(), b.GetReporter()),
+			cmp.Compare(a.GetScope(), b.GetScope()),
+		)
+	})
+	return out, nil
+}
+
+// newestSource is the latest publication date among a figure's sources.
+func newestSource(f *bilatv1.TradeFigure) int64 {
+	var n int64
+	for _, src := range f.GetSources() {
+		n = max(n, DateScore(src.GetPublished()))
+	}
+	return n
+}
+
+// AgreementCounts counts a partner's agreements by domain and signing year
+// within [from, to] (0 leaves an end open; with either end set, undated
+// agreements are left out). An unknown partner has no counts.
+func (s *Store) AgreementCounts(ctx context.Context, partner string, from, to int32) (*bilatv1.GetAgreementCountsResponse, error) {
+	resp := &bilatv1.GetAgreementCountsResponse{Partner: partner}
+	if !validCode(partner) {
+		return resp, nil
+	}
+	h, err := s.rdb.HGetAll(ctx, s.keys.AgreementCounts(partner)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("agreement counts of %q: %w", partner, err)
+	}
+	open := from == 0 && to == 0
+	inRange := func(y int32) bool {
+		if open {
+			return true
+		}
+		return y != 0 && (from == 0 || y >= from) && (to == 0 || y <= to)
+	}
+	var distinct int64
+	for field, val := range h {
+		n, err := strconv.ParseInt(val, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("count %q=%q: %w", field, val, err)
+		}
+		if field == "total" {
+			if open {
+				resp.TotalAgreements = n
+			}
+			continue
+		}
+		i := strings.LastIndexByte(field, '|')
+		if i < 0 {
+			return nil, fmt.Errorf("malformed count field %q", field)
+		}
+		y, err := strconv.ParseInt(field[i+1:], 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("count field %q: %w", field, err)
+		}
+		if !inRange(int32(y)) {
+			continue
+		}
+		name := field[:i]
+		switch name {
+		case "all":
+			distinct += n
+			continue
+		case NoDomain:
+			resp.Counts = append(resp.Counts, &bilatv1.AgreementCount{Year: int32(y), Count: n})
+			continue
+		}
+		d, ok := ParseDomain(name)
+		if !ok {
+			return nil, fmt.Errorf("count field %q: unknown domain", field)
+		}
+		resp.Counts = append(resp.Counts, &bilatv1.AgreementCount{Domain: d, Year: int32(y), Count: n})
+	}
+	if !open {
+		resp.TotalAgreements = distinct
+	}
+	slices.SortFunc(resp.Counts, func(a, b *bilatv1.AgreementCount) int {
+		return cmp.Or(cmp.Compare(a.GetYear(), b.GetYear()), cmp.Compare(a.GetDomain(), b.GetDomain()))
+	})
+	return resp, nil
+}

@@ -1,0 +1,195 @@
+package projection
+
+import "github.com/redis/go-redis/v9"
+
+// The scripts only touch keys of one partner slot (or one global key) and
+// get every key they touch in KEYS; keys built in Lua from a prefix are
+// also passed in KEYS by the caller, which read the stored state first.
+// A script that finds a different stored state than the caller declared
+// keys for answers "retry", so it never touches an undeclared key.
+
+const luaHelpers = `
+local function bump(h, field, by)
+  local n = redis.call('HINCRBY', h, field, by)
+  if n <= 0 then redis.call('HDEL', h, field) end
+end
+local function each(csv, fn)
+  for d in string.gmatch(csv, '[^,]+') do fn(d) end
+end
+local function agrRemove(bydate, counts, dprefix, id, domains, year)
+  redis.call('ZREM', bydate, id)
+  if domains == '' then
+    bump(counts, 'none|' .. year, -1)
+  else
+    each(domains, function(d)
+      redis.call('ZREM', dprefix .. d, id)
+      bump(counts, d .. '|' .. year, -1)
+    end)
+  end
+  bump(counts, 'all|' .. year, -1)
+end
+local function agrAdd(bydate, counts, dprefix, id, score, domains, year)
+  redis.call('ZADD', bydate, score, id)
+  if domains == '' then
+    redis.call('HINCRBY', counts, 'none|' .. year, 1)
+  else
+    each(domains, function(d)
+      redis.call('ZADD', dprefix .. d, score, id)
+      redis.call('HINCRBY', counts, d .. '|' .. year, 1)
+    end)
+  end
+  redis.call('HINCRBY', counts, 'all|' .. year, 1)
+end
+local function trRemove(index, sprefix, id, series)
+  local set = sprefix .. series
+  redis.call('SREM', set, id)
+  if redis.call('SCARD', set) == 0 then redis.call('ZREM', index, series) end
+end
+`
+
+// applyAgreementScript applies one agreement event in its partner slot.
+// KEYS: doc, bydate, counts, applied, then every domain key of the stored
+// and the new version.
+// ARGV: event id, sequence, protobuf bytes, date score, year, domains csv,
+// updated (ns), agreement id, domains csv the caller saw stored, domain key
+// prefix, revision of the version removed from the previous partner (0).
+// Returns {status, exists, score, domains, revision} of the stored version
+// afterwards; status is applied, duplicate, stale or retry.
+var applyAgreementScript = redis.NewScript(luaHelpers + `
+local doc, bydate, counts, applied = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local function state(status)
+  local c = redis.call('HMGET', doc, 'score', 'domains', 'rev')
+  if not c[1] then return {status, '0'} end
+  return {status, '1', c[1], c[2] or '', c[3] or '0'}
+end
+if redis.call('SISMEMBER', applied, ARGV[1]) == 1 then return state('duplicate') end
+local cur = redis.call('HMGET', doc, 'seq', 'domains', 'year', 'rev')
+if cur[1] and tonumber(cur[1]) >= tonumber(ARGV[2]) then
+  redis.call('SADD', applied, ARGV[1])
+  return state('stale')
+end
+if (cur[2] or '') ~= ARGV[9] then return {'retry'} end
+local id, dprefix = ARGV[8], ARGV[10]
+if cur[1] then
+  agrRemove(bydate, counts, dprefix, id, cur[2] or '', cur[3] or '0')
+else
+  redis.call('HINCRBY', counts, 'total', 1)
+end
+agrAdd(bydate, counts, dprefix, id, ARGV[4], ARGV[6], ARGV[5])
+local rev = math.max(tonumber(cur[4]) or 0, tonumber(ARGV[11])) + 1
+redis.call('HSET', doc, 'pb', ARGV[3], 'event', ARGV[1], 'seq', ARGV[2], 'rev', rev,
+  'updated', ARGV[7], 'score', ARGV[4], 'year', ARGV[5], 'domains', ARGV[6])
+redis.call('SADD', applied, ARGV[1])
+return {'applied', '1', ARGV[4], ARGV[6], tostring(rev)}
+`)
+
+// removeAgreementScript removes an agreement from a partner slot it moved
+// away from, but only if the stored version is older than the moving event.
+// KEYS: doc, bydate, counts, then every domain key of the stored version.
+// ARGV: sequence of the moving event, agreement id, domains csv the caller
+// saw stored, domain key prefix.
+// Returns {status, revision}: status absent, newer (the stored version is
+// not older: the event is stale), removed or retry; revision is the stored
+// one. Removing leaves a tombstone holding only the revision, so revisions
+// keep counting when the record moves (even if the apply on the new partner
+// runs on a later delivery); records without "seq" do not exist for readers.
+var removeAgreementScript = redis.NewScript(luaHelpers + `
+local doc, bydate, counts = KEYS[1], KEYS[2], KEYS[3]
+local cur = redis.call('HMGET', doc, 'seq', 'domains', 'year', 'rev')
+if not cur[1] then return {'absent', cur[4] or '0'} end
+if tonumber(cur[1]) >= tonumber(ARGV[1]) then return {'newer', cur[4] or '0'} end
+if (cur[2] or '') ~= ARGV[3] then return {'retry', '0'} end
+agrRemove(bydate, counts, ARGV[4], ARGV[2], cur[2] or '', cur[3] or '0')
+bump(counts, 'total', -1)
+redis.call('DEL', doc)
+redis.call('HSET', doc, 'rev', cur[4] or '0')
+return {'removed', cur[4] or '0'}
+`)
+
+// applyTradeScript applies one trade figure event in its partner slot.
+// KEYS: doc, series index, applied, new series set, then the stored
+// version's series set when it differs.
+// ARGV: event id, sequence, protobuf bytes, series key, period score,
+// updated (ns), figure id, series key the caller saw stored ("" when none),
+// series key prefix, revision of the version removed from the previous partner.
+// Returns {status, exists, score, series, revision} like applyAgreementScript.
+var applyTradeScript = redis.NewScript(luaHelpers + `
+local doc, index, applied = KEYS[1], KEYS[2], KEYS[3]
+local function state(status)
+  local c = redis.call('HMGET', doc, 'score', 'series', 'rev')
+  if not c[1] then return {status, '0'} end
+  return {status, '1', c[1], c[2] or '', c[3] or '0'}
+end
+if redis.call('SISMEMBER', applied, ARGV[1]) == 1 then return state('duplicate') end
+local cur = redis.call('HMGET', doc, 'seq', 'series', 'rev')
+if cur[1] and tonumber(cur[1]) >= tonumber(ARGV[2]) then
+  redis.call('SADD', applied, ARGV[1])
+  return state('stale')
+end
+if (cur[2] or '') ~= ARGV[8] then return {'retry'} end
+local id, sprefix = ARGV[7], ARGV[9]
+if cur[1] then trRemove(index, sprefix, id, cur[2] or '') end
+redis.call('SADD', sprefix .. ARGV[4], id)
+redis.call('ZADD', index, ARGV[5], ARGV[4])
+local rev = math.max(tonumber(cur[3]) or 0, tonumber(ARGV[10])) + 1
+redis.call('HSET', doc, 'pb', ARGV[3], 'event', ARGV[1], 'seq', ARGV[2], 'rev', rev,
+  'updated', ARGV[6], 'score', ARGV[5], 'series', ARGV[4])
+redis.call('SADD', applied, ARGV[1])
+return {'applied', '1', ARGV[5], ARGV[4], tostring(rev)}
+`)
+
+// removeTradeScript is removeAgreementScript for trade figures.
+// KEYS: doc, series index, stored series set. ARGV: sequence, figure id,
+// series key the caller saw stored, series key prefix.
+var removeTradeScript = redis.NewScript(luaHelpers + `
+local doc, index = KEYS[1], KEYS[2]
+local cur = redis.call('HMGET', doc, 'seq', 'series', 'rev')
+if not cur[1] then return {'absent', cur[3] or '0'} end
+if tonumber(cur[1]) >= tonumber(ARGV[1]) then return {'newer', cur[3] or '0'} end
+if (cur[2] or '') ~= ARGV[3] then return {'retry', '0'} end
+trRemove(index, ARGV[4], ARGV[2], cur[2] or '')
+redis.call('DEL', doc)
+redis.call('HSET', doc, 'rev', cur[3] or '0')
+return {'removed', cur[3] or '0'}
+`)
+
+// seedRevisionScript carries a moving record's revision into the record
+// HASH of its new partner before the location index points there, so a
+// crash between the location update and the apply cannot reset the count.
+// It only raises the revision of a HASH that holds no version.
+// KEYS: doc. ARGV: revision.
+var seedRevisionScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], 'seq') == 1 then return 0 end
+local cur = tonumber(redis.call('HGET', KEYS[1], 'rev')) or 0
+if tonumber(ARGV[1]) > cur then redis.call('HSET', KEYS[1], 'rev', ARGV[1]) end
+return 1
+`)
+
+// casLocationScript moves a location index entry from the partner the caller
+// saw ("" for none) to a new one; 0 when someone else changed it meanwhile.
+var casLocationScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if (cur or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+`)
+
+// listPageScript reads one page of a ZSET newest first, atomically resuming
+// after the cursor (score, member). Ties on score are ordered by member
+// descending, so the entries to skip are those ranked above the cursor.
+// KEYS: zset. ARGV: max, min, count, cursor score ("" for the first page),
+// cursor member. Returns member/score pairs, or {'gone'} when the cursor
+// member no longer has its score (the caller then skips ties itself).
+var listPageScript = redis.NewScript(`
+local key, max, min, count = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
+local offset = 0
+if ARGV[4] ~= '' then
+  local s = redis.call('ZSCORE', key, ARGV[5])
+  if not s or tonumber(s) ~= tonumber(ARGV[4]) then return {'gone'} end
+  local rank = redis.call('ZREVRANK', key, ARGV[5])
+  local above = redis.call('ZCOUNT', key, '(' .. ARGV[4], '+inf')
+  max = ARGV[4]
+  offset = rank - above + 1
+end
+return redis.call('ZREVRANGEBYSCORE', key, max, min, 'WITHSCORES', 'LIMIT', offset, count)
+`)

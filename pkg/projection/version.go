@@ -1,0 +1,75 @@
+package projection
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Fields of a record HASH (agr:doc:<id>, trade:fig:<id>). The Lua scripts
+// write them; Go reads them back through DecodeVersion.
+const (
+	fieldData    = "pb"      // protobuf bytes of the record as received (revision/updated_at unset)
+	fieldEvent   = "event"   // id of the event that wrote this version
+	fieldSeq     = "seq"     // its Envelope.sequence (decimal)
+	fieldRev     = "rev"     // versions applied so far, 1 for the first
+	fieldUpdated = "updated" // when the projection applied it, Unix nanoseconds (decimal)
+	fieldScore   = "score"   // agreements: DateScore; trade: PeriodScore
+	fieldYear    = "year"    // agreements: signing year, 0 when undated
+	fieldDomains = "domains" // agreements: comma-separated DomainNames, "" when none
+	fieldSeries  = "series"  // trade: SeriesKey
+)
+
+// Version is the metadata stored next to a record's protobuf bytes.
+type Version struct {
+	// EventID is the id of the event that wrote this version.
+	EventID string
+	// Sequence is that event's Envelope.sequence; a higher one is newer.
+	Sequence uint64
+	// Revision counts the versions applied: 1 for the first.
+	Revision int32
+	// UpdatedAt is when the projection applied the version.
+	UpdatedAt time.Time
+}
+
+// errNoVersion means a record HASH lacks its metadata (it does not exist).
+var errNoVersion = errors.New("projection: record has no version metadata")
+
+// EncodeVersion is the HASH form of v (what the Lua scripts write).
+func EncodeVersion(v Version) map[string]string {
+	return map[string]string{
+		fieldEvent:   v.EventID,
+		fieldSeq:     strconv.FormatUint(v.Sequence, 10),
+		fieldRev:     strconv.FormatInt(int64(v.Revision), 10),
+		fieldUpdated: encodeTime(v.UpdatedAt),
+	}
+}
+
+// DecodeVersion reads the version metadata of a record HASH.
+func DecodeVersion(h map[string]string) (Version, error) {
+	seqS, ok := h[fieldSeq]
+	if !ok {
+		return Version{}, errNoVersion
+	}
+	seq, err := strconv.ParseUint(seqS, 10, 64)
+	if err != nil {
+		return Version{}, fmt.Errorf("decode version: sequence %q: %w", seqS, err)
+	}
+	rev, err := strconv.ParseInt(h[fieldRev], 10, 32)
+	if err != nil {
+		return Version{}, fmt.Errorf("decode version: revision %q: %w", h[fieldRev], err)
+	}
+	ns, err := strconv.ParseInt(h[fieldUpdated], 10, 64)
+	if err != nil {
+		return Version{}, fmt.Errorf("decode version: updated %q: %w", h[fieldUpdated], err)
+	}
+	return Version{
+		EventID:   h[fieldEvent],
+		Sequence:  seq,
+		Revision:  int32(rev),
+		UpdatedAt: time.Unix(0, ns).UTC(),
+	}, nil
+}
+
+func encodeTime(t time.Time) string { return strconv.FormatInt(t.UnixNano(), 10) }

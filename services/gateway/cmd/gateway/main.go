@@ -1,0 +1,100 @@
+// Command gateway serves Bilat's public read API (bilat.v1.AgreementService,
+// bilat.v1.TradeService) from the Redis projections.
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"bilat.dev/pkg/config"
+	"bilat.dev/pkg/grpcx"
+	"bilat.dev/pkg/logx"
+	"bilat.dev/pkg/ops"
+	"bilat.dev/pkg/projection"
+	"bilat.dev/pkg/redisx"
+	bilatv1 "bilat.dev/proto/bilat/v1"
+	"bilat.dev/services/gateway/internal/app"
+	"bilat.dev/services/gateway/internal/ports"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+		slog.Error("gateway failed", "err", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// settings are the flags of the service (defaults from BILAT_* variables).
+type settings struct {
+	config.Common
+	KeyPrefix string
+}
+
+func parse(args []string, stderr io.Writer) (*settings, error) {
+	var s settings
+	fs := config.NewFlagSet("gateway")
+	fs.SetOutput(stderr)
+	s.Register(fs, "127.0.0.1:7100", "127.0.0.1:7110")
+	prefix := config.String(fs, "redis-key-prefix", "BILAT_REDIS_KEY_PREFIX", projection.DefaultPrefix,
+		"prefix of every projection key; statistics must use the same")
+	if err := config.Parse(fs, args); err != nil {
+		return nil, err
+	}
+	s.KeyPrefix = *prefix
+	return &s, nil
+}
+
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	s, err := parse(args, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := logx.New(stderr, s.LogLevel, s.LogFormat)
+	if err != nil {
+		return err
+	}
+	log = log.With("service", "gateway")
+
+	rdb, err := redisx.Connect(ctx, s.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rdb.Close() }()
+
+	svc := app.New(projection.New(rdb, projection.WithPrefix(s.KeyPrefix)))
+	srv := grpcx.NewServer(log, grpcx.RedisCheck(rdb))
+	srv.ShutdownTimeout = s.ShutdownTimeout
+	bilatv1.RegisterAgreementServiceServer(srv.GRPC(), ports.NewAgreementServer(svc, log))
+	bilatv1.RegisterTradeServiceServer(srv.GRPC(), ports.NewTradeServer(svc, log))
+
+	// gRPC and ops run until ctx ends or one of them fails; gRPC stops
+	// gracefully (bounded by the shutdown timeout) before Redis closes.
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	grpcErr := make(chan error, 1)
+	opsErr := make(chan error, 1)
+	go func() { grpcErr <- srv.Serve(sctx, s.GRPCAddr) }()
+	go func() { opsErr <- ops.Serve(sctx, s.HTTPAddr, log) }()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-grpcErr:
+		runErr = err
+		grpcErr <- nil
+	case err := <-opsErr:
+		runErr = err
+		opsErr <- nil
+	}
+	cancel()
+	return errors.Join(runErr, <-grpcErr, <-opsErr)
+}

@@ -1,0 +1,91 @@
+// Package app is the gateway's read use cases over the projections.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"bilat.dev/pkg/projection"
+	bilatv1 "bilat.dev/proto/bilat/v1"
+	"bilat.dev/services/gateway/internal/domain"
+)
+
+var (
+	// ErrNotFound means no record has the requested id.
+	ErrNotFound = errors.New("not found")
+	// ErrInvalidPageToken means the page token is malformed, altered, or
+	// was issued for other filters.
+	ErrInvalidPageToken = errors.New("invalid page token")
+)
+
+// ValidationError lists the bad fields of a request.
+type ValidationError struct{ Violations []domain.Violation }
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Violations))
+	for i, v := range e.Violations {
+		parts[i] = v.Field + ": " + v.Description
+	}
+	return "invalid request: " + strings.Join(parts, "; ")
+}
+
+// Reader is the read model (pkg/projection's Store over Redis).
+type Reader interface {
+	GetAgreement(ctx context.Context, id string) (*bilatv1.Agreement, error)
+	ListAgreements(ctx context.Context, f projection.AgreementFilter, pageSize int, token string) (*projection.AgreementPage, error)
+	GetTradeSeries(ctx context.Context, f projection.TradeFilter) ([]*bilatv1.TradePoint, error)
+}
+
+// Service answers the public read API.
+type Service struct{ r Reader }
+
+// New returns the service over r.
+func New(r Reader) *Service { return &Service{r: r} }
+
+// GetAgreement returns the current version of an agreement.
+func (s *Service) GetAgreement(ctx context.Context, id string) (*bilatv1.Agreement, error) {
+	if vs := domain.ValidateGet(id); len(vs) > 0 {
+		return nil, &ValidationError{vs}
+	}
+	a, err := s.r.GetAgreement(ctx, id)
+	if errors.Is(err, projection.ErrNotFound) {
+		return nil, fmt.Errorf("agreement %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get agreement %q: %w", id, err)
+	}
+	return a, nil
+}
+
+// ListAgreements lists agreements newest first, a page at a time.
+func (s *Service) ListAgreements(ctx context.Context, q domain.ListQuery, token string) (*projection.AgreementPage, error) {
+	if vs := domain.ValidateList(q); len(vs) > 0 {
+		return nil, &ValidationError{vs}
+	}
+	page, err := s.r.ListAgreements(ctx, projection.AgreementFilter{
+		Partner: q.Partner, Domain: q.Domain, FromYear: q.FromYear, ToYear: q.ToYear,
+	}, int(q.PageSize), token)
+	if errors.Is(err, projection.ErrInvalidPageToken) {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidPageToken, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list agreements: %w", err)
+	}
+	return page, nil
+}
+
+// GetTradeSeries returns a partner's trade figures by period and flow.
+func (s *Service) GetTradeSeries(ctx context.Context, q domain.TradeQuery) ([]*bilatv1.TradePoint, error) {
+	if vs := domain.ValidateTrade(q); len(vs) > 0 {
+		return nil, &ValidationError{vs}
+	}
+	points, err := s.r.GetTradeSeries(ctx, projection.TradeFilter{
+		Partner: q.Partner, Reporter: q.Reporter, Flow: q.Flow, FromYear: q.FromYear, ToYear: q.ToYear,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("trade series of %q: %w", q.Partner, err)
+	}
+	return points, nil
+}

@@ -1,0 +1,97 @@
+// Package ports serves the gateway's public gRPC API.
+package ports
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"bilat.dev/pkg/grpcx"
+	bilatv1 "bilat.dev/proto/bilat/v1"
+	"bilat.dev/services/gateway/internal/app"
+	"bilat.dev/services/gateway/internal/domain"
+)
+
+// toStatus maps app errors to gRPC statuses; unexpected ones (Redis down)
+// are logged and answered Unavailable, which clients may retry.
+func toStatus(ctx context.Context, log *slog.Logger, op string, err error) error {
+	var ve *app.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		fvs := make([]grpcx.FieldViolation, len(ve.Violations))
+		for i, v := range ve.Violations {
+			fvs[i] = grpcx.FieldViolation{Field: v.Field, Description: v.Description}
+		}
+		return grpcx.InvalidArgument("invalid "+op+" request", fvs...)
+	case errors.Is(err, app.ErrInvalidPageToken):
+		return grpcx.InvalidArgument("invalid "+op+" request", grpcx.FieldViolation{
+			Field: "page_token", Description: "must be a next_page_token returned for the same filters",
+		})
+	case errors.Is(err, app.ErrNotFound):
+		return status.Error(codes.NotFound, err.Error())
+	}
+	log.ErrorContext(ctx, op, "err", err)
+	return status.Error(codes.Unavailable, "projections unavailable, retry later")
+}
+
+// AgreementServer serves bilat.v1.AgreementService.
+type AgreementServer struct {
+	bilatv1.UnimplementedAgreementServiceServer
+	svc *app.Service
+	log *slog.Logger
+}
+
+// NewAgreementServer returns the handlers over svc.
+func NewAgreementServer(svc *app.Service, log *slog.Logger) *AgreementServer {
+	return &AgreementServer{svc: svc, log: log}
+}
+
+// GetAgreement returns the current version of one agreement.
+func (s *AgreementServer) GetAgreement(ctx context.Context, req *bilatv1.GetAgreementRequest) (*bilatv1.GetAgreementResponse, error) {
+	a, err := s.svc.GetAgreement(ctx, req.GetId())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, "GetAgreement", err)
+	}
+	return &bilatv1.GetAgreementResponse{Agreement: a}, nil
+}
+
+// ListAgreements lists agreements, newest signing date first.
+func (s *AgreementServer) ListAgreements(ctx context.Context, req *bilatv1.ListAgreementsRequest) (*bilatv1.ListAgreementsResponse, error) {
+	page, err := s.svc.ListAgreements(ctx, domain.ListQuery{
+		Partner: req.GetPartner(), Domain: req.GetDomain(), FromYear: req.GetFromYear(), ToYear: req.GetToYear(),
+		PageSize: req.GetPageSize(),
+	}, req.GetPageToken())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, "ListAgreements", err)
+	}
+	return &bilatv1.ListAgreementsResponse{
+		Agreements: page.Agreements, NextPageToken: page.NextPageToken, TotalSize: page.TotalSize,
+	}, nil
+}
+
+// TradeServer serves bilat.v1.TradeService.
+type TradeServer struct {
+	bilatv1.UnimplementedTradeServiceServer
+	svc *app.Service
+	log *slog.Logger
+}
+
+// NewTradeServer returns the handlers over svc.
+func NewTradeServer(svc *app.Service, log *slog.Logger) *TradeServer {
+	return &TradeServer{svc: svc, log: log}
+}
+
+// GetTradeSeries returns a partner's trade figures ordered by period and flow.
+func (s *TradeServer) GetTradeSeries(ctx context.Context, req *bilatv1.GetTradeSeriesRequest) (*bilatv1.GetTradeSeriesResponse, error) {
+	points, err := s.svc.GetTradeSeries(ctx, domain.TradeQuery{
+		Partner: req.GetPartner(), Reporter: req.GetReporter(), Flow: req.GetFlow(),
+		FromYear: req.GetFromYear(), ToYear: req.GetToYear(),
+	})
+	if err != nil {
+		return nil, toStatus(ctx, s.log, "GetTradeSeries", err)
+	}
+	return &bilatv1.GetTradeSeriesResponse{Partner: req.GetPartner(), Points: points}, nil
+}

@@ -1,0 +1,124 @@
+// Command statistics projects the enriched events (BILAT_ENRICHED) into
+// Redis, idempotently, and serves bilat.v1.StatisticsService over them.
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"bilat.dev/pkg/config"
+	"bilat.dev/pkg/grpcx"
+	"bilat.dev/pkg/logx"
+	"bilat.dev/pkg/natsx"
+	"bilat.dev/pkg/ops"
+	"bilat.dev/pkg/projection"
+	"bilat.dev/pkg/redisx"
+	bilatv1 "bilat.dev/proto/bilat/v1"
+	"bilat.dev/services/statistics/internal/app"
+	"bilat.dev/services/statistics/internal/ports"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+		slog.Error("statistics failed", "err", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// settings are the flags of the service (defaults from BILAT_* variables).
+type settings struct {
+	config.Common
+	StreamReplicas int
+	KeyPrefix      string
+}
+
+func parse(args []string, stderr io.Writer) (*settings, error) {
+	var s settings
+	fs := config.NewFlagSet("statistics")
+	fs.SetOutput(stderr)
+	s.Register(fs, "127.0.0.1:7103", "127.0.0.1:7113")
+	replicas := config.Int(fs, "stream-replicas", "BILAT_STREAM_REPLICAS", 1, "replicas of the JetStream streams (3 on a cluster)")
+	prefix := config.String(fs, "redis-key-prefix", "BILAT_REDIS_KEY_PREFIX", projection.DefaultPrefix,
+		"prefix of every projection key; gateway must use the same")
+	if err := config.Parse(fs, args); err != nil {
+		return nil, err
+	}
+	s.StreamReplicas, s.KeyPrefix = *replicas, *prefix
+	return &s, nil
+}
+
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	s, err := parse(args, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := logx.New(stderr, s.LogLevel, s.LogFormat)
+	if err != nil {
+		return err
+	}
+	log = log.With("service", "statistics")
+
+	nc, js, err := natsx.Connect(ctx, s.NATSURL, "statistics", log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if err := natsx.EnsureStreams(ctx, js, natsx.StreamsConfig{Replicas: s.StreamReplicas}); err != nil {
+		return err
+	}
+	rdb, err := redisx.Connect(ctx, s.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rdb.Close() }()
+
+	store := projection.New(rdb, projection.WithPrefix(s.KeyPrefix))
+	svc := app.New(store, store)
+	srv := grpcx.NewServer(log, grpcx.NATSCheck(nc), grpcx.RedisCheck(rdb))
+	srv.ShutdownTimeout = s.ShutdownTimeout
+	bilatv1.RegisterStatisticsServiceServer(srv.GRPC(), ports.NewStatisticsServer(svc, log))
+
+	cons, err := natsx.Consume(ctx, js, ports.ConsumerConfig(), ports.EventHandler(svc, log), log)
+	if err != nil {
+		return err
+	}
+
+	// gRPC and ops run until ctx ends or one of them fails.
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	grpcErr := make(chan error, 1)
+	opsErr := make(chan error, 1)
+	grpcCtx, stopGRPC := context.WithCancel(context.Background())
+	defer stopGRPC()
+	go func() { grpcErr <- srv.Serve(grpcCtx, s.GRPCAddr) }()
+	go func() { opsErr <- ops.Serve(sctx, s.HTTPAddr, log) }()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-grpcErr:
+		runErr = err
+		grpcErr <- nil
+	case err := <-opsErr:
+		runErr = err
+		opsErr <- nil
+	}
+	cancel()
+
+	// Drain the consumer first (the in-flight event is written to Redis and
+	// acked), then stop gRPC; Redis and NATS close last (deferred).
+	dctx, dcancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
+	cons.Stop(dctx)
+	dcancel()
+	stopGRPC()
+	return errors.Join(runErr, <-grpcErr, <-opsErr)
+}

@@ -1,0 +1,95 @@
+// Package domain holds the statistics service's pure rules: which record an
+// enriched subject carries and what a valid counts query is.
+package domain
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Kind is the record type of an enriched event.
+type Kind int
+
+const (
+	// KindUnknown is any subject statistics does not project.
+	KindUnknown Kind = iota
+	// KindAgreement: bilat.enriched.agreement.<partner>, body bilat.v1.AgreementRecorded.
+	KindAgreement
+	// KindTradeFigure: bilat.enriched.trade_figure.<partner>, body bilat.v1.TradeFigureRecorded.
+	KindTradeFigure
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindAgreement:
+		return "agreement"
+	case KindTradeFigure:
+		return "trade_figure"
+	}
+	return "unknown"
+}
+
+// EventType is the full proto name of the kind's event message, as in the
+// Bilat-Event-Type header.
+func (k Kind) EventType() string {
+	switch k {
+	case KindAgreement:
+		return "bilat.v1.AgreementRecorded"
+	case KindTradeFigure:
+		return "bilat.v1.TradeFigureRecorded"
+	}
+	return ""
+}
+
+// KindOf tells the record type from an enriched subject
+// (bilat.enriched.<type>.<partner token>).
+func KindOf(subject string) Kind {
+	parts := strings.Split(subject, ".")
+	if len(parts) != 4 || parts[0] != "bilat" || parts[1] != "enriched" || parts[3] == "" {
+		return KindUnknown
+	}
+	switch parts[2] {
+	case "agreement":
+		return KindAgreement
+	case "trade_figure":
+		return KindTradeFigure
+	}
+	return KindUnknown
+}
+
+// Violation names one bad field of a query.
+type Violation struct {
+	Field       string
+	Description string
+}
+
+// Years outside this range are typing mistakes, not history.
+const (
+	MinYear = 1900
+	MaxYear = 2100
+)
+
+// ValidateYearRange checks an inclusive year range where 0 leaves an end open.
+func ValidateYearRange(from, to int32) []Violation {
+	var vs []Violation
+	check := func(field string, y int32) {
+		if y != 0 && (y < MinYear || y > MaxYear) {
+			vs = append(vs, Violation{field, fmt.Sprintf("must be 0 or between %d and %d", MinYear, MaxYear)})
+		}
+	}
+	check("from_year", from)
+	check("to_year", to)
+	if len(vs) == 0 && from != 0 && to != 0 && from > to {
+		vs = append(vs, Violation{"from_year", "must not be after to_year"})
+	}
+	return vs
+}
+
+// ValidateCountsQuery checks a GetAgreementCounts request.
+func ValidateCountsQuery(partner string, from, to int32) []Violation {
+	var vs []Violation
+	if partner == "" {
+		vs = append(vs, Violation{"partner", "is required (an entity code such as GE, or \"unresolved\")"})
+	}
+	return append(vs, ValidateYearRange(from, to)...)
+}

@@ -1,0 +1,72 @@
+// Package ports connects the statistics app to the outside: the JetStream
+// consumer handler and the StatisticsService gRPC handlers.
+package ports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"bilat.dev/pkg/natsx"
+	"bilat.dev/services/statistics/internal/app"
+)
+
+// Consumer settings of the statistics stage.
+const (
+	Durable = "statistics"
+	Stage   = "statistics"
+)
+
+var metricProjected = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "bilat_statistics_events_total",
+	Help: "Enriched events projected, by record kind and outcome (applied, duplicate, stale).",
+}, []string{"kind", "outcome"})
+
+// ConsumerConfig is the durable consumer statistics reads BILAT_ENRICHED with.
+// Its only transient failure is Redis being away, and applying is
+// idempotent, so it retries for hours (1000 deliveries, 30 s apart at
+// most) before a message is dead-lettered; messages retried meanwhile may
+// be applied out of order, which the sequence guard makes harmless.
+func ConsumerConfig() natsx.ConsumerConfig {
+	return natsx.ConsumerConfig{
+		Stream:         natsx.StreamEnriched,
+		Durable:        Durable,
+		Stage:          Stage,
+		FilterSubjects: []string{"bilat.enriched.>"},
+		MaxDeliver:     1000,
+		BackOff: []time.Duration{100 * time.Millisecond, 500 * time.Millisecond, time.Second,
+			2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second},
+	}
+}
+
+// EventHandler adapts the app to natsx.Consume: it returns nil (ack) only
+// after Redis accepted every step, Poison for messages no retry can fix,
+// and any other error (Redis down, a concurrent writer) for a retry.
+func EventHandler(svc *app.Service, log *slog.Logger) natsx.Handler {
+	return func(ctx context.Context, msg jetstream.Msg) error {
+		res, err := svc.Project(ctx, app.Message{
+			Subject:   msg.Subject(),
+			Data:      msg.Data(),
+			EventType: msg.Headers().Get(natsx.HeaderEventType),
+		})
+		if errors.Is(err, app.ErrPermanent) {
+			return natsx.Poison(err)
+		}
+		if err != nil {
+			var seq uint64
+			if meta := natsx.Meta(msg); meta != nil {
+				seq = meta.Sequence.Stream
+			}
+			return fmt.Errorf("project enriched seq %d: %w", seq, err)
+		}
+		metricProjected.WithLabelValues(res.Kind.String(), res.Outcome.String()).Inc()
+		log.Debug("projected", "kind", res.Kind, "id", res.RecordID, "event", res.EventID, "outcome", res.Outcome)
+		return nil
+	}
+}
