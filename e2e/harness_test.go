@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -35,6 +36,7 @@ var (
 func TestMain(m *testing.M) {
 	_, file, _, _ := runtime.Caller(0)
 	repoRoot = filepath.Dir(filepath.Dir(file))
+	flag.Parse()
 	if testing.Short() {
 		os.Exit(m.Run())
 	}
@@ -287,4 +289,3 @@ func countLines(t *testing.T, rel string) int {
 	}
 	return n
 }
-

@@ -242,4 +242,3 @@ func TestInvalidInputIsRejectedWithTheField(t *testing.T) {
 		t.Fatalf("unknown id: %v", err)
 	}
 }
-

@@ -48,16 +48,20 @@ func String(fs *flag.FlagSet, name, envKey, def, usage string) *string {
 
 // Int declares an int flag whose default is taken from env when set.
 func Int(fs *flag.FlagSet, name, envKey string, def int, usage string) *int {
-	v := def
-	if s, ok := os.LookupEnv(envKey); ok && s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			recordErr(fs, fmt.Errorf("%s=%q: not an integer", envKey, s))
-		} else {
-			v = n
-		}
+	return fs.Int(name, envInt(fs, envKey, def), withEnv(usage, envKey))
+}
+
+func envInt(fs *flag.FlagSet, key string, def int) int {
+	s, ok := os.LookupEnv(key)
+	if !ok || s == "" {
+		return def
 	}
-	return fs.Int(name, v, withEnv(usage, envKey))
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		recordErr(fs, fmt.Errorf("%s=%q: not an integer", key, s))
+		return def
+	}
+	return n
 }
 
 // Duration declares a duration flag whose default is taken from env when set.
@@ -131,4 +135,14 @@ func withEnv(usage, key string) string {
 		return usage
 	}
 	return usage + " (env " + key + ")"
+}
+
+// IntVar is Int storing into p.
+func IntVar(fs *flag.FlagSet, p *int, name, envKey string, def int, usage string) {
+	fs.IntVar(p, name, envInt(fs, envKey, def), withEnv(usage, envKey))
+}
+
+// DurationVar is Duration storing into p.
+func DurationVar(fs *flag.FlagSet, p *time.Duration, name, envKey string, def time.Duration, usage string) {
+	fs.DurationVar(p, name, envDuration(fs, envKey, def), withEnv(usage, envKey))
 }

@@ -6,11 +6,14 @@ package natsx
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"bilat.dev/pkg/config"
 )
 
 // Streams and buckets.
@@ -165,4 +168,12 @@ func transient(err error) bool {
 		return apiErr.Code == 503 || apiErr.Code == 0
 	}
 	return !errors.Is(err, context.Canceled)
+}
+
+// RegisterFlags declares --stream-replicas and --duplicate-window. Every
+// service that ensures the streams registers both, so a restart of any of
+// them keeps the operator's settings instead of resetting them.
+func (c *StreamsConfig) RegisterFlags(fs *flag.FlagSet) {
+	config.IntVar(fs, &c.Replicas, "stream-replicas", "BILAT_STREAM_REPLICAS", 1, "replicas of the JetStream streams and the idempotency bucket (3 on a cluster)")
+	config.DurationVar(fs, &c.DuplicateWindow, "duplicate-window", "BILAT_DUPLICATE_WINDOW", 10*time.Minute, "JetStream duplicate window of the streams")
 }

@@ -40,9 +40,9 @@ var reCountry = regexp.MustCompile(`^[A-Z]{2}$`)
 // settings are the flags of the service (defaults from BILAT_* variables).
 type settings struct {
 	config.Common
-	Gazetteer      string
-	HomeCountry    string
-	StreamReplicas int
+	Gazetteer   string
+	HomeCountry string
+	Streams     natsx.StreamsConfig
 }
 
 func parse(args []string, stderr io.Writer) (*settings, error) {
@@ -53,11 +53,11 @@ func parse(args []string, stderr io.Writer) (*settings, error) {
 	gaz := config.String(fs, "gazetteer", "BILAT_GAZETTEER", adapters.DefaultGazetteerPath,
 		"gazetteer NDJSON file; a relative path is also looked up from the executable's directory and its parents")
 	home := config.String(fs, "home-country", "BILAT_HOME_COUNTRY", "BY", "ISO 3166-1 alpha-2 code of the home country")
-	replicas := config.Int(fs, "stream-replicas", "BILAT_STREAM_REPLICAS", 1, "replicas of the JetStream streams (3 on a cluster)")
+	s.Streams.RegisterFlags(fs)
 	if err := config.Parse(fs, args); err != nil {
 		return nil, err
 	}
-	s.Gazetteer, s.HomeCountry, s.StreamReplicas = *gaz, *home, *replicas
+	s.Gazetteer, s.HomeCountry = *gaz, *home
 	if !reCountry.MatchString(s.HomeCountry) {
 		return nil, fmt.Errorf("home country %q: want an ISO 3166-1 alpha-2 code such as BY", s.HomeCountry)
 	}
@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer nc.Close()
-	if err := natsx.EnsureStreams(ctx, js, natsx.StreamsConfig{Replicas: s.StreamReplicas}); err != nil {
+	if err := natsx.EnsureStreams(ctx, js, s.Streams); err != nil {
 		return err
 	}
 

@@ -42,8 +42,8 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	fs := config.NewFlagSet("ingest")
 	var common config.Common
 	common.Register(fs, "127.0.0.1:7101", "127.0.0.1:7111")
-	replicas := config.Int(fs, "stream-replicas", "BILAT_STREAM_REPLICAS", 1, "replicas of the streams and the idempotency bucket (3 on a cluster)")
-	dupWindow := config.Duration(fs, "duplicate-window", "BILAT_DUPLICATE_WINDOW", 10*time.Minute, "JetStream duplicate window of the streams")
+	var streams natsx.StreamsConfig
+	streams.RegisterFlags(fs)
 	submitTimeout := config.Duration(fs, "submit-timeout", "BILAT_INGEST_SUBMIT_TIMEOUT", 10*time.Second, "bound on recording one submission before answering Unavailable")
 	if err := config.Parse(fs, args); err != nil {
 		return err
@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	}
 	// Closed last: the consumer drain and in-flight gRPC calls still publish.
 	defer nc.Close()
-	if err := natsx.EnsureStreams(ctx, js, natsx.StreamsConfig{Replicas: *replicas, DuplicateWindow: *dupWindow}); err != nil {
+	if err := natsx.EnsureStreams(ctx, js, streams); err != nil {
 		return err
 	}
 	kv, err := adapters.OpenIdempotencyKV(ctx, js)

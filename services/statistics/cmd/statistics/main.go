@@ -36,8 +36,8 @@ func main() {
 // settings are the flags of the service (defaults from BILAT_* variables).
 type settings struct {
 	config.Common
-	StreamReplicas int
-	KeyPrefix      string
+	Streams   natsx.StreamsConfig
+	KeyPrefix string
 }
 
 func parse(args []string, stderr io.Writer) (*settings, error) {
@@ -45,13 +45,13 @@ func parse(args []string, stderr io.Writer) (*settings, error) {
 	fs := config.NewFlagSet("statistics")
 	fs.SetOutput(stderr)
 	s.Register(fs, "127.0.0.1:7103", "127.0.0.1:7113")
-	replicas := config.Int(fs, "stream-replicas", "BILAT_STREAM_REPLICAS", 1, "replicas of the JetStream streams (3 on a cluster)")
+	s.Streams.RegisterFlags(fs)
 	prefix := config.String(fs, "redis-key-prefix", "BILAT_REDIS_KEY_PREFIX", projection.DefaultPrefix,
 		"prefix of every projection key; gateway must use the same")
 	if err := config.Parse(fs, args); err != nil {
 		return nil, err
 	}
-	s.StreamReplicas, s.KeyPrefix = *replicas, *prefix
+	s.KeyPrefix = *prefix
 	return &s, nil
 }
 
@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer nc.Close()
-	if err := natsx.EnsureStreams(ctx, js, natsx.StreamsConfig{Replicas: s.StreamReplicas}); err != nil {
+	if err := natsx.EnsureStreams(ctx, js, s.Streams); err != nil {
 		return err
 	}
 	rdb, err := redisx.Connect(ctx, s.RedisURL)
