@@ -137,6 +137,7 @@ func StartRedis(ctx context.Context, opts RedisOptions) (*RedisProcess, error) {
 	}
 	args = append(args, "--logfile", logFile)
 	cmd := exec.Command(bin, args...)
+	detach(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start redis: %w", err)
 	}
@@ -180,7 +181,9 @@ func (p *RedisProcess) Stop() error {
 		return nil
 	default:
 	}
-	c := redis.NewClient(&redis.Options{Addr: p.Addr()})
+	// No retries: SHUTDOWN drops the connection, and a retrying client
+	// would only log dial errors against the stopped server.
+	c := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: -1})
 	_ = c.Shutdown(context.Background()).Err() // the connection drops: the error is expected
 	_ = c.Close()
 	select {

@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"bilat.dev/cmd/bilat/internal/format"
+	bilatv1 "bilat.dev/proto/bilat/v1"
+)
+
+func newTradeCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "trade",
+		Short: "Query trade figures (gateway)",
+	}
+	cmd.AddCommand(newTradeSeriesCmd(a))
+	return cmd
+}
+
+func newTradeSeriesCmd(a *app) *cobra.Command {
+	var f seriesFlags
+	flows := format.EnumNames(bilatv1.TradeFlow(0).Descriptor())
+	cmd := &cobra.Command{
+		Use:   "series PARTNER",
+		Short: "Show a partner's trade figures by period and flow",
+		Long: `Show every trade figure recorded for a partner, ordered by period and flow.
+Each figure is its own row, so figures from different sources for the same
+period stay visible.
+
+PERIOD is a year ("2018") or a month range inside it ("2018-01..07"). VALUE is
+the amount in the source's currency, "~" when the source hedges it ("almost",
+"about"), "(target)" for goals. GROWTH is the growth the source states, with
+its base period.`,
+		Example: `  bilat trade series AF
+  bilat trade series GE --flow turnover --from 2015
+  bilat trade series RU-STA --reporter BY -o json`,
+		Args: exactArgs(1, "one PARTNER code"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req, err := f.request(args[0])
+			if err != nil {
+				return usageErr(cmd, err)
+			}
+			conn, err := dial(a.gateway)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			ctx, cancel := a.callCtx(cmd.Context())
+			defer cancel()
+			resp, err := bilatv1.NewTradeServiceClient(conn).GetTradeSeries(ctx, req)
+			if err != nil {
+				return a.gatewayErr(err)
+			}
+			if a.output == OutputJSON {
+				return a.printProto(resp)
+			}
+			rows := format.TradeRows(resp.GetPoints())
+			if len(rows) == 0 {
+				fmt.Fprintf(a.stdout, "no trade figures for %s\n", req.GetPartner())
+				return nil
+			}
+			return format.Table(a.stdout, format.TradeHeader, rows)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.reporter, "reporter", "", "only figures reported by this entity code (default: every reporter)")
+	fl.StringVar(&f.flow, "flow", "", "only this flow: turnover, exports, imports or balance")
+	fl.IntVar(&f.from, "from", 0, "first year (inclusive)")
+	fl.IntVar(&f.to, "to", 0, "last year (inclusive)")
+	_ = cmd.RegisterFlagCompletionFunc("flow", cobra.FixedCompletions(flows, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
