@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -13,8 +12,8 @@ import (
 
 	"bilat.dev/pkg/config"
 	"bilat.dev/pkg/grpcx"
+	"bilat.dev/pkg/lifecycle"
 	"bilat.dev/pkg/logx"
-	"bilat.dev/pkg/ops"
 	"bilat.dev/pkg/projection"
 	"bilat.dev/pkg/redisx"
 	bilatv1 "bilat.dev/proto/bilat/v1"
@@ -75,26 +74,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	bilatv1.RegisterAgreementServiceServer(srv.GRPC(), ports.NewAgreementServer(svc, log))
 	bilatv1.RegisterTradeServiceServer(srv.GRPC(), ports.NewTradeServer(svc, log))
 
-	// gRPC and ops run until ctx ends or one of them fails; gRPC stops
-	// gracefully (bounded by the shutdown timeout) before Redis closes.
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	grpcErr := make(chan error, 1)
-	opsErr := make(chan error, 1)
-	go func() { grpcErr <- srv.Serve(sctx, s.GRPCAddr) }()
-	go func() { opsErr <- ops.Serve(sctx, s.HTTPAddr, log) }()
-
-	var runErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down")
-	case err := <-grpcErr:
-		runErr = err
-		grpcErr <- nil
-	case err := <-opsErr:
-		runErr = err
-		opsErr <- nil
+	lis, err := lifecycle.Listen(s.GRPCAddr)
+	if err != nil {
+		return err
 	}
-	cancel()
-	return errors.Join(runErr, <-grpcErr, <-opsErr)
+	return lifecycle.Run(ctx, lifecycle.Service{
+		Log: log, GRPC: srv, Listener: lis, HTTPAddr: s.HTTPAddr, ShutdownTimeout: s.ShutdownTimeout,
+	})
 }

@@ -5,11 +5,8 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -19,9 +16,9 @@ import (
 
 	"bilat.dev/pkg/config"
 	"bilat.dev/pkg/grpcx"
+	"bilat.dev/pkg/lifecycle"
 	"bilat.dev/pkg/logx"
 	"bilat.dev/pkg/natsx"
-	"bilat.dev/pkg/ops"
 	"bilat.dev/services/ingest/internal/adapters"
 	"bilat.dev/services/ingest/internal/app"
 	"bilat.dev/services/ingest/internal/ports"
@@ -69,9 +66,9 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	}
 	svc := app.New(adapters.NewEventPublisher(js), kv, log, app.Options{Timeout: *submitTimeout})
 
-	lis, err := net.Listen("tcp", common.GRPCAddr)
+	lis, err := lifecycle.Listen(common.GRPCAddr)
 	if err != nil {
-		return fmt.Errorf("grpc listen %s: %w", common.GRPCAddr, err)
+		return err
 	}
 	srv := grpcx.NewServer(log, grpcx.NATSCheck(nc))
 	srv.ShutdownTimeout = common.ShutdownTimeout
@@ -83,44 +80,8 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 		return err
 	}
 
-	// The servers get their own contexts so that shutdown can stop them in
-	// order: first the consumer, then gRPC, then the ops endpoint.
-	grpcCtx, stopGRPC := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopGRPC()
-	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopOps()
-	grpcDone := make(chan error, 1)
-	go func() { grpcDone <- srv.ServeListener(grpcCtx, lis) }()
-	opsDone := make(chan error, 1)
-	go func() { opsDone <- ops.Serve(opsCtx, common.HTTPAddr, log) }()
-	log.Info("ingest started", "grpc", lis.Addr().String(), "http", common.HTTPAddr, "nats", common.NATSURL)
-
-	var errs []error
-	select {
-	case <-ctx.Done():
-	case err := <-grpcDone:
-		errs = append(errs, fmt.Errorf("grpc server stopped: %w", err))
-		grpcDone = nil
-	case err := <-opsDone:
-		errs = append(errs, fmt.Errorf("ops server stopped: %w", err))
-		opsDone = nil
-	}
-	log.Info("shutting down")
-	stopCtx, cancel := context.WithTimeout(context.Background(), common.ShutdownTimeout)
-	defer cancel()
-	cons.Stop(stopCtx)
-	stopGRPC()
-	if grpcDone != nil {
-		if err := <-grpcDone; err != nil {
-			errs = append(errs, err)
-		}
-	}
-	stopOps()
-	if opsDone != nil {
-		if err := <-opsDone; err != nil {
-			errs = append(errs, err)
-		}
-	}
-	log.Info("stopped")
-	return errors.Join(errs...)
+	return lifecycle.Run(ctx, lifecycle.Service{
+		Log: log, GRPC: srv, Listener: lis, HTTPAddr: common.HTTPAddr,
+		Drain: []lifecycle.Drainer{cons}, ShutdownTimeout: common.ShutdownTimeout,
+	})
 }

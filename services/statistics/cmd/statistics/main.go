@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -13,9 +12,9 @@ import (
 
 	"bilat.dev/pkg/config"
 	"bilat.dev/pkg/grpcx"
+	"bilat.dev/pkg/lifecycle"
 	"bilat.dev/pkg/logx"
 	"bilat.dev/pkg/natsx"
-	"bilat.dev/pkg/ops"
 	"bilat.dev/pkg/projection"
 	"bilat.dev/pkg/redisx"
 	bilatv1 "bilat.dev/proto/bilat/v1"
@@ -82,43 +81,22 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 
 	store := projection.New(rdb, projection.WithPrefix(s.KeyPrefix))
 	svc := app.New(store, store)
+	lis, err := lifecycle.Listen(s.GRPCAddr)
+	if err != nil {
+		return err
+	}
 	srv := grpcx.NewServer(log, grpcx.NATSCheck(nc), grpcx.RedisCheck(rdb))
 	srv.ShutdownTimeout = s.ShutdownTimeout
 	bilatv1.RegisterStatisticsServiceServer(srv.GRPC(), ports.NewStatisticsServer(svc, log))
 
 	cons, err := natsx.Consume(ctx, js, ports.ConsumerConfig(), ports.EventHandler(svc, log), log)
 	if err != nil {
+		_ = lis.Close()
 		return err
 	}
 
-	// gRPC and ops run until ctx ends or one of them fails.
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	grpcErr := make(chan error, 1)
-	opsErr := make(chan error, 1)
-	grpcCtx, stopGRPC := context.WithCancel(context.Background())
-	defer stopGRPC()
-	go func() { grpcErr <- srv.Serve(grpcCtx, s.GRPCAddr) }()
-	go func() { opsErr <- ops.Serve(sctx, s.HTTPAddr, log) }()
-
-	var runErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down")
-	case err := <-grpcErr:
-		runErr = err
-		grpcErr <- nil
-	case err := <-opsErr:
-		runErr = err
-		opsErr <- nil
-	}
-	cancel()
-
-	// Drain the consumer first (the in-flight event is written to Redis and
-	// acked), then stop gRPC; Redis and NATS close last (deferred).
-	dctx, dcancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
-	cons.Stop(dctx)
-	dcancel()
-	stopGRPC()
-	return errors.Join(runErr, <-grpcErr, <-opsErr)
+	return lifecycle.Run(ctx, lifecycle.Service{
+		Log: log, GRPC: srv, Listener: lis, HTTPAddr: s.HTTPAddr,
+		Drain: []lifecycle.Drainer{cons}, ShutdownTimeout: s.ShutdownTimeout,
+	})
 }
