@@ -377,7 +377,10 @@ type Party struct {
 	Entity *EntityRef `protobuf:"bytes,1,opt,name=entity,proto3" json:"entity,omitempty"`
 	Level  PartyLevel `protobuf:"varint,2,opt,name=level,proto3,enum=bilat.v1.PartyLevel" json:"level,omitempty"`
 	// ISO 3166-1 alpha-2 country of the party, when the publisher knows it.
-	Country       string `protobuf:"bytes,3,opt,name=country,proto3" json:"country,omitempty"`
+	Country string `protobuf:"bytes,3,opt,name=country,proto3" json:"country,omitempty"`
+	// The level was inferred by enrichment from the name; false when the
+	// publisher gave it.
+	LevelInferred bool `protobuf:"varint,4,opt,name=level_inferred,json=levelInferred,proto3" json:"level_inferred,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -433,6 +436,76 @@ func (x *Party) GetCountry() string {
 	return ""
 }
 
+func (x *Party) GetLevelInferred() bool {
+	if x != nil {
+		return x.LevelInferred
+	}
+	return false
+}
+
+// DomainLabel explains one domain of an agreement.
+type DomainLabel struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Domain Domain                 `protobuf:"varint,1,opt,name=domain,proto3,enum=bilat.v1.Domain" json:"domain,omitempty"`
+	// The publisher gave this domain; false when enrichment classified it.
+	Given bool `protobuf:"varint,2,opt,name=given,proto3" json:"given,omitempty"`
+	// The words of the title or text that decided the label.
+	Terms         []string `protobuf:"bytes,3,rep,name=terms,proto3" json:"terms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DomainLabel) Reset() {
+	*x = DomainLabel{}
+	mi := &file_bilat_v1_agreement_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DomainLabel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DomainLabel) ProtoMessage() {}
+
+func (x *DomainLabel) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_agreement_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DomainLabel.ProtoReflect.Descriptor instead.
+func (*DomainLabel) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_agreement_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *DomainLabel) GetDomain() Domain {
+	if x != nil {
+		return x.Domain
+	}
+	return Domain_DOMAIN_UNSPECIFIED
+}
+
+func (x *DomainLabel) GetGiven() bool {
+	if x != nil {
+		return x.Given
+	}
+	return false
+}
+
+func (x *DomainLabel) GetTerms() []string {
+	if x != nil {
+		return x.Terms
+	}
+	return nil
+}
+
 // Agreement is a document signed (or planned) between parties.
 type Agreement struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -462,14 +535,20 @@ type Agreement struct {
 	// Provenance and other facts without a field of their own.
 	Attributes map[string]string `protobuf:"bytes,17,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// When the projection last changed this agreement.
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// The value converted to USD, set by enrichment.
+	ValueUsd *FxConversion `protobuf:"bytes,19,opt,name=value_usd,json=valueUsd,proto3" json:"value_usd,omitempty"`
+	// Why each domain is there, set by enrichment.
+	DomainLabels []*DomainLabel `protobuf:"bytes,20,rep,name=domain_labels,json=domainLabels,proto3" json:"domain_labels,omitempty"`
+	// Optional full text or summary, used to classify domains.
+	Text          string `protobuf:"bytes,21,opt,name=text,proto3" json:"text,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Agreement) Reset() {
 	*x = Agreement{}
-	mi := &file_bilat_v1_agreement_proto_msgTypes[1]
+	mi := &file_bilat_v1_agreement_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -481,7 +560,7 @@ func (x *Agreement) String() string {
 func (*Agreement) ProtoMessage() {}
 
 func (x *Agreement) ProtoReflect() protoreflect.Message {
-	mi := &file_bilat_v1_agreement_proto_msgTypes[1]
+	mi := &file_bilat_v1_agreement_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -494,7 +573,7 @@ func (x *Agreement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Agreement.ProtoReflect.Descriptor instead.
 func (*Agreement) Descriptor() ([]byte, []int) {
-	return file_bilat_v1_agreement_proto_rawDescGZIP(), []int{1}
+	return file_bilat_v1_agreement_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Agreement) GetId() string {
@@ -623,15 +702,41 @@ func (x *Agreement) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Agreement) GetValueUsd() *FxConversion {
+	if x != nil {
+		return x.ValueUsd
+	}
+	return nil
+}
+
+func (x *Agreement) GetDomainLabels() []*DomainLabel {
+	if x != nil {
+		return x.DomainLabels
+	}
+	return nil
+}
+
+func (x *Agreement) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
 var File_bilat_v1_agreement_proto protoreflect.FileDescriptor
 
 const file_bilat_v1_agreement_proto_rawDesc = "" +
 	"\n" +
-	"\x18bilat/v1/agreement.proto\x12\bbilat.v1\x1a\x15bilat/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"z\n" +
+	"\x18bilat/v1/agreement.proto\x12\bbilat.v1\x1a\x15bilat/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa1\x01\n" +
 	"\x05Party\x12+\n" +
 	"\x06entity\x18\x01 \x01(\v2\x13.bilat.v1.EntityRefR\x06entity\x12*\n" +
 	"\x05level\x18\x02 \x01(\x0e2\x14.bilat.v1.PartyLevelR\x05level\x12\x18\n" +
-	"\acountry\x18\x03 \x01(\tR\acountry\"\xa1\x06\n" +
+	"\acountry\x18\x03 \x01(\tR\acountry\x12%\n" +
+	"\x0elevel_inferred\x18\x04 \x01(\bR\rlevelInferred\"c\n" +
+	"\vDomainLabel\x12(\n" +
+	"\x06domain\x18\x01 \x01(\x0e2\x10.bilat.v1.DomainR\x06domain\x12\x14\n" +
+	"\x05given\x18\x02 \x01(\bR\x05given\x12\x14\n" +
+	"\x05terms\x18\x03 \x03(\tR\x05terms\"\xa6\a\n" +
 	"\tAgreement\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12+\n" +
@@ -654,7 +759,10 @@ const file_bilat_v1_agreement_proto_rawDesc = "" +
 	"attributes\x18\x11 \x03(\v2#.bilat.v1.Agreement.AttributesEntryR\n" +
 	"attributes\x129\n" +
 	"\n" +
-	"updated_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x1a=\n" +
+	"updated_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x123\n" +
+	"\tvalue_usd\x18\x13 \x01(\v2\x16.bilat.v1.FxConversionR\bvalueUsd\x12:\n" +
+	"\rdomain_labels\x18\x14 \x03(\v2\x15.bilat.v1.DomainLabelR\fdomainLabels\x12\x12\n" +
+	"\x04text\x18\x15 \x01(\tR\x04text\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*\xf0\x02\n" +
@@ -741,40 +849,45 @@ func file_bilat_v1_agreement_proto_rawDescGZIP() []byte {
 }
 
 var file_bilat_v1_agreement_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_bilat_v1_agreement_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_bilat_v1_agreement_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_bilat_v1_agreement_proto_goTypes = []any{
 	(AgreementKind)(0),            // 0: bilat.v1.AgreementKind
 	(AgreementStatus)(0),          // 1: bilat.v1.AgreementStatus
 	(PartyLevel)(0),               // 2: bilat.v1.PartyLevel
 	(Domain)(0),                   // 3: bilat.v1.Domain
 	(*Party)(nil),                 // 4: bilat.v1.Party
-	(*Agreement)(nil),             // 5: bilat.v1.Agreement
-	nil,                           // 6: bilat.v1.Agreement.AttributesEntry
-	(*EntityRef)(nil),             // 7: bilat.v1.EntityRef
-	(*PartialDate)(nil),           // 8: bilat.v1.PartialDate
-	(*Money)(nil),                 // 9: bilat.v1.Money
-	(*Source)(nil),                // 10: bilat.v1.Source
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*DomainLabel)(nil),           // 5: bilat.v1.DomainLabel
+	(*Agreement)(nil),             // 6: bilat.v1.Agreement
+	nil,                           // 7: bilat.v1.Agreement.AttributesEntry
+	(*EntityRef)(nil),             // 8: bilat.v1.EntityRef
+	(*PartialDate)(nil),           // 9: bilat.v1.PartialDate
+	(*Money)(nil),                 // 10: bilat.v1.Money
+	(*Source)(nil),                // 11: bilat.v1.Source
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(*FxConversion)(nil),          // 13: bilat.v1.FxConversion
 }
 var file_bilat_v1_agreement_proto_depIdxs = []int32{
-	7,  // 0: bilat.v1.Party.entity:type_name -> bilat.v1.EntityRef
+	8,  // 0: bilat.v1.Party.entity:type_name -> bilat.v1.EntityRef
 	2,  // 1: bilat.v1.Party.level:type_name -> bilat.v1.PartyLevel
-	0,  // 2: bilat.v1.Agreement.kind:type_name -> bilat.v1.AgreementKind
-	4,  // 3: bilat.v1.Agreement.parties:type_name -> bilat.v1.Party
-	7,  // 4: bilat.v1.Agreement.partner:type_name -> bilat.v1.EntityRef
-	8,  // 5: bilat.v1.Agreement.signed_on:type_name -> bilat.v1.PartialDate
-	8,  // 6: bilat.v1.Agreement.in_force_on:type_name -> bilat.v1.PartialDate
-	3,  // 7: bilat.v1.Agreement.domains:type_name -> bilat.v1.Domain
-	1,  // 8: bilat.v1.Agreement.status:type_name -> bilat.v1.AgreementStatus
-	9,  // 9: bilat.v1.Agreement.value:type_name -> bilat.v1.Money
-	10, // 10: bilat.v1.Agreement.sources:type_name -> bilat.v1.Source
-	6,  // 11: bilat.v1.Agreement.attributes:type_name -> bilat.v1.Agreement.AttributesEntry
-	11, // 12: bilat.v1.Agreement.updated_at:type_name -> google.protobuf.Timestamp
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	3,  // 2: bilat.v1.DomainLabel.domain:type_name -> bilat.v1.Domain
+	0,  // 3: bilat.v1.Agreement.kind:type_name -> bilat.v1.AgreementKind
+	4,  // 4: bilat.v1.Agreement.parties:type_name -> bilat.v1.Party
+	8,  // 5: bilat.v1.Agreement.partner:type_name -> bilat.v1.EntityRef
+	9,  // 6: bilat.v1.Agreement.signed_on:type_name -> bilat.v1.PartialDate
+	9,  // 7: bilat.v1.Agreement.in_force_on:type_name -> bilat.v1.PartialDate
+	3,  // 8: bilat.v1.Agreement.domains:type_name -> bilat.v1.Domain
+	1,  // 9: bilat.v1.Agreement.status:type_name -> bilat.v1.AgreementStatus
+	10, // 10: bilat.v1.Agreement.value:type_name -> bilat.v1.Money
+	11, // 11: bilat.v1.Agreement.sources:type_name -> bilat.v1.Source
+	7,  // 12: bilat.v1.Agreement.attributes:type_name -> bilat.v1.Agreement.AttributesEntry
+	12, // 13: bilat.v1.Agreement.updated_at:type_name -> google.protobuf.Timestamp
+	13, // 14: bilat.v1.Agreement.value_usd:type_name -> bilat.v1.FxConversion
+	5,  // 15: bilat.v1.Agreement.domain_labels:type_name -> bilat.v1.DomainLabel
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_bilat_v1_agreement_proto_init() }
@@ -789,7 +902,7 @@ func file_bilat_v1_agreement_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bilat_v1_agreement_proto_rawDesc), len(file_bilat_v1_agreement_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -551,7 +551,11 @@ type EntityRef struct {
 	// Country (ISO 3166-1 alpha-2) the resolved entity belongs to.
 	Country string `protobuf:"bytes,7,opt,name=country,proto3" json:"country,omitempty"`
 	// The alias that matched.
-	MatchedAlias  string `protobuf:"bytes,8,opt,name=matched_alias,json=matchedAlias,proto3" json:"matched_alias,omitempty"`
+	MatchedAlias string `protobuf:"bytes,8,opt,name=matched_alias,json=matchedAlias,proto3" json:"matched_alias,omitempty"`
+	// How sure the resolution is, 0..1 (1 for an exact alias match).
+	Confidence float64 `protobuf:"fixed64,9,opt,name=confidence,proto3" json:"confidence,omitempty"`
+	// The runner-up entities, best first (set when ambiguous or fuzzy).
+	Candidates    []*Candidate `protobuf:"bytes,10,rep,name=candidates,proto3" json:"candidates,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -642,6 +646,180 @@ func (x *EntityRef) GetMatchedAlias() string {
 	return ""
 }
 
+func (x *EntityRef) GetConfidence() float64 {
+	if x != nil {
+		return x.Confidence
+	}
+	return 0
+}
+
+func (x *EntityRef) GetCandidates() []*Candidate {
+	if x != nil {
+		return x.Candidates
+	}
+	return nil
+}
+
+// Candidate is one entity a name might denote.
+type Candidate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Code  string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Kind  EntityKind             `protobuf:"varint,3,opt,name=kind,proto3,enum=bilat.v1.EntityKind" json:"kind,omitempty"`
+	// 0..1.
+	Score         float64 `protobuf:"fixed64,4,opt,name=score,proto3" json:"score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Candidate) Reset() {
+	*x = Candidate{}
+	mi := &file_bilat_v1_common_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Candidate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Candidate) ProtoMessage() {}
+
+func (x *Candidate) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_common_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Candidate.ProtoReflect.Descriptor instead.
+func (*Candidate) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_common_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Candidate) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *Candidate) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Candidate) GetKind() EntityKind {
+	if x != nil {
+		return x.Kind
+	}
+	return EntityKind_ENTITY_KIND_UNSPECIFIED
+}
+
+func (x *Candidate) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+// FxConversion says how an amount was converted to US dollars.
+type FxConversion struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The amount in USD; unset when the rate is missing (gap).
+	Usd *Money `protobuf:"bytes,1,opt,name=usd,proto3" json:"usd,omitempty"`
+	// Units of the original currency per US dollar.
+	Rate float64 `protobuf:"fixed64,2,opt,name=rate,proto3" json:"rate,omitempty"`
+	// The year whose annual average rate was used.
+	RateYear int32 `protobuf:"varint,3,opt,name=rate_year,json=rateYear,proto3" json:"rate_year,omitempty"`
+	// Where the rate comes from.
+	Source string `protobuf:"bytes,4,opt,name=source,proto3" json:"source,omitempty"`
+	// No rate was known: nothing was converted (never a silent zero).
+	Gap           bool   `protobuf:"varint,5,opt,name=gap,proto3" json:"gap,omitempty"`
+	Note          string `protobuf:"bytes,6,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FxConversion) Reset() {
+	*x = FxConversion{}
+	mi := &file_bilat_v1_common_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FxConversion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FxConversion) ProtoMessage() {}
+
+func (x *FxConversion) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_common_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FxConversion.ProtoReflect.Descriptor instead.
+func (*FxConversion) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_common_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *FxConversion) GetUsd() *Money {
+	if x != nil {
+		return x.Usd
+	}
+	return nil
+}
+
+func (x *FxConversion) GetRate() float64 {
+	if x != nil {
+		return x.Rate
+	}
+	return 0
+}
+
+func (x *FxConversion) GetRateYear() int32 {
+	if x != nil {
+		return x.RateYear
+	}
+	return 0
+}
+
+func (x *FxConversion) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *FxConversion) GetGap() bool {
+	if x != nil {
+		return x.Gap
+	}
+	return false
+}
+
+func (x *FxConversion) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
 // Envelope carries what every event has besides its payload.
 type Envelope struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -660,14 +838,18 @@ type Envelope struct {
 	Tracestate  string `protobuf:"bytes,7,opt,name=tracestate,proto3" json:"tracestate,omitempty"`
 	// Position of the event in the BILAT_EVENTS stream, set by enrichment;
 	// orders the versions of one record (a higher sequence is newer).
-	Sequence      uint64 `protobuf:"varint,8,opt,name=sequence,proto3" json:"sequence,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Sequence uint64 `protobuf:"varint,8,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// Bumped each time enrichment enriches the same event again (after an
+	// operator changed the gazetteer); versions of one record are ordered by
+	// (sequence, enrichment_version).
+	EnrichmentVersion uint32 `protobuf:"varint,9,opt,name=enrichment_version,json=enrichmentVersion,proto3" json:"enrichment_version,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Envelope) Reset() {
 	*x = Envelope{}
-	mi := &file_bilat_v1_common_proto_msgTypes[6]
+	mi := &file_bilat_v1_common_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -679,7 +861,7 @@ func (x *Envelope) String() string {
 func (*Envelope) ProtoMessage() {}
 
 func (x *Envelope) ProtoReflect() protoreflect.Message {
-	mi := &file_bilat_v1_common_proto_msgTypes[6]
+	mi := &file_bilat_v1_common_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -692,7 +874,7 @@ func (x *Envelope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Envelope.ProtoReflect.Descriptor instead.
 func (*Envelope) Descriptor() ([]byte, []int) {
-	return file_bilat_v1_common_proto_rawDescGZIP(), []int{6}
+	return file_bilat_v1_common_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Envelope) GetEventId() string {
@@ -751,6 +933,13 @@ func (x *Envelope) GetSequence() uint64 {
 	return 0
 }
 
+func (x *Envelope) GetEnrichmentVersion() uint32 {
+	if x != nil {
+		return x.EnrichmentVersion
+	}
+	return 0
+}
+
 var File_bilat_v1_common_proto protoreflect.FileDescriptor
 
 const file_bilat_v1_common_proto_rawDesc = "" +
@@ -785,7 +974,7 @@ const file_bilat_v1_common_proto_rawDesc = "" +
 	"\vmemberships\x18\x06 \x03(\v2\x14.bilat.v1.MembershipR\vmemberships\x12\x1a\n" +
 	"\bcategory\x18\a \x01(\tR\bcategory\x12\x18\n" +
 	"\acountry\x18\b \x01(\tR\acountry\x12\x12\n" +
-	"\x04side\x18\t \x01(\tR\x04side\"\x91\x02\n" +
+	"\x04side\x18\t \x01(\tR\x04side\"\xe6\x02\n" +
 	"\tEntityRef\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x124\n" +
 	"\n" +
@@ -796,7 +985,26 @@ const file_bilat_v1_common_proto_rawDesc = "" +
 	"\x0ecanonical_name\x18\x05 \x01(\tR\rcanonicalName\x12\x16\n" +
 	"\x06parent\x18\x06 \x01(\tR\x06parent\x12\x18\n" +
 	"\acountry\x18\a \x01(\tR\acountry\x12#\n" +
-	"\rmatched_alias\x18\b \x01(\tR\fmatchedAlias\"\xbe\x02\n" +
+	"\rmatched_alias\x18\b \x01(\tR\fmatchedAlias\x12\x1e\n" +
+	"\n" +
+	"confidence\x18\t \x01(\x01R\n" +
+	"confidence\x123\n" +
+	"\n" +
+	"candidates\x18\n" +
+	" \x03(\v2\x13.bilat.v1.CandidateR\n" +
+	"candidates\"s\n" +
+	"\tCandidate\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12(\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x14.bilat.v1.EntityKindR\x04kind\x12\x14\n" +
+	"\x05score\x18\x04 \x01(\x01R\x05score\"\xa0\x01\n" +
+	"\fFxConversion\x12!\n" +
+	"\x03usd\x18\x01 \x01(\v2\x0f.bilat.v1.MoneyR\x03usd\x12\x12\n" +
+	"\x04rate\x18\x02 \x01(\x01R\x04rate\x12\x1b\n" +
+	"\trate_year\x18\x03 \x01(\x05R\brateYear\x12\x16\n" +
+	"\x06source\x18\x04 \x01(\tR\x06source\x12\x10\n" +
+	"\x03gap\x18\x05 \x01(\bR\x03gap\x12\x12\n" +
+	"\x04note\x18\x06 \x01(\tR\x04note\"\xed\x02\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\x12;\n" +
@@ -809,7 +1017,8 @@ const file_bilat_v1_common_proto_rawDesc = "" +
 	"\n" +
 	"tracestate\x18\a \x01(\tR\n" +
 	"tracestate\x12\x1a\n" +
-	"\bsequence\x18\b \x01(\x04R\bsequence*\xa4\x01\n" +
+	"\bsequence\x18\b \x01(\x04R\bsequence\x12-\n" +
+	"\x12enrichment_version\x18\t \x01(\rR\x11enrichmentVersion*\xa4\x01\n" +
 	"\n" +
 	"EntityKind\x12\x1b\n" +
 	"\x17ENTITY_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
@@ -838,7 +1047,7 @@ func file_bilat_v1_common_proto_rawDescGZIP() []byte {
 }
 
 var file_bilat_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_bilat_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_bilat_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_bilat_v1_common_proto_goTypes = []any{
 	(EntityKind)(0),               // 0: bilat.v1.EntityKind
 	(Resolution)(0),               // 1: bilat.v1.Resolution
@@ -848,24 +1057,29 @@ var file_bilat_v1_common_proto_goTypes = []any{
 	(*Membership)(nil),            // 5: bilat.v1.Membership
 	(*Entity)(nil),                // 6: bilat.v1.Entity
 	(*EntityRef)(nil),             // 7: bilat.v1.EntityRef
-	(*Envelope)(nil),              // 8: bilat.v1.Envelope
-	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
+	(*Candidate)(nil),             // 8: bilat.v1.Candidate
+	(*FxConversion)(nil),          // 9: bilat.v1.FxConversion
+	(*Envelope)(nil),              // 10: bilat.v1.Envelope
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
 }
 var file_bilat_v1_common_proto_depIdxs = []int32{
-	2, // 0: bilat.v1.Source.published:type_name -> bilat.v1.PartialDate
-	2, // 1: bilat.v1.Membership.joined:type_name -> bilat.v1.PartialDate
-	2, // 2: bilat.v1.Membership.left:type_name -> bilat.v1.PartialDate
-	0, // 3: bilat.v1.Entity.kind:type_name -> bilat.v1.EntityKind
-	5, // 4: bilat.v1.Entity.memberships:type_name -> bilat.v1.Membership
-	1, // 5: bilat.v1.EntityRef.resolution:type_name -> bilat.v1.Resolution
-	0, // 6: bilat.v1.EntityRef.kind:type_name -> bilat.v1.EntityKind
-	9, // 7: bilat.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
-	9, // 8: bilat.v1.Envelope.recorded_at:type_name -> google.protobuf.Timestamp
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	2,  // 0: bilat.v1.Source.published:type_name -> bilat.v1.PartialDate
+	2,  // 1: bilat.v1.Membership.joined:type_name -> bilat.v1.PartialDate
+	2,  // 2: bilat.v1.Membership.left:type_name -> bilat.v1.PartialDate
+	0,  // 3: bilat.v1.Entity.kind:type_name -> bilat.v1.EntityKind
+	5,  // 4: bilat.v1.Entity.memberships:type_name -> bilat.v1.Membership
+	1,  // 5: bilat.v1.EntityRef.resolution:type_name -> bilat.v1.Resolution
+	0,  // 6: bilat.v1.EntityRef.kind:type_name -> bilat.v1.EntityKind
+	8,  // 7: bilat.v1.EntityRef.candidates:type_name -> bilat.v1.Candidate
+	0,  // 8: bilat.v1.Candidate.kind:type_name -> bilat.v1.EntityKind
+	3,  // 9: bilat.v1.FxConversion.usd:type_name -> bilat.v1.Money
+	11, // 10: bilat.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
+	11, // 11: bilat.v1.Envelope.recorded_at:type_name -> google.protobuf.Timestamp
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_bilat_v1_common_proto_init() }
@@ -879,7 +1093,7 @@ func file_bilat_v1_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bilat_v1_common_proto_rawDesc), len(file_bilat_v1_common_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

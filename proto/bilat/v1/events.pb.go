@@ -131,6 +131,131 @@ func (x *TradeFigureRecorded) GetFigure() *TradeFigure {
 	return nil
 }
 
+// AgreementRetracted withdraws an agreement recorded by mistake: its
+// contribution leaves every projection. Subjects:
+// bilat.events.agreement.retracted, then bilat.enriched.agreement.retracted.
+type AgreementRetracted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Envelope      *Envelope              `protobuf:"bytes,1,opt,name=envelope,proto3" json:"envelope,omitempty"`
+	AgreementId   string                 `protobuf:"bytes,2,opt,name=agreement_id,json=agreementId,proto3" json:"agreement_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AgreementRetracted) Reset() {
+	*x = AgreementRetracted{}
+	mi := &file_bilat_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AgreementRetracted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AgreementRetracted) ProtoMessage() {}
+
+func (x *AgreementRetracted) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AgreementRetracted.ProtoReflect.Descriptor instead.
+func (*AgreementRetracted) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AgreementRetracted) GetEnvelope() *Envelope {
+	if x != nil {
+		return x.Envelope
+	}
+	return nil
+}
+
+func (x *AgreementRetracted) GetAgreementId() string {
+	if x != nil {
+		return x.AgreementId
+	}
+	return ""
+}
+
+func (x *AgreementRetracted) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// TradeFigureRetracted withdraws a trade figure. Subjects:
+// bilat.events.trade_figure.retracted, then bilat.enriched.trade_figure.retracted.
+type TradeFigureRetracted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Envelope      *Envelope              `protobuf:"bytes,1,opt,name=envelope,proto3" json:"envelope,omitempty"`
+	FigureId      string                 `protobuf:"bytes,2,opt,name=figure_id,json=figureId,proto3" json:"figure_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TradeFigureRetracted) Reset() {
+	*x = TradeFigureRetracted{}
+	mi := &file_bilat_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TradeFigureRetracted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TradeFigureRetracted) ProtoMessage() {}
+
+func (x *TradeFigureRetracted) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TradeFigureRetracted.ProtoReflect.Descriptor instead.
+func (*TradeFigureRetracted) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *TradeFigureRetracted) GetEnvelope() *Envelope {
+	if x != nil {
+		return x.Envelope
+	}
+	return nil
+}
+
+func (x *TradeFigureRetracted) GetFigureId() string {
+	if x != nil {
+		return x.FigureId
+	}
+	return ""
+}
+
+func (x *TradeFigureRetracted) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_bilat_v1_events_proto protoreflect.FileDescriptor
 
 const file_bilat_v1_events_proto_rawDesc = "" +
@@ -141,7 +266,15 @@ const file_bilat_v1_events_proto_rawDesc = "" +
 	"\tagreement\x18\x02 \x01(\v2\x13.bilat.v1.AgreementR\tagreement\"t\n" +
 	"\x13TradeFigureRecorded\x12.\n" +
 	"\benvelope\x18\x01 \x01(\v2\x12.bilat.v1.EnvelopeR\benvelope\x12-\n" +
-	"\x06figure\x18\x02 \x01(\v2\x15.bilat.v1.TradeFigureR\x06figureB\"Z bilat.dev/proto/bilat/v1;bilatv1b\x06proto3"
+	"\x06figure\x18\x02 \x01(\v2\x15.bilat.v1.TradeFigureR\x06figure\"\x7f\n" +
+	"\x12AgreementRetracted\x12.\n" +
+	"\benvelope\x18\x01 \x01(\v2\x12.bilat.v1.EnvelopeR\benvelope\x12!\n" +
+	"\fagreement_id\x18\x02 \x01(\tR\vagreementId\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"{\n" +
+	"\x14TradeFigureRetracted\x12.\n" +
+	"\benvelope\x18\x01 \x01(\v2\x12.bilat.v1.EnvelopeR\benvelope\x12\x1b\n" +
+	"\tfigure_id\x18\x02 \x01(\tR\bfigureId\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reasonB\"Z bilat.dev/proto/bilat/v1;bilatv1b\x06proto3"
 
 var (
 	file_bilat_v1_events_proto_rawDescOnce sync.Once
@@ -155,24 +288,28 @@ func file_bilat_v1_events_proto_rawDescGZIP() []byte {
 	return file_bilat_v1_events_proto_rawDescData
 }
 
-var file_bilat_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_bilat_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_bilat_v1_events_proto_goTypes = []any{
-	(*AgreementRecorded)(nil),   // 0: bilat.v1.AgreementRecorded
-	(*TradeFigureRecorded)(nil), // 1: bilat.v1.TradeFigureRecorded
-	(*Envelope)(nil),            // 2: bilat.v1.Envelope
-	(*Agreement)(nil),           // 3: bilat.v1.Agreement
-	(*TradeFigure)(nil),         // 4: bilat.v1.TradeFigure
+	(*AgreementRecorded)(nil),    // 0: bilat.v1.AgreementRecorded
+	(*TradeFigureRecorded)(nil),  // 1: bilat.v1.TradeFigureRecorded
+	(*AgreementRetracted)(nil),   // 2: bilat.v1.AgreementRetracted
+	(*TradeFigureRetracted)(nil), // 3: bilat.v1.TradeFigureRetracted
+	(*Envelope)(nil),             // 4: bilat.v1.Envelope
+	(*Agreement)(nil),            // 5: bilat.v1.Agreement
+	(*TradeFigure)(nil),          // 6: bilat.v1.TradeFigure
 }
 var file_bilat_v1_events_proto_depIdxs = []int32{
-	2, // 0: bilat.v1.AgreementRecorded.envelope:type_name -> bilat.v1.Envelope
-	3, // 1: bilat.v1.AgreementRecorded.agreement:type_name -> bilat.v1.Agreement
-	2, // 2: bilat.v1.TradeFigureRecorded.envelope:type_name -> bilat.v1.Envelope
-	4, // 3: bilat.v1.TradeFigureRecorded.figure:type_name -> bilat.v1.TradeFigure
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	4, // 0: bilat.v1.AgreementRecorded.envelope:type_name -> bilat.v1.Envelope
+	5, // 1: bilat.v1.AgreementRecorded.agreement:type_name -> bilat.v1.Agreement
+	4, // 2: bilat.v1.TradeFigureRecorded.envelope:type_name -> bilat.v1.Envelope
+	6, // 3: bilat.v1.TradeFigureRecorded.figure:type_name -> bilat.v1.TradeFigure
+	4, // 4: bilat.v1.AgreementRetracted.envelope:type_name -> bilat.v1.Envelope
+	4, // 5: bilat.v1.TradeFigureRetracted.envelope:type_name -> bilat.v1.Envelope
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_bilat_v1_events_proto_init() }
@@ -189,7 +326,7 @@ func file_bilat_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bilat_v1_events_proto_rawDesc), len(file_bilat_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -217,12 +217,15 @@ type TradeFigure struct {
 	StatedGrowthPct *float64 `protobuf:"fixed64,10,opt,name=stated_growth_pct,json=statedGrowthPct,proto3,oneof" json:"stated_growth_pct,omitempty"`
 	GrowthBase      *Period  `protobuf:"bytes,11,opt,name=growth_base,json=growthBase,proto3" json:"growth_base,omitempty"`
 	// A goal ("$200 million by 2020"), not an outcome.
-	IsTarget      bool                   `protobuf:"varint,12,opt,name=is_target,json=isTarget,proto3" json:"is_target,omitempty"`
-	Sources       []*Source              `protobuf:"bytes,13,rep,name=sources,proto3" json:"sources,omitempty"`
-	Note          string                 `protobuf:"bytes,14,opt,name=note,proto3" json:"note,omitempty"`
-	Attributes    map[string]string      `protobuf:"bytes,15,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Revision      int32                  `protobuf:"varint,16,opt,name=revision,proto3" json:"revision,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	IsTarget   bool                   `protobuf:"varint,12,opt,name=is_target,json=isTarget,proto3" json:"is_target,omitempty"`
+	Sources    []*Source              `protobuf:"bytes,13,rep,name=sources,proto3" json:"sources,omitempty"`
+	Note       string                 `protobuf:"bytes,14,opt,name=note,proto3" json:"note,omitempty"`
+	Attributes map[string]string      `protobuf:"bytes,15,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Revision   int32                  `protobuf:"varint,16,opt,name=revision,proto3" json:"revision,omitempty"`
+	UpdatedAt  *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// The value converted to USD at the annual average rate of the period's
+	// year, set by enrichment.
+	ValueUsd      *FxConversion `protobuf:"bytes,18,opt,name=value_usd,json=valueUsd,proto3" json:"value_usd,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -376,6 +379,13 @@ func (x *TradeFigure) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *TradeFigure) GetValueUsd() *FxConversion {
+	if x != nil {
+		return x.ValueUsd
+	}
+	return nil
+}
+
 var File_bilat_v1_trade_proto protoreflect.FileDescriptor
 
 const file_bilat_v1_trade_proto_rawDesc = "" +
@@ -386,7 +396,7 @@ const file_bilat_v1_trade_proto_rawDesc = "" +
 	"\vfirst_month\x18\x02 \x01(\x05R\n" +
 	"firstMonth\x12\x1d\n" +
 	"\n" +
-	"last_month\x18\x03 \x01(\x05R\tlastMonth\"\x9f\x06\n" +
+	"last_month\x18\x03 \x01(\x05R\tlastMonth\"\xd4\x06\n" +
 	"\vTradeFigure\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12/\n" +
 	"\breporter\x18\x02 \x01(\v2\x13.bilat.v1.EntityRefR\breporter\x12-\n" +
@@ -409,7 +419,8 @@ const file_bilat_v1_trade_proto_rawDesc = "" +
 	"attributes\x12\x1a\n" +
 	"\brevision\x18\x10 \x01(\x05R\brevision\x129\n" +
 	"\n" +
-	"updated_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x1a=\n" +
+	"updated_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x123\n" +
+	"\tvalue_usd\x18\x12 \x01(\v2\x16.bilat.v1.FxConversionR\bvalueUsd\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x14\n" +
@@ -452,6 +463,7 @@ var file_bilat_v1_trade_proto_goTypes = []any{
 	(*Money)(nil),                 // 6: bilat.v1.Money
 	(*Source)(nil),                // 7: bilat.v1.Source
 	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(*FxConversion)(nil),          // 9: bilat.v1.FxConversion
 }
 var file_bilat_v1_trade_proto_depIdxs = []int32{
 	5,  // 0: bilat.v1.TradeFigure.reporter:type_name -> bilat.v1.EntityRef
@@ -464,11 +476,12 @@ var file_bilat_v1_trade_proto_depIdxs = []int32{
 	7,  // 7: bilat.v1.TradeFigure.sources:type_name -> bilat.v1.Source
 	4,  // 8: bilat.v1.TradeFigure.attributes:type_name -> bilat.v1.TradeFigure.AttributesEntry
 	8,  // 9: bilat.v1.TradeFigure.updated_at:type_name -> google.protobuf.Timestamp
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	9,  // 10: bilat.v1.TradeFigure.value_usd:type_name -> bilat.v1.FxConversion
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_bilat_v1_trade_proto_init() }
