@@ -312,7 +312,7 @@ func (r *agreementRecord) remove(ctx context.Context, from string) (string, int6
 		keys := append([]string{k.AgreementDoc(from, r.agrID), k.AgreementsByDate(from), k.AgreementCounts(from)},
 			r.domainKeys(from, stored)...)
 		st, rev, err := removeResult(removeAgreementScript.Run(ctx, r.s.rdb, keys,
-			r.ev.GetSequence(), r.agrID, stored, k.AgreementDomainPrefix(from)))
+			OrderKey(r.ev), r.agrID, stored, k.AgreementDomainPrefix(from)))
 		if err != nil || st != "retry" {
 			return st, rev, err
 		}
@@ -331,7 +331,7 @@ func (r *agreementRecord) apply(ctx context.Context, baseRev int64) (applyResult
 		keys := append([]string{k.AgreementDoc(p, r.agrID), k.AgreementsByDate(p), k.AgreementCounts(p), k.Applied(p)},
 			r.domainKeys(p, stored, r.domains)...)
 		v, err := applyAgreementScript.Run(ctx, r.s.rdb, keys,
-			r.ev.GetEventId(), r.ev.GetSequence(), r.data, r.score, r.year, r.domains,
+			r.ev.GetEventId(), OrderKey(r.ev), r.data, r.score, r.year, r.domains,
 			updated, r.agrID, stored, k.AgreementDomainPrefix(p), baseRev).Result()
 		if err != nil {
 			return applyResult{}, fmt.Errorf("apply script: %w", err)
@@ -462,7 +462,7 @@ func (r *tradeRecord) remove(ctx context.Context, from string) (string, int64, e
 		}
 		keys := []string{k.TradeFigure(from, r.figID), k.TradeSeriesIndex(from), k.TradeSeries(from, stored)}
 		st, rev, err := removeResult(removeTradeScript.Run(ctx, r.s.rdb, keys,
-			r.ev.GetSequence(), r.figID, stored, k.TradeSeriesPrefix(from)))
+			OrderKey(r.ev), r.figID, stored, k.TradeSeriesPrefix(from)))
 		if err != nil || st != "retry" {
 			return st, rev, err
 		}
@@ -483,7 +483,7 @@ func (r *tradeRecord) apply(ctx context.Context, baseRev int64) (applyResult, er
 			keys = append(keys, k.TradeSeries(p, stored))
 		}
 		v, err := applyTradeScript.Run(ctx, r.s.rdb, keys,
-			r.ev.GetEventId(), r.ev.GetSequence(), r.data, r.series, r.score,
+			r.ev.GetEventId(), OrderKey(r.ev), r.data, r.series, r.score,
 			updated, r.figID, stored, k.TradeSeriesPrefix(p), baseRev).Result()
 		if err != nil {
 			return applyResult{}, fmt.Errorf("apply script: %w", err)

@@ -62,7 +62,7 @@ func TestApplyAgreementWritesEveryProjection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.EventID != "e1" || v.Sequence != 7 || v.Revision != 1 || !v.UpdatedAt.Equal(fixedNow) {
+	if v.EventID != "e1" || v.Sequence != projection.OrderKey(&bilatv1.Envelope{Sequence: 7}) || v.Revision != 1 || !v.UpdatedAt.Equal(fixedNow) {
 		t.Fatalf("version = %+v", v)
 	}
 }
@@ -359,5 +359,32 @@ func TestAgreementCounts(t *testing.T) {
 	resp, err := s.AgreementCounts(ctx, "XX", 0, 0)
 	if err != nil || len(resp.GetCounts()) != 0 || resp.GetTotalAgreements() != 0 {
 		t.Fatalf("unknown partner = %v, %v", resp, err)
+	}
+}
+
+// A re-enriched event (same sequence, higher enrichment version) is a newer
+// version; the original redelivered afterwards is stale.
+func TestReEnrichmentIsNewerVersion(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	first := agr("e1", 5, "a1", "unresolved", date(2018, 0, 0), bilatv1.Domain_DOMAIN_TRADE)
+	if _, err := s.ApplyAgreement(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	again := agr("e1-e1", 5, "a1", "GE", date(2018, 0, 0), bilatv1.Domain_DOMAIN_TRADE)
+	again.Envelope.EnrichmentVersion = 1
+	if out, err := s.ApplyAgreement(ctx, again); err != nil || out != projection.Applied {
+		t.Fatalf("re-enriched: %v %v", out, err)
+	}
+	stale := agr("e1-dup", 5, "a1", "unresolved", date(2018, 0, 0), bilatv1.Domain_DOMAIN_TRADE)
+	if out, err := s.ApplyAgreement(ctx, stale); err != nil || out != projection.Stale {
+		t.Fatalf("original after re-enrichment: %v %v", out, err)
+	}
+	got, err := s.GetAgreement(ctx, "a1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetPartner().GetCode() != "GE" || got.GetRevision() != 2 {
+		t.Fatalf("partner %q revision %d", got.GetPartner().GetCode(), got.GetRevision())
 	}
 }

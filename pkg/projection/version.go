@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	bilatv1 "bilat.dev/proto/bilat/v1"
 )
 
 // Fields of a record HASH (agr:doc:<id>, trade:fig:<id>). The Lua scripts
@@ -12,7 +14,7 @@ import (
 const (
 	fieldData    = "pb"      // protobuf bytes of the record as received (revision/updated_at unset)
 	fieldEvent   = "event"   // id of the event that wrote this version
-	fieldSeq     = "seq"     // its Envelope.sequence (decimal)
+	fieldSeq     = "seq"     // OrderKey of its envelope (decimal)
 	fieldRev     = "rev"     // versions applied so far, 1 for the first
 	fieldUpdated = "updated" // when the projection applied it, Unix nanoseconds (decimal)
 	fieldScore   = "score"   // agreements: DateScore; trade: PeriodScore
@@ -25,7 +27,7 @@ const (
 type Version struct {
 	// EventID is the id of the event that wrote this version.
 	EventID string
-	// Sequence is that event's Envelope.sequence; a higher one is newer.
+	// Sequence is OrderKey of that event's envelope; a higher one is newer.
 	Sequence uint64
 	// Revision counts the versions applied: 1 for the first.
 	Revision int32
@@ -73,3 +75,19 @@ func DecodeVersion(h map[string]string) (Version, error) {
 }
 
 func encodeTime(t time.Time) string { return strconv.FormatInt(t.UnixNano(), 10) }
+
+// enrichmentVersionBits is the room OrderKey leaves for re-enrichments.
+const enrichmentVersionBits = 10
+
+// OrderKey orders the versions of one record: by the event's sequence in
+// BILAT_EVENTS, then by how often enrichment re-enriched that event (an
+// operator's gazetteer change makes a newer version of the same event).
+// It stays below 2^53, where Lua compares numbers exactly, for sequences
+// below 2^43.
+func OrderKey(env *bilatv1.Envelope) uint64 {
+	ev := uint64(env.GetEnrichmentVersion())
+	if max := uint64(1)<<enrichmentVersionBits - 1; ev > max {
+		ev = max
+	}
+	return env.GetSequence()<<enrichmentVersionBits | ev
+}
