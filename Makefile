@@ -8,9 +8,9 @@ SERVICES := ingest enrichment statistics gateway
 # Every module of the workspace, as package patterns.
 PKGS := ./pkg/... ./proto/... ./services/ingest/... ./services/enrichment/... \
         ./services/statistics/... ./services/gateway/... ./cmd/bilat/... \
-        ./tools/bookconv/... ./e2e/...
+        ./tools/bookconv/... ./e2e/... ./deploy/... ./bench/...
 
-.PHONY: all deps build run test test-short lint fmt vet proto proto-check buf-lint tools data clean help
+.PHONY: all deps build run test test-short lint fmt vet proto proto-check buf-lint tools data gazetteer clean help eval
 
 all: build
 
@@ -36,8 +36,16 @@ test-short: deps ## unit and integration tests, without the end-to-end suite
 lint: fmt vet buf-lint ## gofmt, go vet, buf lint
 
 fmt:
-	@out=$$(gofmt -l pkg proto services cmd tools/bookconv e2e); \
+	@out=$$(gofmt -l pkg proto services cmd tools/bookconv e2e deploy); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+bench: deps build ## full benchmark: throughput, freshness, queries, rebuild, memory vs baselines (tens of minutes)
+	$(GO) run ./bench -mode full -bin-dir $(BIN) -repo $(CURDIR) -out $(CURDIR)/bench/results
+
+bench-quick: deps build ## the same table with small counts (under a minute)
+	$(GO) run ./bench -mode quick -bin-dir $(BIN) -repo $(CURDIR) -out $(CURDIR)/bench/results
+
+.PHONY: bench bench-quick
 
 vet:
 	$(GO) vet $(PKGS)
@@ -66,8 +74,15 @@ proto-check: tools ## fail when the committed generated code is stale
 		echo "generated code is stale: run 'make proto' and commit"; exit 1; \
 	fi; echo "generated code is up to date"
 
+eval: ## enrichment accuracy on data/eval (resolution, party levels, domains; dev and held-out splits, every miss)
+	$(GO) run ./services/enrichment/eval
+
 data: ## re-convert the book's data from ../shared/data/book into data/
 	$(GO) run ./tools/bookconv -in ../shared/data/book -out data
+
+# The committed book copy is the input, so this needs nothing outside the repository.
+gazetteer: ## regenerate data/gazetteer/entities.ndjson (book + iso-codes snapshot + hand tables); REFRESH_ISO_CODES=1 re-snapshots /usr/share/iso-codes first
+	$(GO) run ./tools/bookconv -in data/book -out data $(if $(REFRESH_ISO_CODES),--refresh-iso-codes)
 
 clean:
 	rm -rf $(BIN) $(TOOLS)

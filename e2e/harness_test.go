@@ -161,6 +161,9 @@ func newStack(t *testing.T) *stack {
 				"BILAT_LOG_LEVEL=info",
 			},
 		}
+		if name == "gateway" {
+			s.env = append(s.env, "BILAT_STATISTICS_ADDR="+st.services["statistics"].grpcAddr)
+		}
 		st.services[name] = s
 		s.start(t)
 		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -237,7 +240,8 @@ func (st *stack) bilatStdin(stdin string, args ...string) (stdout, stderr string
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(),
 		"BILAT_GATEWAY="+st.services["gateway"].grpcAddr,
-		"BILAT_INGEST="+st.services["ingest"].grpcAddr)
+		"BILAT_INGEST="+st.services["ingest"].grpcAddr,
+		"BILAT_STATISTICS="+st.services["statistics"].grpcAddr)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -24,6 +24,9 @@ const (
 	// Stale: a version with a higher sequence is stored; the event was only
 	// marked applied.
 	Stale
+	// RetractedOutcome: a retraction took the record out (or left a
+	// tombstone for an id not seen yet).
+	RetractedOutcome
 )
 
 func (o Outcome) String() string {
@@ -34,6 +37,8 @@ func (o Outcome) String() string {
 		return "duplicate"
 	case Stale:
 		return "stale"
+	case RetractedOutcome:
+		return "retracted"
 	}
 	return "unknown"
 }
@@ -67,6 +72,36 @@ type record interface {
 	apply(ctx context.Context, baseRev int64) (applyResult, error)
 	// sync brings the global indexes in line with the stored version.
 	sync(ctx context.Context, res applyResult) error
+	// stateField is the HASH field apply declares keys from (domains,
+	// series); setPrefetched hands apply its value read ahead, used by its
+	// first attempt only (the script answers retry if it changed).
+	stateField(partner string) (key, field string)
+	setPrefetched(state string)
+	setFresh(fresh bool)
+	alreadySynced() bool
+}
+
+// prefetch is a stored state read ahead of the apply script, and whether
+// the record had no location before this event.
+type prefetch struct {
+	state string
+	ok    bool
+	fresh bool
+	// synced: the global indexes were written with the apply (fast path).
+	synced bool
+}
+
+func (p *prefetch) alreadySynced() bool { return p.synced }
+
+func (p *prefetch) setFresh(fresh bool) { p.fresh = fresh }
+
+func (p *prefetch) setPrefetched(state string) { p.state, p.ok = state, true }
+
+// take returns the prefetched state once.
+func (p *prefetch) take() (string, bool) {
+	st, ok := p.state, p.ok
+	p.ok = false
+	return st, ok
 }
 
 // applyRecord applies an event whose record may have moved between partners.
@@ -76,17 +111,46 @@ type record interface {
 //  1. if the record lives under another partner, remove it there unless the
 //     version there is newer (then this event is stale: mark it, stop), and
 //     carry its revision over to the new partner's record HASH;
-//  2. point the location index at the new partner (compare-and-set);
+//  2. point the location index at the new partner (compare-and-set; for a
+//     record without one, SET NX in the same round trip as the first read);
 //  3. apply in the new partner's slot (atomic, guarded by sequence);
 //  4. sync the global indexes from the stored version.
 func (s *Store) applyRecord(ctx context.Context, r record) (Outcome, error) {
-	loc, err := s.rdb.Get(ctx, r.locKey()).Result()
+	// One round trip reads the location and the state stored under the
+	// event's partner (what the apply script's caller must declare), and
+	// points a record without a location at the partner (SET NX: the
+	// compare-and-set of step 2 from "none"; it does nothing otherwise).
+	p := r.partner()
+	pipe := s.rdb.Pipeline()
+	locCmd := pipe.Get(ctx, r.locKey())
+	stateKey, stateField := r.stateField(p)
+	stateCmd := pipe.HGet(ctx, stateKey, stateField)
+	setCmd := pipe.SetNX(ctx, r.locKey(), p, 0)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return 0, fmt.Errorf("read location of %q: %w", r.id(), err)
+	}
+	loc, err := locCmd.Result()
 	if errors.Is(err, redis.Nil) {
 		loc = ""
 	} else if err != nil {
 		return 0, fmt.Errorf("read location of %q: %w", r.id(), err)
 	}
-	p := r.partner()
+	if st, err := stateCmd.Result(); err == nil || errors.Is(err, redis.Nil) {
+		r.setPrefetched(st)
+	}
+	// A record without a location never had a version applied (the
+	// location is set before the first apply), so it has no global index
+	// entries to clean up.
+	r.setFresh(loc == "")
+	if loc == "" {
+		if !setCmd.Val() {
+			return 0, fmt.Errorf("set location of %q: %w", r.id(), ErrConflict)
+		}
+		loc = p
+		if err := s.step("located"); err != nil {
+			return 0, err
+		}
+	}
 	var baseRev int64
 	if loc != "" && loc != p {
 		st, rev, err := r.remove(ctx, loc)
@@ -131,7 +195,7 @@ func (s *Store) applyRecord(ctx context.Context, r record) (Outcome, error) {
 	if err := s.step("applied"); err != nil {
 		return 0, err
 	}
-	if res.exists {
+	if res.exists && !r.alreadySynced() {
 		if err := r.sync(ctx, res); err != nil {
 			return 0, fmt.Errorf("sync global indexes of %q: %w", r.id(), err)
 		}
@@ -247,6 +311,7 @@ func (s *Store) ApplyAgreement(ctx context.Context, ev *bilatv1.AgreementRecorde
 		s: s, ev: env, agrID: a.GetId(), part: partner, data: data,
 		score: DateScore(a.GetSignedOn()), year: year,
 		domains: strings.Join(domainNames(a.GetDomains()), ","),
+		dims:    strings.Join(agreementDims(a), ","),
 	}
 	out, err := s.applyRecord(ctx, r)
 	if err != nil {
@@ -256,6 +321,7 @@ func (s *Store) ApplyAgreement(ctx context.Context, ev *bilatv1.AgreementRecorde
 }
 
 type agreementRecord struct {
+	prefetch
 	s       *Store
 	ev      *bilatv1.Envelope
 	agrID   string
@@ -264,12 +330,16 @@ type agreementRecord struct {
 	score   int64
 	year    int32
 	domains string
+	dims    string
 }
 
 func (r *agreementRecord) id() string      { return r.agrID }
 func (r *agreementRecord) partner() string { return r.part }
 func (r *agreementRecord) eventID() string { return r.ev.GetEventId() }
 func (r *agreementRecord) locKey() string  { return r.s.keys.AgreementLocation(r.agrID) }
+func (r *agreementRecord) stateField(partner string) (string, string) {
+	return r.s.keys.AgreementDoc(partner, r.agrID), fieldDomains
+}
 func (r *agreementRecord) docKey(partner string) string {
 	return r.s.keys.AgreementDoc(partner, r.agrID)
 }
@@ -322,17 +392,25 @@ func (r *agreementRecord) remove(ctx context.Context, from string) (string, int6
 
 func (r *agreementRecord) apply(ctx context.Context, baseRev int64) (applyResult, error) {
 	k, p := r.s.keys, r.part
-	updated := encodeTime(r.s.now())
+	updated := encodeTime(r.s.updatedAt(r.ev))
 	for range maxRetries {
-		stored, err := r.storedDomains(ctx, p)
-		if err != nil {
-			return applyResult{}, err
+		stored, ok := r.take()
+		if !ok {
+			var err error
+			if stored, err = r.storedDomains(ctx, p); err != nil {
+				return applyResult{}, err
+			}
 		}
 		keys := append([]string{k.AgreementDoc(p, r.agrID), k.AgreementsByDate(p), k.AgreementCounts(p), k.Applied(p)},
 			r.domainKeys(p, stored, r.domains)...)
-		v, err := applyAgreementScript.Run(ctx, r.s.rdb, keys,
-			r.ev.GetEventId(), OrderKey(r.ev), r.data, r.score, r.year, r.domains,
-			updated, r.agrID, stored, k.AgreementDomainPrefix(p), baseRev).Result()
+		args := []any{r.ev.GetEventId(), OrderKey(r.ev), r.data, r.score, r.year, r.domains,
+			updated, r.agrID, stored, k.AgreementDomainPrefix(p), baseRev, r.dims}
+		if r.fresh && !r.synced {
+			if res, ok, err := r.applySpeculative(ctx, keys, args); err != nil || ok {
+				return res, err
+			}
+		}
+		v, err := applyAgreementScript.Run(ctx, r.s.rdb, keys, args...).Result()
 		if err != nil {
 			return applyResult{}, fmt.Errorf("apply script: %w", err)
 		}
@@ -345,6 +423,58 @@ func (r *agreementRecord) apply(ctx context.Context, baseRev int64) (applyResult
 		}
 	}
 	return applyResult{}, ErrConflict
+}
+
+// applySpeculative is the fast path of a record seen for the first time:
+// the apply script and the global index entries it will need go in one
+// round trip, since a record without a location can only be applied with
+// its own state. If the script answers anything else, the entries are
+// taken out again and the caller's ordinary path runs (ok false).
+func (r *agreementRecord) applySpeculative(ctx context.Context, keys []string, args []any) (applyResult, bool, error) {
+	k := r.s.keys
+	pipe := r.s.rdb.Pipeline()
+	cmd := applyAgreementScript.EvalSha(ctx, pipe, keys, args...)
+	score := float64(r.score)
+	pipe.ZAdd(ctx, k.AllAgreements(), redis.Z{Score: score, Member: r.agrID})
+	for _, d := range strings.Split(r.domains, ",") {
+		if d != "" {
+			pipe.ZAdd(ctx, k.AllAgreementsByDomain(d), redis.Z{Score: score, Member: r.agrID})
+		}
+	}
+	pipe.SAdd(ctx, k.Partners(), r.part)
+	_, execErr := pipe.Exec(ctx)
+	if execErr == nil {
+		res, retry, err := parseApplyResult(cmd.Val())
+		if err != nil {
+			return applyResult{}, false, err
+		}
+		if !retry && res.outcome == Applied && res.state == r.domains {
+			r.synced = true
+			return res, true, nil
+		}
+	} else if !redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+		return applyResult{}, false, fmt.Errorf("apply script: %w", execErr)
+	}
+	// Not what was expected (or the script was not loaded yet): undo the
+	// entries, and let the ordinary path (with a full sync) run.
+	r.fresh = false
+	undo := r.s.rdb.Pipeline()
+	undo.ZRem(ctx, k.AllAgreements(), r.agrID)
+	for _, d := range strings.Split(r.domains, ",") {
+		if d != "" {
+			undo.ZRem(ctx, k.AllAgreementsByDomain(d), r.agrID)
+		}
+	}
+	if _, err := undo.Exec(ctx); err != nil {
+		return applyResult{}, false, fmt.Errorf("undo speculative index entries: %w", err)
+	}
+	if execErr == nil {
+		res, retry, err := parseApplyResult(cmd.Val())
+		if err != nil || !retry {
+			return res, err == nil, err
+		}
+	}
+	return applyResult{}, false, nil
 }
 
 // sync writes the agreement's entries in the global date and domain indexes
@@ -360,9 +490,10 @@ func (r *agreementRecord) sync(ctx context.Context, res applyResult) error {
 	pipe.ZAdd(ctx, k.AllAgreements(), redis.Z{Score: res.score, Member: r.agrID})
 	for _, d := range allDomains() {
 		name := DomainName(d)
-		if in[name] {
+		switch {
+		case in[name]:
 			pipe.ZAdd(ctx, k.AllAgreementsByDomain(name), redis.Z{Score: res.score, Member: r.agrID})
-		} else {
+		case !r.fresh:
 			pipe.ZRem(ctx, k.AllAgreementsByDomain(name), r.agrID)
 		}
 	}
@@ -425,6 +556,7 @@ func (s *Store) ApplyTradeFigure(ctx context.Context, ev *bilatv1.TradeFigureRec
 }
 
 type tradeRecord struct {
+	prefetch
 	s      *Store
 	ev     *bilatv1.Envelope
 	figID  string
@@ -438,6 +570,9 @@ func (r *tradeRecord) id() string      { return r.figID }
 func (r *tradeRecord) partner() string { return r.part }
 func (r *tradeRecord) eventID() string { return r.ev.GetEventId() }
 func (r *tradeRecord) locKey() string  { return r.s.keys.TradeLocation(r.figID) }
+func (r *tradeRecord) stateField(partner string) (string, string) {
+	return r.s.keys.TradeFigure(partner, r.figID), fieldSeries
+}
 func (r *tradeRecord) docKey(partner string) string {
 	return r.s.keys.TradeFigure(partner, r.figID)
 }
@@ -472,11 +607,14 @@ func (r *tradeRecord) remove(ctx context.Context, from string) (string, int64, e
 
 func (r *tradeRecord) apply(ctx context.Context, baseRev int64) (applyResult, error) {
 	k, p := r.s.keys, r.part
-	updated := encodeTime(r.s.now())
+	updated := encodeTime(r.s.updatedAt(r.ev))
 	for range maxRetries {
-		stored, err := r.storedSeries(ctx, p)
-		if err != nil {
-			return applyResult{}, err
+		stored, ok := r.take()
+		if !ok {
+			var err error
+			if stored, err = r.storedSeries(ctx, p); err != nil {
+				return applyResult{}, err
+			}
 		}
 		keys := []string{k.TradeFigure(p, r.figID), k.TradeSeriesIndex(p), k.Applied(p), k.TradeSeries(p, r.series)}
 		if stored != "" && stored != r.series {

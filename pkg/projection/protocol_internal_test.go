@@ -32,9 +32,16 @@ func agreementEvent(ev string, seq uint64, id, partner string, year int32, ds ..
 	if partner != Unresolved {
 		p = &bilatv1.EntityRef{Resolution: bilatv1.Resolution_RESOLUTION_RESOLVED, Code: partner}
 	}
+	// Status, kind and party levels vary with the version, so the level,
+	// status and kind counts move with revisions too.
+	var parties []*bilatv1.Party
+	for i := range seq % 3 {
+		parties = append(parties, &bilatv1.Party{Level: bilatv1.PartyLevel(1 + (seq+i)%3)})
+	}
 	return &bilatv1.AgreementRecorded{
-		Envelope:  &bilatv1.Envelope{EventId: ev, Sequence: seq},
-		Agreement: &bilatv1.Agreement{Id: id, Title: fmt.Sprintf("%s@%d", id, seq), Partner: p, SignedOn: signed, Domains: ds},
+		Envelope: &bilatv1.Envelope{EventId: ev, Sequence: seq},
+		Agreement: &bilatv1.Agreement{Id: id, Title: fmt.Sprintf("%s@%d", id, seq), Partner: p, SignedOn: signed, Domains: ds,
+			Status: bilatv1.AgreementStatus(seq % 4), Kind: bilatv1.AgreementKind(seq % 5), Parties: parties},
 	}
 }
 
@@ -164,6 +171,12 @@ func applyAny(ctx context.Context, s *Store, ev any) error {
 	case *bilatv1.TradeFigureRecorded:
 		_, err := s.ApplyTradeFigure(ctx, e)
 		return err
+	case *bilatv1.AgreementRetracted:
+		_, err := s.ApplyAgreementRetraction(ctx, e)
+		return err
+	case *bilatv1.TradeFigureRetracted:
+		_, err := s.ApplyTradeRetraction(ctx, e)
+		return err
 	}
 	return fmt.Errorf("unknown event %T", ev)
 }
@@ -182,7 +195,7 @@ func TestRandomHistoriesMatchModel(t *testing.T) {
 	flows := []bilatv1.TradeFlow{bilatv1.TradeFlow_TRADE_FLOW_TURNOVER, bilatv1.TradeFlow_TRADE_FLOW_EXPORTS}
 	steps := []string{"removed", "seeded", "located", "applied"}
 
-	const histories = 300
+	const histories = 2000
 	for h := range histories {
 		rng := rand.New(rand.NewPCG(uint64(h), 0x5eed))
 		if err := r.Client.FlushDB(ctx).Err(); err != nil {
@@ -190,20 +203,45 @@ func TestRandomHistoriesMatchModel(t *testing.T) {
 		}
 		s := testStore(r.Client)
 
-		// Versions with distinct sequences, assigned in random order.
+		// Versions with distinct sequences, assigned in random order; some
+		// records (and some ids never recorded) also get a retraction.
 		var events []any
 		nAgr, nFig := 1+rng.IntN(4), rng.IntN(3)
 		total := 0
-		counts := make([]int, nAgr+nFig)
+		counts := make([]int, nAgr+nFig+2)
+		retract := make([]bool, len(counts))
 		for i := range counts {
-			counts[i] = 1 + rng.IntN(4)
+			if i < nAgr+nFig {
+				counts[i] = 1 + rng.IntN(4)
+			}
+			retract[i] = rng.IntN(3) == 0
+			if retract[i] {
+				total++
+			}
 			total += counts[i]
 		}
 		seqs := rng.Perm(total)
 		latestA := map[string]*bilatv1.AgreementRecorded{}
 		latestT := map[string]*bilatv1.TradeFigureRecorded{}
+		retractedSeq := map[string]uint64{}
 		n := 0
 		for i, c := range counts {
+			if retract[i] {
+				seq := uint64(seqs[n] + 1)
+				ev := fmt.Sprintf("ev%d", n)
+				n++
+				env := &bilatv1.Envelope{EventId: ev, Sequence: seq}
+				switch {
+				case i < nAgr || i == nAgr+nFig:
+					id := fmt.Sprintf("a%d", i)
+					events = append(events, &bilatv1.AgreementRetracted{Envelope: env, AgreementId: id})
+					retractedSeq[id] = seq
+				default:
+					id := fmt.Sprintf("f%d", i)
+					events = append(events, &bilatv1.TradeFigureRetracted{Envelope: env, FigureId: id})
+					retractedSeq[id] = seq
+				}
+			}
 			for range c {
 				seq := uint64(seqs[n] + 1)
 				ev := fmt.Sprintf("ev%d", n)
@@ -260,7 +298,24 @@ func TestRandomHistoriesMatchModel(t *testing.T) {
 			}
 		}
 		s.afterStep = nil
+		// A retraction newer than every version takes the record out; its
+		// location then names wherever the tombstone landed (order-dependent).
 		got := projectionSnapshot(t, r.Client)
+		for id, rs := range retractedSeq {
+			if e := latestA[id]; e != nil && e.Envelope.Sequence < rs {
+				delete(latestA, id)
+			}
+			if e := latestT[id]; e != nil && e.Envelope.Sequence < rs {
+				delete(latestT, id)
+			}
+			if latestA[id] == nil && latestT[id] == nil {
+				delete(got, s.keys.AgreementLocation(id))
+				delete(got, s.keys.TradeLocation(id))
+				if _, err := s.GetAgreement(ctx, id); !errors.Is(err, ErrNotFound) {
+					t.Fatalf("history %d: retracted %s: GetAgreement err = %v", h, id, err)
+				}
+			}
+		}
 		want := modelSnapshot(s.keys, latestA, latestT)
 		// Partners lists every partner that ever held a record, which
 		// depends on the order; it must include the ones holding one now.
@@ -329,6 +384,18 @@ func modelSnapshot(k Keys, agrs map[string]*bilatv1.AgreementRecorded, figs map[
 		if len(seen) == 0 {
 			counts[p]["none|"+strconv.Itoa(int(y))]++
 		}
+		levels := map[string]bool{}
+		for _, party := range a.Parties {
+			levels[strings.ToLower(strings.TrimPrefix(party.Level.String(), "PARTY_LEVEL_"))] = true
+		}
+		if len(levels) == 0 {
+			levels["unspecified"] = true
+		}
+		for l := range levels {
+			counts[p]["lvl|"+l+"|"+strconv.Itoa(int(y))]++
+		}
+		counts[p]["st|"+strings.ToLower(strings.TrimPrefix(a.Status.String(), "AGREEMENT_STATUS_"))+"|"+strconv.Itoa(int(y))]++
+		counts[p]["kind|"+strings.ToLower(strings.TrimPrefix(a.Kind.String(), "AGREEMENT_KIND_"))+"|"+strconv.Itoa(int(y))]++
 	}
 	for p, c := range counts {
 		for f, n := range c {

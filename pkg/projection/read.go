@@ -490,6 +490,9 @@ func (s *Store) AgreementCounts(ctx context.Context, partner string, from, to in
 			}
 			continue
 		}
+		if strings.Count(field, "|") > 1 {
+			continue // level, status and kind counts: see AgreementStats
+		}
 		i := strings.LastIndexByte(field, '|')
 		if i < 0 {
 			return nil, fmt.Errorf("malformed count field %q", field)

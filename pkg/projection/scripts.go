@@ -16,8 +16,9 @@ end
 local function each(csv, fn)
   for d in string.gmatch(csv, '[^,]+') do fn(d) end
 end
-local function agrRemove(bydate, counts, dprefix, id, domains, year)
+local function agrRemove(bydate, counts, dprefix, id, domains, year, dims)
   redis.call('ZREM', bydate, id)
+  each(dims or '', function(d) bump(counts, d .. '|' .. year, -1) end)
   if domains == '' then
     bump(counts, 'none|' .. year, -1)
   else
@@ -28,8 +29,9 @@ local function agrRemove(bydate, counts, dprefix, id, domains, year)
   end
   bump(counts, 'all|' .. year, -1)
 end
-local function agrAdd(bydate, counts, dprefix, id, score, domains, year)
+local function agrAdd(bydate, counts, dprefix, id, score, domains, year, dims)
   redis.call('ZADD', bydate, score, id)
+  each(dims, function(d) redis.call('HINCRBY', counts, d .. '|' .. year, 1) end)
   if domains == '' then
     redis.call('HINCRBY', counts, 'none|' .. year, 1)
   else
@@ -52,7 +54,10 @@ end
 // and the new version.
 // ARGV: event id, sequence, protobuf bytes, date score, year, domains csv,
 // updated (ns), agreement id, domains csv the caller saw stored, domain key
-// prefix, revision of the version removed from the previous partner (0).
+// prefix, revision of the version removed from the previous partner (0),
+// dimensions csv (counted per year next to the domains: "lvl|state,st|signed").
+// A retraction tombstone ("tomb" = its sequence) at least the event's makes
+// the event stale, so an older version never resurrects a retracted record.
 // Returns {status, exists, score, domains, revision} of the stored version
 // afterwards; status is applied, duplicate, stale or retry.
 var applyAgreementScript = redis.NewScript(luaHelpers + `
@@ -63,22 +68,23 @@ local function state(status)
   return {status, '1', c[1], c[2] or '', c[3] or '0'}
 end
 if redis.call('SISMEMBER', applied, ARGV[1]) == 1 then return state('duplicate') end
-local cur = redis.call('HMGET', doc, 'seq', 'domains', 'year', 'rev')
-if cur[1] and tonumber(cur[1]) >= tonumber(ARGV[2]) then
+local cur = redis.call('HMGET', doc, 'seq', 'domains', 'year', 'rev', 'dims', 'tomb')
+if (cur[1] and tonumber(cur[1]) >= tonumber(ARGV[2])) or (cur[6] and tonumber(cur[6]) >= tonumber(ARGV[2])) then
   redis.call('SADD', applied, ARGV[1])
   return state('stale')
 end
 if (cur[2] or '') ~= ARGV[9] then return {'retry'} end
 local id, dprefix = ARGV[8], ARGV[10]
 if cur[1] then
-  agrRemove(bydate, counts, dprefix, id, cur[2] or '', cur[3] or '0')
+  agrRemove(bydate, counts, dprefix, id, cur[2] or '', cur[3] or '0', cur[5])
 else
   redis.call('HINCRBY', counts, 'total', 1)
 end
-agrAdd(bydate, counts, dprefix, id, ARGV[4], ARGV[6], ARGV[5])
+agrAdd(bydate, counts, dprefix, id, ARGV[4], ARGV[6], ARGV[5], ARGV[12])
 local rev = math.max(tonumber(cur[4]) or 0, tonumber(ARGV[11])) + 1
+if cur[6] then redis.call('HDEL', doc, 'tomb') end
 redis.call('HSET', doc, 'pb', ARGV[3], 'event', ARGV[1], 'seq', ARGV[2], 'rev', rev,
-  'updated', ARGV[7], 'score', ARGV[4], 'year', ARGV[5], 'domains', ARGV[6])
+  'updated', ARGV[7], 'score', ARGV[4], 'year', ARGV[5], 'domains', ARGV[6], 'dims', ARGV[12])
 redis.call('SADD', applied, ARGV[1])
 return {'applied', '1', ARGV[4], ARGV[6], tostring(rev)}
 `)
@@ -95,11 +101,12 @@ return {'applied', '1', ARGV[4], ARGV[6], tostring(rev)}
 // runs on a later delivery); records without "seq" do not exist for readers.
 var removeAgreementScript = redis.NewScript(luaHelpers + `
 local doc, bydate, counts = KEYS[1], KEYS[2], KEYS[3]
-local cur = redis.call('HMGET', doc, 'seq', 'domains', 'year', 'rev')
+local cur = redis.call('HMGET', doc, 'seq', 'domains', 'year', 'rev', 'dims', 'tomb')
+if cur[6] and tonumber(cur[6]) >= tonumber(ARGV[1]) then return {'newer', cur[4] or '0'} end
 if not cur[1] then return {'absent', cur[4] or '0'} end
 if tonumber(cur[1]) >= tonumber(ARGV[1]) then return {'newer', cur[4] or '0'} end
 if (cur[2] or '') ~= ARGV[3] then return {'retry', '0'} end
-agrRemove(bydate, counts, ARGV[4], ARGV[2], cur[2] or '', cur[3] or '0')
+agrRemove(bydate, counts, ARGV[4], ARGV[2], cur[2] or '', cur[3] or '0', cur[5])
 bump(counts, 'total', -1)
 redis.call('DEL', doc)
 redis.call('HSET', doc, 'rev', cur[4] or '0')
@@ -121,8 +128,8 @@ local function state(status)
   return {status, '1', c[1], c[2] or '', c[3] or '0'}
 end
 if redis.call('SISMEMBER', applied, ARGV[1]) == 1 then return state('duplicate') end
-local cur = redis.call('HMGET', doc, 'seq', 'series', 'rev')
-if cur[1] and tonumber(cur[1]) >= tonumber(ARGV[2]) then
+local cur = redis.call('HMGET', doc, 'seq', 'series', 'rev', 'tomb')
+if (cur[1] and tonumber(cur[1]) >= tonumber(ARGV[2])) or (cur[4] and tonumber(cur[4]) >= tonumber(ARGV[2])) then
   redis.call('SADD', applied, ARGV[1])
   return state('stale')
 end
@@ -132,6 +139,7 @@ if cur[1] then trRemove(index, sprefix, id, cur[2] or '') end
 redis.call('SADD', sprefix .. ARGV[4], id)
 redis.call('ZADD', index, ARGV[5], ARGV[4])
 local rev = math.max(tonumber(cur[3]) or 0, tonumber(ARGV[10])) + 1
+if cur[4] then redis.call('HDEL', doc, 'tomb') end
 redis.call('HSET', doc, 'pb', ARGV[3], 'event', ARGV[1], 'seq', ARGV[2], 'rev', rev,
   'updated', ARGV[6], 'score', ARGV[5], 'series', ARGV[4])
 redis.call('SADD', applied, ARGV[1])
@@ -143,7 +151,8 @@ return {'applied', '1', ARGV[5], ARGV[4], tostring(rev)}
 // series key the caller saw stored, series key prefix.
 var removeTradeScript = redis.NewScript(luaHelpers + `
 local doc, index = KEYS[1], KEYS[2]
-local cur = redis.call('HMGET', doc, 'seq', 'series', 'rev')
+local cur = redis.call('HMGET', doc, 'seq', 'series', 'rev', 'tomb')
+if cur[4] and tonumber(cur[4]) >= tonumber(ARGV[1]) then return {'newer', cur[3] or '0'} end
 if not cur[1] then return {'absent', cur[3] or '0'} end
 if tonumber(cur[1]) >= tonumber(ARGV[1]) then return {'newer', cur[3] or '0'} end
 if (cur[2] or '') ~= ARGV[3] then return {'retry', '0'} end
@@ -192,4 +201,51 @@ if ARGV[4] ~= '' then
   offset = rank - above + 1
 end
 return redis.call('ZREVRANGEBYSCORE', key, max, min, 'WITHSCORES', 'LIMIT', offset, count)
+`)
+
+// retractAgreementScript takes a retracted agreement out of its partner
+// slot, unless the stored version is newer than the retraction, and leaves
+// a tombstone (revision and "tomb" = the retraction's sequence) that makes
+// older versions stale.
+// KEYS: doc, bydate, counts, applied, then every domain key of the stored version.
+// ARGV: event id, sequence, agreement id, domains csv the caller saw stored,
+// domain key prefix.
+// Returns {status}: retracted, duplicate, stale or retry.
+var retractAgreementScript = redis.NewScript(luaHelpers + `
+local doc, bydate, counts, applied = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+if redis.call('SISMEMBER', applied, ARGV[1]) == 1 then return {'duplicate'} end
+local cur = redis.call('HMGET', doc, 'seq', 'domains', 'year', 'rev', 'dims', 'tomb')
+if (cur[1] and tonumber(cur[1]) >= tonumber(ARGV[2])) or (cur[6] and tonumber(cur[6]) >= tonumber(ARGV[2])) then
+  redis.call('SADD', applied, ARGV[1])
+  return {'stale'}
+end
+if (cur[2] or '') ~= ARGV[4] then return {'retry'} end
+if cur[1] then
+  agrRemove(bydate, counts, ARGV[5], ARGV[3], cur[2] or '', cur[3] or '0', cur[5])
+  bump(counts, 'total', -1)
+end
+redis.call('DEL', doc)
+redis.call('HSET', doc, 'rev', cur[4] or '0', 'tomb', ARGV[2])
+redis.call('SADD', applied, ARGV[1])
+return {'retracted'}
+`)
+
+// retractTradeScript is retractAgreementScript for trade figures.
+// KEYS: doc, series index, applied, stored series set.
+// ARGV: event id, sequence, figure id, series key the caller saw stored,
+// series key prefix.
+var retractTradeScript = redis.NewScript(luaHelpers + `
+local doc, index, applied = KEYS[1], KEYS[2], KEYS[3]
+if redis.call('SISMEMBER', applied, ARGV[1]) == 1 then return {'duplicate'} end
+local cur = redis.call('HMGET', doc, 'seq', 'series', 'rev', 'tomb')
+if (cur[1] and tonumber(cur[1]) >= tonumber(ARGV[2])) or (cur[4] and tonumber(cur[4]) >= tonumber(ARGV[2])) then
+  redis.call('SADD', applied, ARGV[1])
+  return {'stale'}
+end
+if (cur[2] or '') ~= ARGV[4] then return {'retry'} end
+if cur[1] then trRemove(index, ARGV[5], ARGV[3], cur[2] or '') end
+redis.call('DEL', doc)
+redis.call('HSET', doc, 'rev', cur[3] or '0', 'tomb', ARGV[2])
+redis.call('SADD', applied, ARGV[1])
+return {'retracted'}
 `)

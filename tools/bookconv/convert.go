@@ -38,9 +38,26 @@ type summary struct {
 	Skipped                                                   []skipped
 	Ambiguous                                                 [][2]string
 	BookFiles                                                 []string
+	// Gazetteer figures: entities the world data added, entities per kind,
+	// aliases in all, the iso-codes version, subdivisions with a centre,
+	// subdivisions that are cities, first-level subdivisions in all.
+	WorldAdded, Aliases, Centres, CityRegions, Subdivisions int
+	Countries, Regions, Cities, Blocs, Orgs                 int
+	Kinds                                                   map[bilatv1.EntityKind]int
+	ISOVersion                                              string
 }
 
-func convert(in, out string) (*summary, error) {
+const (
+	kindCountry = bilatv1.EntityKind_ENTITY_KIND_COUNTRY
+	kindRegion  = bilatv1.EntityKind_ENTITY_KIND_REGION
+	kindCity    = bilatv1.EntityKind_ENTITY_KIND_CITY
+	kindBloc    = bilatv1.EntityKind_ENTITY_KIND_BLOC
+	kindOrg     = bilatv1.EntityKind_ENTITY_KIND_ORGANISATION
+)
+
+// convert reads the book from in and the gazetteer's world sources from
+// sources, and writes everything under out.
+func convert(in, sources, out string) (*summary, error) {
 	fns, err := readFootnotes(filepath.Join(in, "footnotes.json"))
 	if err != nil {
 		return nil, err
@@ -63,7 +80,7 @@ func convert(in, out string) (*summary, error) {
 	}
 	sum := &summary{BookEntities: len(ents), BookAgreements: len(agrs), BookTrade: len(trades), BookOtherFigures: len(otherLines)}
 
-	g, err := buildGazetteer(ents)
+	g, err := buildGazetteer(ents, sources)
 	if err != nil {
 		return nil, fmt.Errorf("gazetteer: %w", err)
 	}
@@ -80,6 +97,18 @@ func convert(in, out string) (*summary, error) {
 		entLines = append(entLines, line)
 	}
 	sum.Entities = len(entLines)
+	sum.WorldAdded = len(g.entities) - g.bookCount
+	sum.Kinds = map[bilatv1.EntityKind]int{}
+	for _, e := range g.entities {
+		sum.Kinds[e.Kind]++
+		sum.Aliases += len(e.Aliases)
+	}
+	sum.Countries, sum.Regions, sum.Cities = sum.Kinds[kindCountry], sum.Kinds[kindRegion], sum.Kinds[kindCity]
+	sum.Blocs, sum.Orgs = sum.Kinds[kindBloc], sum.Kinds[kindOrg]
+	sum.ISOVersion = g.world.iso.Version
+	sum.Centres = len(g.world.centres)
+	sum.CityRegions = len(g.world.cityRegions)
+	sum.Subdivisions = len(g.world.iso.Subdivisions)
 
 	ids := map[string]bool{}
 	var agrLines [][]byte

@@ -124,10 +124,6 @@ var extraAliases = map[string][]string{
 	"Minsk Automobile Plant (MAZ)":                      {"Минский автомобильный завод", "МАЗ"},
 }
 
-func pd(y, m, d int32) *bilatv1.PartialDate {
-	return &bilatv1.PartialDate{Year: y, Month: m, Day: d}
-}
-
 // supplementEntities are entities the book does not list but that the data
 // needs: the EAEU, the first-level regions that are parents of the book's
 // cities, the remaining Belarusian region, and a party the agreements name.
@@ -154,27 +150,6 @@ func supplementEntities() []*bilatv1.Entity {
 			Aliases: []string{"Government of the People's Republic of China", "Government of China", "State Council of China"},
 			Parent:  "CN", Category: "agency", Country: "CN", Side: "partner"},
 	}
-}
-
-// memberships are bloc memberships whose dates are well established:
-// founding signatures of the CIS (Belovezha 1991-12-08, Alma-Ata
-// 1991-12-21), Georgia's accession (1993) and withdrawal (2009-08-18),
-// Azerbaijan's ratification (1993-09); the Union State treaty's entry into
-// force (2000-01-26); the EAEU treaty's entry into force (2015-01-01) and
-// the accessions of Armenia (2015-01-02) and Kyrgyzstan (2015-08-12).
-// Ukraine is left out of the CIS: it never ratified the Charter.
-var memberships = map[string][]*bilatv1.Membership{
-	"BY": {{Bloc: "bloc.cis", Joined: pd(1991, 12, 8)}, {Bloc: "bloc.union-state", Joined: pd(2000, 1, 26)}, {Bloc: "bloc.eaeu", Joined: pd(2015, 1, 1)}},
-	"RU": {{Bloc: "bloc.cis", Joined: pd(1991, 12, 8)}, {Bloc: "bloc.union-state", Joined: pd(2000, 1, 26)}, {Bloc: "bloc.eaeu", Joined: pd(2015, 1, 1)}},
-	"KZ": {{Bloc: "bloc.cis", Joined: pd(1991, 12, 21)}, {Bloc: "bloc.eaeu", Joined: pd(2015, 1, 1)}},
-	"AM": {{Bloc: "bloc.cis", Joined: pd(1991, 12, 21)}, {Bloc: "bloc.eaeu", Joined: pd(2015, 1, 2)}},
-	"KG": {{Bloc: "bloc.cis", Joined: pd(1991, 12, 21)}, {Bloc: "bloc.eaeu", Joined: pd(2015, 8, 12)}},
-	"TJ": {{Bloc: "bloc.cis", Joined: pd(1991, 12, 21)}},
-	"UZ": {{Bloc: "bloc.cis", Joined: pd(1991, 12, 21)}},
-	"TM": {{Bloc: "bloc.cis", Joined: pd(1991, 12, 21)}},
-	"MD": {{Bloc: "bloc.cis", Joined: pd(1991, 12, 21)}},
-	"AZ": {{Bloc: "bloc.cis", Joined: pd(1993, 9, 0)}},
-	"GE": {{Bloc: "bloc.cis", Joined: pd(1993, 0, 0), Left: pd(2009, 8, 18)}},
 }
 
 var (
@@ -237,9 +212,14 @@ type gazetteer struct {
 	// byName maps nameKey(canonical name) to the entity's code.
 	byName map[string]string
 	added  []string // codes of supplementary entities
+	world  *world
+	// bookCount is the number of entities before the world data was merged.
+	bookCount int
 }
 
-func buildGazetteer(rows []bookEntity) (*gazetteer, error) {
+// buildGazetteer builds the book's entities, then merges the world data
+// from sources (see world.go) into them.
+func buildGazetteer(rows []bookEntity, sources string) (*gazetteer, error) {
 	drafts := make([]*draft, len(rows))
 	for i, r := range rows {
 		d := &draft{book: r, parent: -1, ent: &bilatv1.Entity{Name: r.Canonical, Country: r.Country}}
@@ -374,13 +354,56 @@ func buildGazetteer(rows []bookEntity) (*gazetteer, error) {
 		g.entities = append(g.entities, e)
 		g.added = append(g.added, e.Code)
 	}
+	// What every book spelling resolves to before the merge: the world data
+	// must not take any of them away or send it elsewhere.
+	before := bookResolutions(g.entities)
+	w, err := buildWorld(sources)
+	if err != nil {
+		return nil, fmt.Errorf("world data: %w", err)
+	}
+	g.world = w
+	g.bookCount = len(g.entities)
+	g.merge(w)
 	for _, e := range g.entities {
-		e.Memberships = memberships[e.Code]
+		e.Memberships = w.memberships[e.Code]
 	}
 	if err := g.index(); err != nil {
 		return nil, err
 	}
+	for code := range w.memberships {
+		if g.byCode[code] == nil {
+			return nil, fmt.Errorf("membership of unknown entity %q", code)
+		}
+	}
+	for k, code := range before {
+		if got, ok := g.resolveKey(k); !ok || got.Code != code {
+			return nil, fmt.Errorf("book spelling %q resolved to %s before the world data and to %v after", k, code, got.GetCode())
+		}
+	}
 	return g, nil
+}
+
+// bookResolutions maps every alias key of the book's entities that resolves
+// (canonical name, or an alias of one entity only) to its code.
+func bookResolutions(ents []*bilatv1.Entity) map[string]string {
+	tmp := &gazetteer{entities: ents, byCode: map[string]*bilatv1.Entity{}, byKey: map[string][]string{}, byName: map[string]string{}}
+	for _, e := range ents {
+		tmp.byCode[e.Code] = e
+		tmp.byName[nameKey(e.Name)] = e.Code
+		for _, a := range e.Aliases {
+			k := nameKey(a)
+			if !slices.Contains(tmp.byKey[k], e.Code) {
+				tmp.byKey[k] = append(tmp.byKey[k], e.Code)
+			}
+		}
+	}
+	out := map[string]string{}
+	for k := range tmp.byKey {
+		if e, ok := tmp.resolveKey(k); ok {
+			out[k] = e.Code
+		}
+	}
+	return out
 }
 
 func findParent(drafts []*draft, suppCodes map[string]bool, ref string) (int, string, error) {
@@ -453,9 +476,23 @@ func (g *gazetteer) index() error {
 			}
 		}
 	}
-	for code := range memberships {
-		if g.byCode[code] == nil {
-			return fmt.Errorf("membership of unknown entity %q", code)
+	var shared []string
+	for k, codes := range g.byKey {
+		if len(codes) < 2 {
+			continue
+		}
+		sorted := slices.Sorted(slices.Values(codes))
+		if allow, ok := sharedAliases[k]; !ok || !slices.Equal(allow, sorted) {
+			shared = append(shared, fmt.Sprintf("%q: %v", k, sorted))
+		}
+	}
+	if len(shared) > 0 {
+		slices.Sort(shared)
+		return fmt.Errorf("aliases shared by several entities (make them unique or add them to sharedAliases):\n%s", strings.Join(shared, "\n"))
+	}
+	for k, codes := range sharedAliases {
+		if !slices.Equal(slices.Sorted(slices.Values(g.byKey[k])), codes) {
+			return fmt.Errorf("sharedAliases[%q] = %v, but the alias belongs to %v", k, codes, g.byKey[k])
 		}
 	}
 	for name := range extraAliases {
@@ -474,7 +511,10 @@ func (g *gazetteer) index() error {
 // resolve finds the entity a name denotes the way enrichment does: an exact
 // canonical name wins; otherwise the alias must belong to one entity only.
 func (g *gazetteer) resolve(name string) (*bilatv1.Entity, bool) {
-	k := nameKey(name)
+	return g.resolveKey(nameKey(name))
+}
+
+func (g *gazetteer) resolveKey(k string) (*bilatv1.Entity, bool) {
 	if code, ok := g.byName[k]; ok {
 		return g.byCode[code], true
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	_ "embed"
 	"fmt"
 	"strings"
 	"text/template"
@@ -20,6 +21,9 @@ func renderReadme(sum *summary) ([]byte, error) {
 		"join": strings.Join,
 	}
 	t, err := template.New("readme").Funcs(funcs).Parse(readmeTemplate)
+	if err == nil {
+		_, err = t.New("gazetteer").Parse(gazetteerReadme)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("readme template: %w", err)
 	}
@@ -33,6 +37,12 @@ func renderReadme(sum *summary) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// gazetteerReadme is the README's section on the gazetteer's world data
+// (kept in its own file: it is mostly prose with code spans).
+//
+//go:embed readme_gazetteer.md.tmpl
+var gazetteerReadme string
 
 const readmeTemplate = `# data/ — the book's facts in Bilat's formats
 
@@ -52,7 +62,9 @@ From the repository root:
 | file | content | lines |
 |---|---|---|
 | ` + "`book/`" + ` | byte-identical copies of the book's files ({{join .BookFiles ", "}}), for provenance | |
-| ` + "`gazetteer/entities.ndjson`" + ` | one protojson ` + "`bilat.v1.Entity`" + ` per line: {{.BookEntities}} from the book + {{len .Added}} added | {{.Entities}} |
+| ` + "`gazetteer/entities.ndjson`" + ` | one protojson ` + "`bilat.v1.Entity`" + ` per line, sorted by code: {{.BookEntities}} from the book + {{len .Added}} added + {{.WorldAdded}} from the world data (see "Gazetteer") | {{.Entities}} |
+| ` + "`gazetteer/sources/`" + ` | the gazetteer's inputs besides the book: an iso-codes snapshot and hand-kept tables (not generated) | |
+| ` + "`fx/`" + ` | annual average exchange rates for converting amounts to USD (hand-kept, not generated; see ` + "`fx/README.md`" + `) | |
 | ` + "`agreements.ndjson`" + ` | one protojson ` + "`bilat.v1.ImportRequest`" + ` with ` + "`agreement`" + ` set per line (` + "`bilat import`" + ` format) | {{.Agreements}} of {{.BookAgreements}} |
 | ` + "`trade.ndjson`" + ` | one protojson ` + "`bilat.v1.ImportRequest`" + ` with ` + "`tradeFigure`" + ` set per line | {{.Trade}} of {{.BookTrade}} |
 | ` + "`other_figures.ndjson`" + ` | the {{len .Skipped}} book trade rows that are not trade figures (with ` + "`reason`" + `) and the book's {{.BookOtherFigures}} other figures; each line is ` + "`{\"origin\", \"reason\"?, \"row\"}`" + ` with the book's row verbatim | {{.OtherFigures}} |
@@ -64,8 +76,9 @@ files again is a no-op, and a corrected row is recorded as a new version of the 
 
 - Countries: ISO 3166-1 alpha-2 (` + "`BY`, `GE`, `RU`" + `).
 - First-level regions, and cities that have their own ISO 3166-2 code: that code (` + "`RU-STA`, `BY-MA`, `CN-SD`, `GE-TB` (Tbilisi), `BY-HM` (Minsk)" + `).
-- Other cities, federal districts and districts: ` + "`<parent code>.<slug>`" + ` (` + "`GE-AJ.batumi`, `RU-STA.stavropol`, `RU.ncfd`, `RU-DA.buynaksky`" + `).
-- Blocs: ` + "`bloc.cis`, `bloc.eaeu`, `bloc.union-state`, `bloc.eu`, `bloc.eap`" + ` (the Eastern Partnership, an EU initiative the book treats as a grouping; category ` + "`other`" + `).
+- Other cities, federal districts and districts: ` + "`<parent code>.<slug>`" + ` (` + "`GE-AJ.batumi`, `RU-STA.stavropol`, `RU.ncfd`, `RU-DA.buynaksky`" + `);
+  administrative centres hang on their region (` + "`RU-TA.kazan`" + `), capitals outside the regions covered on their country (` + "`FR.paris`" + `).
+- Blocs: ` + "`bloc.cis`, `bloc.eaeu`, `bloc.union-state`, `bloc.csto`, `bloc.sco`, `bloc.eap`, `bloc.eu`, `bloc.brics`" + ` (the Eastern Partnership is an EU initiative the book treats as a grouping; category ` + "`other`" + `, parent ` + "`bloc.eu`" + `).
 - Organisations (the book's enterprise, agency, university, academy, park and other types, kept in ` + "`category`" + `):
   ` + "`org.<country>.<slug>`" + ` (` + "`org.by.mtz`, `org.by.bsu`, `org.ge.profauto-llc`" + `), or ` + "`org.<slug>`" + ` for multilateral bodies
   without a country (` + "`org.cis-council-of-heads-of-state`" + `). The slug is the organisation's acronym when the book gives
@@ -77,12 +90,11 @@ files again is a no-op, and a corrected row is recorded as a new version of the 
   (e.g. "Brest regional executive committee", "Minsk (Belarusian government)"), and Russian/Belarusian/native names of the
   main partners ("Ставропольский край", "Могилёв", "საქართველო").
 - ` + "`side`" + `: the book's side, with ` + "`belarus`" + ` written ` + "`home`" + `.
-- Memberships: CIS, Union State and EAEU on the member countries, with the dates that are well established (CIS founding
-  signatures 1991-12-08/1991-12-21, Azerbaijan 1993-09, Georgia 1993 until 2009-08-18; Union State 2000-01-26; EAEU
-  2015-01-01, Armenia 2015-01-02, Kyrgyzstan 2015-08-12). Ukraine is not listed as a CIS member: it never ratified the Charter.
+- Memberships: see the gazetteer section below (` + "`gazetteer/sources/hand/memberships.ndjson`" + `).
 
-The converter asserts that codes are unique and well-formed, that canonical names are unique, and that every parent,
-country and membership bloc exists.
+The converter asserts that codes are unique and well-formed, that canonical names are unique, that every parent,
+country and membership bloc exists, that no alias belongs to two entities unless the allow-list says so, and that
+every spelling the book's entities resolved before the world data still resolves to the same entity.
 
 ### Entities added to the book's list
 
@@ -93,10 +105,12 @@ country and membership bloc exists.
 ### Aliases shared by several entities
 
 Enrichment resolves a name to the entity whose canonical name it is; an alias shared by several entities and
-nobody's canonical name resolves to AMBIGUOUS. These are the book's shared aliases (normalised form → codes):
+nobody's canonical name resolves to AMBIGUOUS. These are all the shared aliases (normalised form → codes); each is in
+the commented allow-list ` + "`sharedAliases`" + ` of ` + "`tools/bookconv/ambiguity.go`" + `, and the generator fails on any other:
 
 {{range .Ambiguous}}- "{{index . 0}}" → {{index . 1}}
 {{end}}
+{{template "gazetteer" .}}
 ## Agreements (agreements.ndjson)
 
 - ` + "`id`, `title`, `place`, `note`" + ` as in the book. ` + "`kind`" + `: the book's kind when ` + "`bilat.v1.AgreementKind`" + ` has it; the book's

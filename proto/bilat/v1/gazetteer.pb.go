@@ -67,11 +67,18 @@ func (x *ResolveEntityRequest) GetName() string {
 
 type ResolveEntityResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// RESOLVED with entity set, or UNRESOLVED.
+	// RESOLVED with entity set, UNRESOLVED, or AMBIGUOUS (see candidates).
 	Resolution Resolution `protobuf:"varint,1,opt,name=resolution,proto3,enum=bilat.v1.Resolution" json:"resolution,omitempty"`
 	Entity     *Entity    `protobuf:"bytes,2,opt,name=entity,proto3" json:"entity,omitempty"`
 	// The alias that matched.
-	MatchedAlias  string `protobuf:"bytes,3,opt,name=matched_alias,json=matchedAlias,proto3" json:"matched_alias,omitempty"`
+	MatchedAlias string `protobuf:"bytes,3,opt,name=matched_alias,json=matchedAlias,proto3" json:"matched_alias,omitempty"`
+	// 0..1: 1 for an exact alias, less for stripped, transliterated or
+	// misspelt matches.
+	Confidence float64 `protobuf:"fixed64,4,opt,name=confidence,proto3" json:"confidence,omitempty"`
+	// The runner-up entities, best first (the competitors when AMBIGUOUS).
+	Candidates []*Candidate `protobuf:"bytes,5,rep,name=candidates,proto3" json:"candidates,omitempty"`
+	// How the name matched: exact, alias, stripped, fuzzy, operator.
+	Method        string `protobuf:"bytes,6,opt,name=method,proto3" json:"method,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -127,6 +134,27 @@ func (x *ResolveEntityResponse) GetMatchedAlias() string {
 	return ""
 }
 
+func (x *ResolveEntityResponse) GetConfidence() float64 {
+	if x != nil {
+		return x.Confidence
+	}
+	return 0
+}
+
+func (x *ResolveEntityResponse) GetCandidates() []*Candidate {
+	if x != nil {
+		return x.Candidates
+	}
+	return nil
+}
+
+func (x *ResolveEntityResponse) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
 type GetEntityRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
@@ -172,8 +200,16 @@ func (x *GetEntityRequest) GetCode() string {
 }
 
 type GetEntityResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Entity        *Entity                `protobuf:"bytes,1,opt,name=entity,proto3" json:"entity,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Entity *Entity                `protobuf:"bytes,1,opt,name=entity,proto3" json:"entity,omitempty"`
+	// The enclosing entity, when the gazetteer has it.
+	Parent *Entity `protobuf:"bytes,2,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Entities whose parent is this one.
+	Children []*Entity `protobuf:"bytes,3,rep,name=children,proto3" json:"children,omitempty"`
+	// The blocs of entity.memberships, when the gazetteer has them.
+	Blocs []*Entity `protobuf:"bytes,4,rep,name=blocs,proto3" json:"blocs,omitempty"`
+	// For a bloc: the entities with a membership in it.
+	Members       []*Entity `protobuf:"bytes,5,rep,name=members,proto3" json:"members,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -215,26 +251,743 @@ func (x *GetEntityResponse) GetEntity() *Entity {
 	return nil
 }
 
+func (x *GetEntityResponse) GetParent() *Entity {
+	if x != nil {
+		return x.Parent
+	}
+	return nil
+}
+
+func (x *GetEntityResponse) GetChildren() []*Entity {
+	if x != nil {
+		return x.Children
+	}
+	return nil
+}
+
+func (x *GetEntityResponse) GetBlocs() []*Entity {
+	if x != nil {
+		return x.Blocs
+	}
+	return nil
+}
+
+func (x *GetEntityResponse) GetMembers() []*Entity {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+type SearchEntitiesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A prefix or a possibly misspelt name, in any script.
+	Query string `protobuf:"bytes,1,opt,name=query,proto3" json:"query,omitempty"`
+	// At most this many results (default 10, at most 100).
+	Limit int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	// Only entities of this kind, when set.
+	Kind          EntityKind `protobuf:"varint,3,opt,name=kind,proto3,enum=bilat.v1.EntityKind" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchEntitiesRequest) Reset() {
+	*x = SearchEntitiesRequest{}
+	mi := &file_bilat_v1_gazetteer_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchEntitiesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchEntitiesRequest) ProtoMessage() {}
+
+func (x *SearchEntitiesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_gazetteer_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchEntitiesRequest.ProtoReflect.Descriptor instead.
+func (*SearchEntitiesRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_gazetteer_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SearchEntitiesRequest) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *SearchEntitiesRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *SearchEntitiesRequest) GetKind() EntityKind {
+	if x != nil {
+		return x.Kind
+	}
+	return EntityKind_ENTITY_KIND_UNSPECIFIED
+}
+
+type SearchEntitiesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hits          []*SearchHit           `protobuf:"bytes,1,rep,name=hits,proto3" json:"hits,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchEntitiesResponse) Reset() {
+	*x = SearchEntitiesResponse{}
+	mi := &file_bilat_v1_gazetteer_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchEntitiesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchEntitiesResponse) ProtoMessage() {}
+
+func (x *SearchEntitiesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_gazetteer_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchEntitiesResponse.ProtoReflect.Descriptor instead.
+func (*SearchEntitiesResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_gazetteer_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SearchEntitiesResponse) GetHits() []*SearchHit {
+	if x != nil {
+		return x.Hits
+	}
+	return nil
+}
+
+// SearchHit is one entity matching a search, best first.
+type SearchHit struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Entity *Entity                `protobuf:"bytes,1,opt,name=entity,proto3" json:"entity,omitempty"`
+	// The alias that matched.
+	MatchedAlias string `protobuf:"bytes,2,opt,name=matched_alias,json=matchedAlias,proto3" json:"matched_alias,omitempty"`
+	// 0..1.
+	Score         float64 `protobuf:"fixed64,3,opt,name=score,proto3" json:"score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchHit) Reset() {
+	*x = SearchHit{}
+	mi := &file_bilat_v1_gazetteer_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchHit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchHit) ProtoMessage() {}
+
+func (x *SearchHit) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_gazetteer_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchHit.ProtoReflect.Descriptor instead.
+func (*SearchHit) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_gazetteer_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SearchHit) GetEntity() *Entity {
+	if x != nil {
+		return x.Entity
+	}
+	return nil
+}
+
+func (x *SearchHit) GetMatchedAlias() string {
+	if x != nil {
+		return x.MatchedAlias
+	}
+	return ""
+}
+
+func (x *SearchHit) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+type AddAliasRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The spelling to add, as written.
+	Alias string `protobuf:"bytes,1,opt,name=alias,proto3" json:"alias,omitempty"`
+	// Code of the existing entity it denotes.
+	Code          string `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddAliasRequest) Reset() {
+	*x = AddAliasRequest{}
+	mi := &file_bilat_v1_gazetteer_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddAliasRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddAliasRequest) ProtoMessage() {}
+
+func (x *AddAliasRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_gazetteer_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddAliasRequest.ProtoReflect.Descriptor instead.
+func (*AddAliasRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_gazetteer_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *AddAliasRequest) GetAlias() string {
+	if x != nil {
+		return x.Alias
+	}
+	return ""
+}
+
+func (x *AddAliasRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+type AddAliasResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The alias in the form names are matched in.
+	Normalized string `protobuf:"bytes,1,opt,name=normalized,proto3" json:"normalized,omitempty"`
+	// Events enriched again because a name on them now resolves differently.
+	Reenriched int32 `protobuf:"varint,2,opt,name=reenriched,proto3" json:"reenriched,omitempty"`
+	// Names that were unresolved or ambiguous and now resolve.
+	ResolvedNames []string `protobuf:"bytes,3,rep,name=resolved_names,json=resolvedNames,proto3" json:"resolved_names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddAliasResponse) Reset() {
+	*x = AddAliasResponse{}
+	mi := &file_bilat_v1_gazetteer_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddAliasResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddAliasResponse) ProtoMessage() {}
+
+func (x *AddAliasResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_gazetteer_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddAliasResponse.ProtoReflect.Descriptor instead.
+func (*AddAliasResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_gazetteer_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *AddAliasResponse) GetNormalized() string {
+	if x != nil {
+		return x.Normalized
+	}
+	return ""
+}
+
+func (x *AddAliasResponse) GetReenriched() int32 {
+	if x != nil {
+		return x.Reenriched
+	}
+	return 0
+}
+
+func (x *AddAliasResponse) GetResolvedNames() []string {
+	if x != nil {
+		return x.ResolvedNames
+	}
+	return nil
+}
+
+type ListUnresolvedRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many names (default 100).
+	Limit         int32 `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUnresolvedRequest) Reset() {
+	*x = ListUnresolvedRequest{}
+	mi := &file_bilat_v1_gazetteer_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUnresolvedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUnresolvedRequest) ProtoMessage() {}
+
+func (x *ListUnresolvedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_gazetteer_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUnresolvedRequest.ProtoReflect.Descriptor instead.
+func (*ListUnresolvedRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_gazetteer_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListUnresolvedRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type ListUnresolvedResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Names         []*UnresolvedName      `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUnresolvedResponse) Reset() {
+	*x = ListUnresolvedResponse{}
+	mi := &file_bilat_v1_gazetteer_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUnresolvedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUnresolvedResponse) ProtoMessage() {}
+
+func (x *ListUnresolvedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_gazetteer_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUnresolvedResponse.ProtoReflect.Descriptor instead.
+func (*ListUnresolvedResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_gazetteer_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListUnresolvedResponse) GetNames() []*UnresolvedName {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+// UnresolvedName is a name met in events that did not resolve.
+type UnresolvedName struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The name as first written.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// UNRESOLVED or AMBIGUOUS.
+	Resolution Resolution `protobuf:"varint,2,opt,name=resolution,proto3,enum=bilat.v1.Resolution" json:"resolution,omitempty"`
+	// Events that carried it.
+	Count      int64        `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
+	Candidates []*Candidate `protobuf:"bytes,4,rep,name=candidates,proto3" json:"candidates,omitempty"`
+	// BILAT_EVENTS sequences of (up to the first 1000 of) those events.
+	Sequences     []uint64 `protobuf:"varint,5,rep,packed,name=sequences,proto3" json:"sequences,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnresolvedName) Reset() {
+	*x = UnresolvedName{}
+	mi := &file_bilat_v1_gazetteer_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnresolvedName) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnresolvedName) ProtoMessage() {}
+
+func (x *UnresolvedName) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_gazetteer_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnresolvedName.ProtoReflect.Descriptor instead.
+func (*UnresolvedName) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_gazetteer_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *UnresolvedName) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UnresolvedName) GetResolution() Resolution {
+	if x != nil {
+		return x.Resolution
+	}
+	return Resolution_RESOLUTION_UNSPECIFIED
+}
+
+func (x *UnresolvedName) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *UnresolvedName) GetCandidates() []*Candidate {
+	if x != nil {
+		return x.Candidates
+	}
+	return nil
+}
+
+func (x *UnresolvedName) GetSequences() []uint64 {
+	if x != nil {
+		return x.Sequences
+	}
+	return nil
+}
+
+type PreviewEnrichmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Item:
+	//
+	//	*PreviewEnrichmentRequest_Agreement
+	//	*PreviewEnrichmentRequest_TradeFigure
+	Item          isPreviewEnrichmentRequest_Item `protobuf_oneof:"item"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PreviewEnrichmentRequest) Reset() {
+	*x = PreviewEnrichmentRequest{}
+	mi := &file_bilat_v1_gazetteer_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreviewEnrichmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreviewEnrichmentRequest) ProtoMessage() {}
+
+func (x *PreviewEnrichmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_gazetteer_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreviewEnrichmentRequest.ProtoReflect.Descriptor instead.
+func (*PreviewEnrichmentRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_gazetteer_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *PreviewEnrichmentRequest) GetItem() isPreviewEnrichmentRequest_Item {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
+
+func (x *PreviewEnrichmentRequest) GetAgreement() *Agreement {
+	if x != nil {
+		if x, ok := x.Item.(*PreviewEnrichmentRequest_Agreement); ok {
+			return x.Agreement
+		}
+	}
+	return nil
+}
+
+func (x *PreviewEnrichmentRequest) GetTradeFigure() *TradeFigure {
+	if x != nil {
+		if x, ok := x.Item.(*PreviewEnrichmentRequest_TradeFigure); ok {
+			return x.TradeFigure
+		}
+	}
+	return nil
+}
+
+type isPreviewEnrichmentRequest_Item interface {
+	isPreviewEnrichmentRequest_Item()
+}
+
+type PreviewEnrichmentRequest_Agreement struct {
+	Agreement *Agreement `protobuf:"bytes,1,opt,name=agreement,proto3,oneof"`
+}
+
+type PreviewEnrichmentRequest_TradeFigure struct {
+	TradeFigure *TradeFigure `protobuf:"bytes,2,opt,name=trade_figure,json=tradeFigure,proto3,oneof"`
+}
+
+func (*PreviewEnrichmentRequest_Agreement) isPreviewEnrichmentRequest_Item() {}
+
+func (*PreviewEnrichmentRequest_TradeFigure) isPreviewEnrichmentRequest_Item() {}
+
+type PreviewEnrichmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Item:
+	//
+	//	*PreviewEnrichmentResponse_Agreement
+	//	*PreviewEnrichmentResponse_TradeFigure
+	Item isPreviewEnrichmentResponse_Item `protobuf_oneof:"item"`
+	// The BILAT_ENRICHED subject the record would be published on.
+	Subject       string `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PreviewEnrichmentResponse) Reset() {
+	*x = PreviewEnrichmentResponse{}
+	mi := &file_bilat_v1_gazetteer_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreviewEnrichmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreviewEnrichmentResponse) ProtoMessage() {}
+
+func (x *PreviewEnrichmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_gazetteer_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreviewEnrichmentResponse.ProtoReflect.Descriptor instead.
+func (*PreviewEnrichmentResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_gazetteer_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *PreviewEnrichmentResponse) GetItem() isPreviewEnrichmentResponse_Item {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
+
+func (x *PreviewEnrichmentResponse) GetAgreement() *AgreementRecorded {
+	if x != nil {
+		if x, ok := x.Item.(*PreviewEnrichmentResponse_Agreement); ok {
+			return x.Agreement
+		}
+	}
+	return nil
+}
+
+func (x *PreviewEnrichmentResponse) GetTradeFigure() *TradeFigureRecorded {
+	if x != nil {
+		if x, ok := x.Item.(*PreviewEnrichmentResponse_TradeFigure); ok {
+			return x.TradeFigure
+		}
+	}
+	return nil
+}
+
+func (x *PreviewEnrichmentResponse) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+type isPreviewEnrichmentResponse_Item interface {
+	isPreviewEnrichmentResponse_Item()
+}
+
+type PreviewEnrichmentResponse_Agreement struct {
+	Agreement *AgreementRecorded `protobuf:"bytes,1,opt,name=agreement,proto3,oneof"`
+}
+
+type PreviewEnrichmentResponse_TradeFigure struct {
+	TradeFigure *TradeFigureRecorded `protobuf:"bytes,2,opt,name=trade_figure,json=tradeFigure,proto3,oneof"`
+}
+
+func (*PreviewEnrichmentResponse_Agreement) isPreviewEnrichmentResponse_Item() {}
+
+func (*PreviewEnrichmentResponse_TradeFigure) isPreviewEnrichmentResponse_Item() {}
+
 var File_bilat_v1_gazetteer_proto protoreflect.FileDescriptor
 
 const file_bilat_v1_gazetteer_proto_rawDesc = "" +
 	"\n" +
-	"\x18bilat/v1/gazetteer.proto\x12\bbilat.v1\x1a\x15bilat/v1/common.proto\"*\n" +
+	"\x18bilat/v1/gazetteer.proto\x12\bbilat.v1\x1a\x15bilat/v1/common.proto\x1a\x15bilat/v1/events.proto\x1a\x18bilat/v1/agreement.proto\x1a\x14bilat/v1/trade.proto\"*\n" +
 	"\x14ResolveEntityRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x9c\x01\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x89\x02\n" +
 	"\x15ResolveEntityResponse\x124\n" +
 	"\n" +
 	"resolution\x18\x01 \x01(\x0e2\x14.bilat.v1.ResolutionR\n" +
 	"resolution\x12(\n" +
 	"\x06entity\x18\x02 \x01(\v2\x10.bilat.v1.EntityR\x06entity\x12#\n" +
-	"\rmatched_alias\x18\x03 \x01(\tR\fmatchedAlias\"&\n" +
+	"\rmatched_alias\x18\x03 \x01(\tR\fmatchedAlias\x12\x1e\n" +
+	"\n" +
+	"confidence\x18\x04 \x01(\x01R\n" +
+	"confidence\x123\n" +
+	"\n" +
+	"candidates\x18\x05 \x03(\v2\x13.bilat.v1.CandidateR\n" +
+	"candidates\x12\x16\n" +
+	"\x06method\x18\x06 \x01(\tR\x06method\"&\n" +
 	"\x10GetEntityRequest\x12\x12\n" +
-	"\x04code\x18\x01 \x01(\tR\x04code\"=\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\"\xe9\x01\n" +
 	"\x11GetEntityResponse\x12(\n" +
-	"\x06entity\x18\x01 \x01(\v2\x10.bilat.v1.EntityR\x06entity2\xaa\x01\n" +
+	"\x06entity\x18\x01 \x01(\v2\x10.bilat.v1.EntityR\x06entity\x12(\n" +
+	"\x06parent\x18\x02 \x01(\v2\x10.bilat.v1.EntityR\x06parent\x12,\n" +
+	"\bchildren\x18\x03 \x03(\v2\x10.bilat.v1.EntityR\bchildren\x12&\n" +
+	"\x05blocs\x18\x04 \x03(\v2\x10.bilat.v1.EntityR\x05blocs\x12*\n" +
+	"\amembers\x18\x05 \x03(\v2\x10.bilat.v1.EntityR\amembers\"m\n" +
+	"\x15SearchEntitiesRequest\x12\x14\n" +
+	"\x05query\x18\x01 \x01(\tR\x05query\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\x12(\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x14.bilat.v1.EntityKindR\x04kind\"A\n" +
+	"\x16SearchEntitiesResponse\x12'\n" +
+	"\x04hits\x18\x01 \x03(\v2\x13.bilat.v1.SearchHitR\x04hits\"p\n" +
+	"\tSearchHit\x12(\n" +
+	"\x06entity\x18\x01 \x01(\v2\x10.bilat.v1.EntityR\x06entity\x12#\n" +
+	"\rmatched_alias\x18\x02 \x01(\tR\fmatchedAlias\x12\x14\n" +
+	"\x05score\x18\x03 \x01(\x01R\x05score\";\n" +
+	"\x0fAddAliasRequest\x12\x14\n" +
+	"\x05alias\x18\x01 \x01(\tR\x05alias\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\tR\x04code\"y\n" +
+	"\x10AddAliasResponse\x12\x1e\n" +
+	"\n" +
+	"normalized\x18\x01 \x01(\tR\n" +
+	"normalized\x12\x1e\n" +
+	"\n" +
+	"reenriched\x18\x02 \x01(\x05R\n" +
+	"reenriched\x12%\n" +
+	"\x0eresolved_names\x18\x03 \x03(\tR\rresolvedNames\"-\n" +
+	"\x15ListUnresolvedRequest\x12\x14\n" +
+	"\x05limit\x18\x01 \x01(\x05R\x05limit\"H\n" +
+	"\x16ListUnresolvedResponse\x12.\n" +
+	"\x05names\x18\x01 \x03(\v2\x18.bilat.v1.UnresolvedNameR\x05names\"\xc3\x01\n" +
+	"\x0eUnresolvedName\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x124\n" +
+	"\n" +
+	"resolution\x18\x02 \x01(\x0e2\x14.bilat.v1.ResolutionR\n" +
+	"resolution\x12\x14\n" +
+	"\x05count\x18\x03 \x01(\x03R\x05count\x123\n" +
+	"\n" +
+	"candidates\x18\x04 \x03(\v2\x13.bilat.v1.CandidateR\n" +
+	"candidates\x12\x1c\n" +
+	"\tsequences\x18\x05 \x03(\x04R\tsequences\"\x93\x01\n" +
+	"\x18PreviewEnrichmentRequest\x123\n" +
+	"\tagreement\x18\x01 \x01(\v2\x13.bilat.v1.AgreementH\x00R\tagreement\x12:\n" +
+	"\ftrade_figure\x18\x02 \x01(\v2\x15.bilat.v1.TradeFigureH\x00R\vtradeFigureB\x06\n" +
+	"\x04item\"\xbe\x01\n" +
+	"\x19PreviewEnrichmentResponse\x12;\n" +
+	"\tagreement\x18\x01 \x01(\v2\x1b.bilat.v1.AgreementRecordedH\x00R\tagreement\x12B\n" +
+	"\ftrade_figure\x18\x02 \x01(\v2\x1d.bilat.v1.TradeFigureRecordedH\x00R\vtradeFigure\x12\x18\n" +
+	"\asubject\x18\x03 \x01(\tR\asubjectB\x06\n" +
+	"\x04item2\xf5\x03\n" +
 	"\x10GazetteerService\x12P\n" +
 	"\rResolveEntity\x12\x1e.bilat.v1.ResolveEntityRequest\x1a\x1f.bilat.v1.ResolveEntityResponse\x12D\n" +
-	"\tGetEntity\x12\x1a.bilat.v1.GetEntityRequest\x1a\x1b.bilat.v1.GetEntityResponseB\"Z bilat.dev/proto/bilat/v1;bilatv1b\x06proto3"
+	"\tGetEntity\x12\x1a.bilat.v1.GetEntityRequest\x1a\x1b.bilat.v1.GetEntityResponse\x12S\n" +
+	"\x0eSearchEntities\x12\x1f.bilat.v1.SearchEntitiesRequest\x1a .bilat.v1.SearchEntitiesResponse\x12A\n" +
+	"\bAddAlias\x12\x19.bilat.v1.AddAliasRequest\x1a\x1a.bilat.v1.AddAliasResponse\x12S\n" +
+	"\x0eListUnresolved\x12\x1f.bilat.v1.ListUnresolvedRequest\x1a .bilat.v1.ListUnresolvedResponse\x12\\\n" +
+	"\x11PreviewEnrichment\x12\".bilat.v1.PreviewEnrichmentRequest\x1a#.bilat.v1.PreviewEnrichmentResponseB\"Z bilat.dev/proto/bilat/v1;bilatv1b\x06proto3"
 
 var (
 	file_bilat_v1_gazetteer_proto_rawDescOnce sync.Once
@@ -248,28 +1001,67 @@ func file_bilat_v1_gazetteer_proto_rawDescGZIP() []byte {
 	return file_bilat_v1_gazetteer_proto_rawDescData
 }
 
-var file_bilat_v1_gazetteer_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_bilat_v1_gazetteer_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_bilat_v1_gazetteer_proto_goTypes = []any{
-	(*ResolveEntityRequest)(nil),  // 0: bilat.v1.ResolveEntityRequest
-	(*ResolveEntityResponse)(nil), // 1: bilat.v1.ResolveEntityResponse
-	(*GetEntityRequest)(nil),      // 2: bilat.v1.GetEntityRequest
-	(*GetEntityResponse)(nil),     // 3: bilat.v1.GetEntityResponse
-	(Resolution)(0),               // 4: bilat.v1.Resolution
-	(*Entity)(nil),                // 5: bilat.v1.Entity
+	(*ResolveEntityRequest)(nil),      // 0: bilat.v1.ResolveEntityRequest
+	(*ResolveEntityResponse)(nil),     // 1: bilat.v1.ResolveEntityResponse
+	(*GetEntityRequest)(nil),          // 2: bilat.v1.GetEntityRequest
+	(*GetEntityResponse)(nil),         // 3: bilat.v1.GetEntityResponse
+	(*SearchEntitiesRequest)(nil),     // 4: bilat.v1.SearchEntitiesRequest
+	(*SearchEntitiesResponse)(nil),    // 5: bilat.v1.SearchEntitiesResponse
+	(*SearchHit)(nil),                 // 6: bilat.v1.SearchHit
+	(*AddAliasRequest)(nil),           // 7: bilat.v1.AddAliasRequest
+	(*AddAliasResponse)(nil),          // 8: bilat.v1.AddAliasResponse
+	(*ListUnresolvedRequest)(nil),     // 9: bilat.v1.ListUnresolvedRequest
+	(*ListUnresolvedResponse)(nil),    // 10: bilat.v1.ListUnresolvedResponse
+	(*UnresolvedName)(nil),            // 11: bilat.v1.UnresolvedName
+	(*PreviewEnrichmentRequest)(nil),  // 12: bilat.v1.PreviewEnrichmentRequest
+	(*PreviewEnrichmentResponse)(nil), // 13: bilat.v1.PreviewEnrichmentResponse
+	(Resolution)(0),                   // 14: bilat.v1.Resolution
+	(*Entity)(nil),                    // 15: bilat.v1.Entity
+	(*Candidate)(nil),                 // 16: bilat.v1.Candidate
+	(EntityKind)(0),                   // 17: bilat.v1.EntityKind
+	(*Agreement)(nil),                 // 18: bilat.v1.Agreement
+	(*TradeFigure)(nil),               // 19: bilat.v1.TradeFigure
+	(*AgreementRecorded)(nil),         // 20: bilat.v1.AgreementRecorded
+	(*TradeFigureRecorded)(nil),       // 21: bilat.v1.TradeFigureRecorded
 }
 var file_bilat_v1_gazetteer_proto_depIdxs = []int32{
-	4, // 0: bilat.v1.ResolveEntityResponse.resolution:type_name -> bilat.v1.Resolution
-	5, // 1: bilat.v1.ResolveEntityResponse.entity:type_name -> bilat.v1.Entity
-	5, // 2: bilat.v1.GetEntityResponse.entity:type_name -> bilat.v1.Entity
-	0, // 3: bilat.v1.GazetteerService.ResolveEntity:input_type -> bilat.v1.ResolveEntityRequest
-	2, // 4: bilat.v1.GazetteerService.GetEntity:input_type -> bilat.v1.GetEntityRequest
-	1, // 5: bilat.v1.GazetteerService.ResolveEntity:output_type -> bilat.v1.ResolveEntityResponse
-	3, // 6: bilat.v1.GazetteerService.GetEntity:output_type -> bilat.v1.GetEntityResponse
-	5, // [5:7] is the sub-list for method output_type
-	3, // [3:5] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	14, // 0: bilat.v1.ResolveEntityResponse.resolution:type_name -> bilat.v1.Resolution
+	15, // 1: bilat.v1.ResolveEntityResponse.entity:type_name -> bilat.v1.Entity
+	16, // 2: bilat.v1.ResolveEntityResponse.candidates:type_name -> bilat.v1.Candidate
+	15, // 3: bilat.v1.GetEntityResponse.entity:type_name -> bilat.v1.Entity
+	15, // 4: bilat.v1.GetEntityResponse.parent:type_name -> bilat.v1.Entity
+	15, // 5: bilat.v1.GetEntityResponse.children:type_name -> bilat.v1.Entity
+	15, // 6: bilat.v1.GetEntityResponse.blocs:type_name -> bilat.v1.Entity
+	15, // 7: bilat.v1.GetEntityResponse.members:type_name -> bilat.v1.Entity
+	17, // 8: bilat.v1.SearchEntitiesRequest.kind:type_name -> bilat.v1.EntityKind
+	6,  // 9: bilat.v1.SearchEntitiesResponse.hits:type_name -> bilat.v1.SearchHit
+	15, // 10: bilat.v1.SearchHit.entity:type_name -> bilat.v1.Entity
+	11, // 11: bilat.v1.ListUnresolvedResponse.names:type_name -> bilat.v1.UnresolvedName
+	14, // 12: bilat.v1.UnresolvedName.resolution:type_name -> bilat.v1.Resolution
+	16, // 13: bilat.v1.UnresolvedName.candidates:type_name -> bilat.v1.Candidate
+	18, // 14: bilat.v1.PreviewEnrichmentRequest.agreement:type_name -> bilat.v1.Agreement
+	19, // 15: bilat.v1.PreviewEnrichmentRequest.trade_figure:type_name -> bilat.v1.TradeFigure
+	20, // 16: bilat.v1.PreviewEnrichmentResponse.agreement:type_name -> bilat.v1.AgreementRecorded
+	21, // 17: bilat.v1.PreviewEnrichmentResponse.trade_figure:type_name -> bilat.v1.TradeFigureRecorded
+	0,  // 18: bilat.v1.GazetteerService.ResolveEntity:input_type -> bilat.v1.ResolveEntityRequest
+	2,  // 19: bilat.v1.GazetteerService.GetEntity:input_type -> bilat.v1.GetEntityRequest
+	4,  // 20: bilat.v1.GazetteerService.SearchEntities:input_type -> bilat.v1.SearchEntitiesRequest
+	7,  // 21: bilat.v1.GazetteerService.AddAlias:input_type -> bilat.v1.AddAliasRequest
+	9,  // 22: bilat.v1.GazetteerService.ListUnresolved:input_type -> bilat.v1.ListUnresolvedRequest
+	12, // 23: bilat.v1.GazetteerService.PreviewEnrichment:input_type -> bilat.v1.PreviewEnrichmentRequest
+	1,  // 24: bilat.v1.GazetteerService.ResolveEntity:output_type -> bilat.v1.ResolveEntityResponse
+	3,  // 25: bilat.v1.GazetteerService.GetEntity:output_type -> bilat.v1.GetEntityResponse
+	5,  // 26: bilat.v1.GazetteerService.SearchEntities:output_type -> bilat.v1.SearchEntitiesResponse
+	8,  // 27: bilat.v1.GazetteerService.AddAlias:output_type -> bilat.v1.AddAliasResponse
+	10, // 28: bilat.v1.GazetteerService.ListUnresolved:output_type -> bilat.v1.ListUnresolvedResponse
+	13, // 29: bilat.v1.GazetteerService.PreviewEnrichment:output_type -> bilat.v1.PreviewEnrichmentResponse
+	24, // [24:30] is the sub-list for method output_type
+	18, // [18:24] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_bilat_v1_gazetteer_proto_init() }
@@ -278,13 +1070,24 @@ func file_bilat_v1_gazetteer_proto_init() {
 		return
 	}
 	file_bilat_v1_common_proto_init()
+	file_bilat_v1_events_proto_init()
+	file_bilat_v1_agreement_proto_init()
+	file_bilat_v1_trade_proto_init()
+	file_bilat_v1_gazetteer_proto_msgTypes[12].OneofWrappers = []any{
+		(*PreviewEnrichmentRequest_Agreement)(nil),
+		(*PreviewEnrichmentRequest_TradeFigure)(nil),
+	}
+	file_bilat_v1_gazetteer_proto_msgTypes[13].OneofWrappers = []any{
+		(*PreviewEnrichmentResponse_Agreement)(nil),
+		(*PreviewEnrichmentResponse_TradeFigure)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bilat_v1_gazetteer_proto_rawDesc), len(file_bilat_v1_gazetteer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,20 +19,39 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	GazetteerService_ResolveEntity_FullMethodName = "/bilat.v1.GazetteerService/ResolveEntity"
-	GazetteerService_GetEntity_FullMethodName     = "/bilat.v1.GazetteerService/GetEntity"
+	GazetteerService_ResolveEntity_FullMethodName     = "/bilat.v1.GazetteerService/ResolveEntity"
+	GazetteerService_GetEntity_FullMethodName         = "/bilat.v1.GazetteerService/GetEntity"
+	GazetteerService_SearchEntities_FullMethodName    = "/bilat.v1.GazetteerService/SearchEntities"
+	GazetteerService_AddAlias_FullMethodName          = "/bilat.v1.GazetteerService/AddAlias"
+	GazetteerService_ListUnresolved_FullMethodName    = "/bilat.v1.GazetteerService/ListUnresolved"
+	GazetteerService_PreviewEnrichment_FullMethodName = "/bilat.v1.GazetteerService/PreviewEnrichment"
 )
 
 // GazetteerServiceClient is the client API for GazetteerService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// GazetteerService resolves names of partners and parties to entities.
+// GazetteerService resolves names of partners and parties to entities,
+// lets operators teach it new aliases, and previews enrichment.
 type GazetteerServiceClient interface {
-	// ResolveEntity matches a name as written to the gazetteer.
+	// ResolveEntity matches a name as written to the gazetteer: the best
+	// match, its confidence and the runner-up candidates.
 	ResolveEntity(ctx context.Context, in *ResolveEntityRequest, opts ...grpc.CallOption) (*ResolveEntityResponse, error)
-	// GetEntity returns one entity by its code.
+	// GetEntity returns one entity by its code, with its parent, children
+	// and the blocs it belongs to.
 	GetEntity(ctx context.Context, in *GetEntityRequest, opts ...grpc.CallOption) (*GetEntityResponse, error)
+	// SearchEntities answers prefix and fuzzy queries (autocompletion).
+	SearchEntities(ctx context.Context, in *SearchEntitiesRequest, opts ...grpc.CallOption) (*SearchEntitiesResponse, error)
+	// AddAlias teaches the gazetteer a new spelling of an entity. Every
+	// enrichment replica applies it without restart, and the recorded events
+	// that carried a name it now resolves are enriched again.
+	AddAlias(ctx context.Context, in *AddAliasRequest, opts ...grpc.CallOption) (*AddAliasResponse, error)
+	// ListUnresolved lists the names enrichment could not resolve (or found
+	// ambiguous), most frequent first.
+	ListUnresolved(ctx context.Context, in *ListUnresolvedRequest, opts ...grpc.CallOption) (*ListUnresolvedResponse, error)
+	// PreviewEnrichment enriches an agreement or trade figure exactly as the
+	// pipeline would, without recording anything.
+	PreviewEnrichment(ctx context.Context, in *PreviewEnrichmentRequest, opts ...grpc.CallOption) (*PreviewEnrichmentResponse, error)
 }
 
 type gazetteerServiceClient struct {
@@ -63,16 +82,71 @@ func (c *gazetteerServiceClient) GetEntity(ctx context.Context, in *GetEntityReq
 	return out, nil
 }
 
+func (c *gazetteerServiceClient) SearchEntities(ctx context.Context, in *SearchEntitiesRequest, opts ...grpc.CallOption) (*SearchEntitiesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SearchEntitiesResponse)
+	err := c.cc.Invoke(ctx, GazetteerService_SearchEntities_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *gazetteerServiceClient) AddAlias(ctx context.Context, in *AddAliasRequest, opts ...grpc.CallOption) (*AddAliasResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddAliasResponse)
+	err := c.cc.Invoke(ctx, GazetteerService_AddAlias_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *gazetteerServiceClient) ListUnresolved(ctx context.Context, in *ListUnresolvedRequest, opts ...grpc.CallOption) (*ListUnresolvedResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListUnresolvedResponse)
+	err := c.cc.Invoke(ctx, GazetteerService_ListUnresolved_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *gazetteerServiceClient) PreviewEnrichment(ctx context.Context, in *PreviewEnrichmentRequest, opts ...grpc.CallOption) (*PreviewEnrichmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PreviewEnrichmentResponse)
+	err := c.cc.Invoke(ctx, GazetteerService_PreviewEnrichment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // GazetteerServiceServer is the server API for GazetteerService service.
 // All implementations must embed UnimplementedGazetteerServiceServer
 // for forward compatibility.
 //
-// GazetteerService resolves names of partners and parties to entities.
+// GazetteerService resolves names of partners and parties to entities,
+// lets operators teach it new aliases, and previews enrichment.
 type GazetteerServiceServer interface {
-	// ResolveEntity matches a name as written to the gazetteer.
+	// ResolveEntity matches a name as written to the gazetteer: the best
+	// match, its confidence and the runner-up candidates.
 	ResolveEntity(context.Context, *ResolveEntityRequest) (*ResolveEntityResponse, error)
-	// GetEntity returns one entity by its code.
+	// GetEntity returns one entity by its code, with its parent, children
+	// and the blocs it belongs to.
 	GetEntity(context.Context, *GetEntityRequest) (*GetEntityResponse, error)
+	// SearchEntities answers prefix and fuzzy queries (autocompletion).
+	SearchEntities(context.Context, *SearchEntitiesRequest) (*SearchEntitiesResponse, error)
+	// AddAlias teaches the gazetteer a new spelling of an entity. Every
+	// enrichment replica applies it without restart, and the recorded events
+	// that carried a name it now resolves are enriched again.
+	AddAlias(context.Context, *AddAliasRequest) (*AddAliasResponse, error)
+	// ListUnresolved lists the names enrichment could not resolve (or found
+	// ambiguous), most frequent first.
+	ListUnresolved(context.Context, *ListUnresolvedRequest) (*ListUnresolvedResponse, error)
+	// PreviewEnrichment enriches an agreement or trade figure exactly as the
+	// pipeline would, without recording anything.
+	PreviewEnrichment(context.Context, *PreviewEnrichmentRequest) (*PreviewEnrichmentResponse, error)
 	mustEmbedUnimplementedGazetteerServiceServer()
 }
 
@@ -88,6 +162,18 @@ func (UnimplementedGazetteerServiceServer) ResolveEntity(context.Context, *Resol
 }
 func (UnimplementedGazetteerServiceServer) GetEntity(context.Context, *GetEntityRequest) (*GetEntityResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetEntity not implemented")
+}
+func (UnimplementedGazetteerServiceServer) SearchEntities(context.Context, *SearchEntitiesRequest) (*SearchEntitiesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SearchEntities not implemented")
+}
+func (UnimplementedGazetteerServiceServer) AddAlias(context.Context, *AddAliasRequest) (*AddAliasResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddAlias not implemented")
+}
+func (UnimplementedGazetteerServiceServer) ListUnresolved(context.Context, *ListUnresolvedRequest) (*ListUnresolvedResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListUnresolved not implemented")
+}
+func (UnimplementedGazetteerServiceServer) PreviewEnrichment(context.Context, *PreviewEnrichmentRequest) (*PreviewEnrichmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PreviewEnrichment not implemented")
 }
 func (UnimplementedGazetteerServiceServer) mustEmbedUnimplementedGazetteerServiceServer() {}
 func (UnimplementedGazetteerServiceServer) testEmbeddedByValue()                          {}
@@ -146,6 +232,78 @@ func _GazetteerService_GetEntity_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _GazetteerService_SearchEntities_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SearchEntitiesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GazetteerServiceServer).SearchEntities(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: GazetteerService_SearchEntities_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GazetteerServiceServer).SearchEntities(ctx, req.(*SearchEntitiesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _GazetteerService_AddAlias_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddAliasRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GazetteerServiceServer).AddAlias(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: GazetteerService_AddAlias_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GazetteerServiceServer).AddAlias(ctx, req.(*AddAliasRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _GazetteerService_ListUnresolved_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListUnresolvedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GazetteerServiceServer).ListUnresolved(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: GazetteerService_ListUnresolved_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GazetteerServiceServer).ListUnresolved(ctx, req.(*ListUnresolvedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _GazetteerService_PreviewEnrichment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PreviewEnrichmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GazetteerServiceServer).PreviewEnrichment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: GazetteerService_PreviewEnrichment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GazetteerServiceServer).PreviewEnrichment(ctx, req.(*PreviewEnrichmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // GazetteerService_ServiceDesc is the grpc.ServiceDesc for GazetteerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -160,6 +318,22 @@ var GazetteerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetEntity",
 			Handler:    _GazetteerService_GetEntity_Handler,
+		},
+		{
+			MethodName: "SearchEntities",
+			Handler:    _GazetteerService_SearchEntities_Handler,
+		},
+		{
+			MethodName: "AddAlias",
+			Handler:    _GazetteerService_AddAlias_Handler,
+		},
+		{
+			MethodName: "ListUnresolved",
+			Handler:    _GazetteerService_ListUnresolved_Handler,
+		},
+		{
+			MethodName: "PreviewEnrichment",
+			Handler:    _GazetteerService_PreviewEnrichment_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

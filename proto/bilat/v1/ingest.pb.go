@@ -554,6 +554,218 @@ func (x *ImportResponse) GetRejections() []*Rejection {
 	return nil
 }
 
+type RetractAgreementRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	AgreementId string                 `protobuf:"bytes,1,opt,name=agreement_id,json=agreementId,proto3" json:"agreement_id,omitempty"`
+	// Why the record is withdrawn (required).
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Optional key that identifies this retraction; defaults to a hash of id and reason.
+	IdempotencyKey string `protobuf:"bytes,3,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RetractAgreementRequest) Reset() {
+	*x = RetractAgreementRequest{}
+	mi := &file_bilat_v1_ingest_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetractAgreementRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetractAgreementRequest) ProtoMessage() {}
+
+func (x *RetractAgreementRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_ingest_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetractAgreementRequest.ProtoReflect.Descriptor instead.
+func (*RetractAgreementRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_ingest_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RetractAgreementRequest) GetAgreementId() string {
+	if x != nil {
+		return x.AgreementId
+	}
+	return ""
+}
+
+func (x *RetractAgreementRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *RetractAgreementRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+type RetractAgreementResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Result        *SubmitResult          `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetractAgreementResponse) Reset() {
+	*x = RetractAgreementResponse{}
+	mi := &file_bilat_v1_ingest_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetractAgreementResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetractAgreementResponse) ProtoMessage() {}
+
+func (x *RetractAgreementResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_ingest_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetractAgreementResponse.ProtoReflect.Descriptor instead.
+func (*RetractAgreementResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_ingest_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RetractAgreementResponse) GetResult() *SubmitResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+type RetractTradeFigureRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	FigureId string                 `protobuf:"bytes,1,opt,name=figure_id,json=figureId,proto3" json:"figure_id,omitempty"`
+	// Why the record is withdrawn (required).
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Optional key that identifies this retraction; defaults to a hash of id and reason.
+	IdempotencyKey string `protobuf:"bytes,3,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RetractTradeFigureRequest) Reset() {
+	*x = RetractTradeFigureRequest{}
+	mi := &file_bilat_v1_ingest_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetractTradeFigureRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetractTradeFigureRequest) ProtoMessage() {}
+
+func (x *RetractTradeFigureRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_ingest_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetractTradeFigureRequest.ProtoReflect.Descriptor instead.
+func (*RetractTradeFigureRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_ingest_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RetractTradeFigureRequest) GetFigureId() string {
+	if x != nil {
+		return x.FigureId
+	}
+	return ""
+}
+
+func (x *RetractTradeFigureRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *RetractTradeFigureRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+type RetractTradeFigureResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Result        *SubmitResult          `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetractTradeFigureResponse) Reset() {
+	*x = RetractTradeFigureResponse{}
+	mi := &file_bilat_v1_ingest_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetractTradeFigureResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetractTradeFigureResponse) ProtoMessage() {}
+
+func (x *RetractTradeFigureResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_ingest_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetractTradeFigureResponse.ProtoReflect.Descriptor instead.
+func (*RetractTradeFigureResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_ingest_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RetractTradeFigureResponse) GetResult() *SubmitResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
 var File_bilat_v1_ingest_proto protoreflect.FileDescriptor
 
 const file_bilat_v1_ingest_proto_rawDesc = "" +
@@ -594,11 +806,25 @@ const file_bilat_v1_ingest_proto_rawDesc = "" +
 	"\brejected\x18\x03 \x01(\x03R\brejected\x123\n" +
 	"\n" +
 	"rejections\x18\x04 \x03(\v2\x13.bilat.v1.RejectionR\n" +
-	"rejections2\x84\x02\n" +
+	"rejections\"}\n" +
+	"\x17RetractAgreementRequest\x12!\n" +
+	"\fagreement_id\x18\x01 \x01(\tR\vagreementId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12'\n" +
+	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\"J\n" +
+	"\x18RetractAgreementResponse\x12.\n" +
+	"\x06result\x18\x01 \x01(\v2\x16.bilat.v1.SubmitResultR\x06result\"y\n" +
+	"\x19RetractTradeFigureRequest\x12\x1b\n" +
+	"\tfigure_id\x18\x01 \x01(\tR\bfigureId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12'\n" +
+	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\"L\n" +
+	"\x1aRetractTradeFigureResponse\x12.\n" +
+	"\x06result\x18\x01 \x01(\v2\x16.bilat.v1.SubmitResultR\x06result2\xc0\x03\n" +
 	"\rIngestService\x12V\n" +
 	"\x0fSubmitAgreement\x12 .bilat.v1.SubmitAgreementRequest\x1a!.bilat.v1.SubmitAgreementResponse\x12\\\n" +
 	"\x11SubmitTradeFigure\x12\".bilat.v1.SubmitTradeFigureRequest\x1a#.bilat.v1.SubmitTradeFigureResponse\x12=\n" +
-	"\x06Import\x12\x17.bilat.v1.ImportRequest\x1a\x18.bilat.v1.ImportResponse(\x01B\"Z bilat.dev/proto/bilat/v1;bilatv1b\x06proto3"
+	"\x06Import\x12\x17.bilat.v1.ImportRequest\x1a\x18.bilat.v1.ImportResponse(\x01\x12Y\n" +
+	"\x10RetractAgreement\x12!.bilat.v1.RetractAgreementRequest\x1a\".bilat.v1.RetractAgreementResponse\x12_\n" +
+	"\x12RetractTradeFigure\x12#.bilat.v1.RetractTradeFigureRequest\x1a$.bilat.v1.RetractTradeFigureResponseB\"Z bilat.dev/proto/bilat/v1;bilatv1b\x06proto3"
 
 var (
 	file_bilat_v1_ingest_proto_rawDescOnce sync.Once
@@ -612,40 +838,50 @@ func file_bilat_v1_ingest_proto_rawDescGZIP() []byte {
 	return file_bilat_v1_ingest_proto_rawDescData
 }
 
-var file_bilat_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_bilat_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_bilat_v1_ingest_proto_goTypes = []any{
-	(*SubmitAgreementRequest)(nil),    // 0: bilat.v1.SubmitAgreementRequest
-	(*SubmitResult)(nil),              // 1: bilat.v1.SubmitResult
-	(*SubmitAgreementResponse)(nil),   // 2: bilat.v1.SubmitAgreementResponse
-	(*SubmitTradeFigureRequest)(nil),  // 3: bilat.v1.SubmitTradeFigureRequest
-	(*SubmitTradeFigureResponse)(nil), // 4: bilat.v1.SubmitTradeFigureResponse
-	(*ImportRequest)(nil),             // 5: bilat.v1.ImportRequest
-	(*FieldError)(nil),                // 6: bilat.v1.FieldError
-	(*Rejection)(nil),                 // 7: bilat.v1.Rejection
-	(*ImportResponse)(nil),            // 8: bilat.v1.ImportResponse
-	(*Agreement)(nil),                 // 9: bilat.v1.Agreement
-	(*TradeFigure)(nil),               // 10: bilat.v1.TradeFigure
+	(*SubmitAgreementRequest)(nil),     // 0: bilat.v1.SubmitAgreementRequest
+	(*SubmitResult)(nil),               // 1: bilat.v1.SubmitResult
+	(*SubmitAgreementResponse)(nil),    // 2: bilat.v1.SubmitAgreementResponse
+	(*SubmitTradeFigureRequest)(nil),   // 3: bilat.v1.SubmitTradeFigureRequest
+	(*SubmitTradeFigureResponse)(nil),  // 4: bilat.v1.SubmitTradeFigureResponse
+	(*ImportRequest)(nil),              // 5: bilat.v1.ImportRequest
+	(*FieldError)(nil),                 // 6: bilat.v1.FieldError
+	(*Rejection)(nil),                  // 7: bilat.v1.Rejection
+	(*ImportResponse)(nil),             // 8: bilat.v1.ImportResponse
+	(*RetractAgreementRequest)(nil),    // 9: bilat.v1.RetractAgreementRequest
+	(*RetractAgreementResponse)(nil),   // 10: bilat.v1.RetractAgreementResponse
+	(*RetractTradeFigureRequest)(nil),  // 11: bilat.v1.RetractTradeFigureRequest
+	(*RetractTradeFigureResponse)(nil), // 12: bilat.v1.RetractTradeFigureResponse
+	(*Agreement)(nil),                  // 13: bilat.v1.Agreement
+	(*TradeFigure)(nil),                // 14: bilat.v1.TradeFigure
 }
 var file_bilat_v1_ingest_proto_depIdxs = []int32{
-	9,  // 0: bilat.v1.SubmitAgreementRequest.agreement:type_name -> bilat.v1.Agreement
+	13, // 0: bilat.v1.SubmitAgreementRequest.agreement:type_name -> bilat.v1.Agreement
 	1,  // 1: bilat.v1.SubmitAgreementResponse.result:type_name -> bilat.v1.SubmitResult
-	10, // 2: bilat.v1.SubmitTradeFigureRequest.figure:type_name -> bilat.v1.TradeFigure
+	14, // 2: bilat.v1.SubmitTradeFigureRequest.figure:type_name -> bilat.v1.TradeFigure
 	1,  // 3: bilat.v1.SubmitTradeFigureResponse.result:type_name -> bilat.v1.SubmitResult
-	9,  // 4: bilat.v1.ImportRequest.agreement:type_name -> bilat.v1.Agreement
-	10, // 5: bilat.v1.ImportRequest.trade_figure:type_name -> bilat.v1.TradeFigure
+	13, // 4: bilat.v1.ImportRequest.agreement:type_name -> bilat.v1.Agreement
+	14, // 5: bilat.v1.ImportRequest.trade_figure:type_name -> bilat.v1.TradeFigure
 	6,  // 6: bilat.v1.Rejection.field_errors:type_name -> bilat.v1.FieldError
 	7,  // 7: bilat.v1.ImportResponse.rejections:type_name -> bilat.v1.Rejection
-	0,  // 8: bilat.v1.IngestService.SubmitAgreement:input_type -> bilat.v1.SubmitAgreementRequest
-	3,  // 9: bilat.v1.IngestService.SubmitTradeFigure:input_type -> bilat.v1.SubmitTradeFigureRequest
-	5,  // 10: bilat.v1.IngestService.Import:input_type -> bilat.v1.ImportRequest
-	2,  // 11: bilat.v1.IngestService.SubmitAgreement:output_type -> bilat.v1.SubmitAgreementResponse
-	4,  // 12: bilat.v1.IngestService.SubmitTradeFigure:output_type -> bilat.v1.SubmitTradeFigureResponse
-	8,  // 13: bilat.v1.IngestService.Import:output_type -> bilat.v1.ImportResponse
-	11, // [11:14] is the sub-list for method output_type
-	8,  // [8:11] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	1,  // 8: bilat.v1.RetractAgreementResponse.result:type_name -> bilat.v1.SubmitResult
+	1,  // 9: bilat.v1.RetractTradeFigureResponse.result:type_name -> bilat.v1.SubmitResult
+	0,  // 10: bilat.v1.IngestService.SubmitAgreement:input_type -> bilat.v1.SubmitAgreementRequest
+	3,  // 11: bilat.v1.IngestService.SubmitTradeFigure:input_type -> bilat.v1.SubmitTradeFigureRequest
+	5,  // 12: bilat.v1.IngestService.Import:input_type -> bilat.v1.ImportRequest
+	9,  // 13: bilat.v1.IngestService.RetractAgreement:input_type -> bilat.v1.RetractAgreementRequest
+	11, // 14: bilat.v1.IngestService.RetractTradeFigure:input_type -> bilat.v1.RetractTradeFigureRequest
+	2,  // 15: bilat.v1.IngestService.SubmitAgreement:output_type -> bilat.v1.SubmitAgreementResponse
+	4,  // 16: bilat.v1.IngestService.SubmitTradeFigure:output_type -> bilat.v1.SubmitTradeFigureResponse
+	8,  // 17: bilat.v1.IngestService.Import:output_type -> bilat.v1.ImportResponse
+	10, // 18: bilat.v1.IngestService.RetractAgreement:output_type -> bilat.v1.RetractAgreementResponse
+	12, // 19: bilat.v1.IngestService.RetractTradeFigure:output_type -> bilat.v1.RetractTradeFigureResponse
+	15, // [15:20] is the sub-list for method output_type
+	10, // [10:15] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_bilat_v1_ingest_proto_init() }
@@ -665,7 +901,7 @@ func file_bilat_v1_ingest_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bilat_v1_ingest_proto_rawDesc), len(file_bilat_v1_ingest_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

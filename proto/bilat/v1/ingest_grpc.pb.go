@@ -19,9 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IngestService_SubmitAgreement_FullMethodName   = "/bilat.v1.IngestService/SubmitAgreement"
-	IngestService_SubmitTradeFigure_FullMethodName = "/bilat.v1.IngestService/SubmitTradeFigure"
-	IngestService_Import_FullMethodName            = "/bilat.v1.IngestService/Import"
+	IngestService_SubmitAgreement_FullMethodName    = "/bilat.v1.IngestService/SubmitAgreement"
+	IngestService_SubmitTradeFigure_FullMethodName  = "/bilat.v1.IngestService/SubmitTradeFigure"
+	IngestService_Import_FullMethodName             = "/bilat.v1.IngestService/Import"
+	IngestService_RetractAgreement_FullMethodName   = "/bilat.v1.IngestService/RetractAgreement"
+	IngestService_RetractTradeFigure_FullMethodName = "/bilat.v1.IngestService/RetractTradeFigure"
 )
 
 // IngestServiceClient is the client API for IngestService service.
@@ -40,6 +42,11 @@ type IngestServiceClient interface {
 	// Import records a stream of agreements and trade figures; invalid items
 	// are rejected one by one with their reason, the rest are recorded.
 	Import(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportRequest, ImportResponse], error)
+	// RetractAgreement withdraws an agreement recorded by mistake; its
+	// contribution leaves every projection. Idempotent like submissions.
+	RetractAgreement(ctx context.Context, in *RetractAgreementRequest, opts ...grpc.CallOption) (*RetractAgreementResponse, error)
+	// RetractTradeFigure withdraws a trade figure. Idempotent like submissions.
+	RetractTradeFigure(ctx context.Context, in *RetractTradeFigureRequest, opts ...grpc.CallOption) (*RetractTradeFigureResponse, error)
 }
 
 type ingestServiceClient struct {
@@ -83,6 +90,26 @@ func (c *ingestServiceClient) Import(ctx context.Context, opts ...grpc.CallOptio
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type IngestService_ImportClient = grpc.ClientStreamingClient[ImportRequest, ImportResponse]
 
+func (c *ingestServiceClient) RetractAgreement(ctx context.Context, in *RetractAgreementRequest, opts ...grpc.CallOption) (*RetractAgreementResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RetractAgreementResponse)
+	err := c.cc.Invoke(ctx, IngestService_RetractAgreement_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingestServiceClient) RetractTradeFigure(ctx context.Context, in *RetractTradeFigureRequest, opts ...grpc.CallOption) (*RetractTradeFigureResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RetractTradeFigureResponse)
+	err := c.cc.Invoke(ctx, IngestService_RetractTradeFigure_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IngestServiceServer is the server API for IngestService service.
 // All implementations must embed UnimplementedIngestServiceServer
 // for forward compatibility.
@@ -99,6 +126,11 @@ type IngestServiceServer interface {
 	// Import records a stream of agreements and trade figures; invalid items
 	// are rejected one by one with their reason, the rest are recorded.
 	Import(grpc.ClientStreamingServer[ImportRequest, ImportResponse]) error
+	// RetractAgreement withdraws an agreement recorded by mistake; its
+	// contribution leaves every projection. Idempotent like submissions.
+	RetractAgreement(context.Context, *RetractAgreementRequest) (*RetractAgreementResponse, error)
+	// RetractTradeFigure withdraws a trade figure. Idempotent like submissions.
+	RetractTradeFigure(context.Context, *RetractTradeFigureRequest) (*RetractTradeFigureResponse, error)
 	mustEmbedUnimplementedIngestServiceServer()
 }
 
@@ -117,6 +149,12 @@ func (UnimplementedIngestServiceServer) SubmitTradeFigure(context.Context, *Subm
 }
 func (UnimplementedIngestServiceServer) Import(grpc.ClientStreamingServer[ImportRequest, ImportResponse]) error {
 	return status.Error(codes.Unimplemented, "method Import not implemented")
+}
+func (UnimplementedIngestServiceServer) RetractAgreement(context.Context, *RetractAgreementRequest) (*RetractAgreementResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RetractAgreement not implemented")
+}
+func (UnimplementedIngestServiceServer) RetractTradeFigure(context.Context, *RetractTradeFigureRequest) (*RetractTradeFigureResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RetractTradeFigure not implemented")
 }
 func (UnimplementedIngestServiceServer) mustEmbedUnimplementedIngestServiceServer() {}
 func (UnimplementedIngestServiceServer) testEmbeddedByValue()                       {}
@@ -182,6 +220,42 @@ func _IngestService_Import_Handler(srv interface{}, stream grpc.ServerStream) er
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type IngestService_ImportServer = grpc.ClientStreamingServer[ImportRequest, ImportResponse]
 
+func _IngestService_RetractAgreement_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RetractAgreementRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).RetractAgreement(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_RetractAgreement_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).RetractAgreement(ctx, req.(*RetractAgreementRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngestService_RetractTradeFigure_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RetractTradeFigureRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).RetractTradeFigure(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_RetractTradeFigure_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).RetractTradeFigure(ctx, req.(*RetractTradeFigureRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IngestService_ServiceDesc is the grpc.ServiceDesc for IngestService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -196,6 +270,14 @@ var IngestService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SubmitTradeFigure",
 			Handler:    _IngestService_SubmitTradeFigure_Handler,
+		},
+		{
+			MethodName: "RetractAgreement",
+			Handler:    _IngestService_RetractAgreement_Handler,
+		},
+		{
+			MethodName: "RetractTradeFigure",
+			Handler:    _IngestService_RetractTradeFigure_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

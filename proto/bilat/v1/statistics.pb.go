@@ -21,6 +21,119 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Rollup chooses what a trade query covers.
+type Rollup int32
+
+const (
+	// The partner's own figures only.
+	Rollup_ROLLUP_UNSPECIFIED Rollup = 0
+	// The sum of the bloc's members as of each period's membership.
+	Rollup_ROLLUP_BLOC_MEMBERS Rollup = 1
+	// The sum of the partner's regions and cities (never mixed with its own figures).
+	Rollup_ROLLUP_REGIONS Rollup = 2
+)
+
+// Enum value maps for Rollup.
+var (
+	Rollup_name = map[int32]string{
+		0: "ROLLUP_UNSPECIFIED",
+		1: "ROLLUP_BLOC_MEMBERS",
+		2: "ROLLUP_REGIONS",
+	}
+	Rollup_value = map[string]int32{
+		"ROLLUP_UNSPECIFIED":  0,
+		"ROLLUP_BLOC_MEMBERS": 1,
+		"ROLLUP_REGIONS":      2,
+	}
+)
+
+func (x Rollup) Enum() *Rollup {
+	p := new(Rollup)
+	*p = x
+	return p
+}
+
+func (x Rollup) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Rollup) Descriptor() protoreflect.EnumDescriptor {
+	return file_bilat_v1_statistics_proto_enumTypes[0].Descriptor()
+}
+
+func (Rollup) Type() protoreflect.EnumType {
+	return &file_bilat_v1_statistics_proto_enumTypes[0]
+}
+
+func (x Rollup) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Rollup.Descriptor instead.
+func (Rollup) EnumDescriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{0}
+}
+
+// RankMetric is what partners are ranked by.
+type RankMetric int32
+
+const (
+	RankMetric_RANK_METRIC_UNSPECIFIED RankMetric = 0
+	RankMetric_RANK_METRIC_TURNOVER    RankMetric = 1
+	RankMetric_RANK_METRIC_EXPORTS     RankMetric = 2
+	RankMetric_RANK_METRIC_IMPORTS     RankMetric = 3
+	RankMetric_RANK_METRIC_BALANCE     RankMetric = 4
+	// Year-on-year growth of turnover.
+	RankMetric_RANK_METRIC_GROWTH RankMetric = 5
+)
+
+// Enum value maps for RankMetric.
+var (
+	RankMetric_name = map[int32]string{
+		0: "RANK_METRIC_UNSPECIFIED",
+		1: "RANK_METRIC_TURNOVER",
+		2: "RANK_METRIC_EXPORTS",
+		3: "RANK_METRIC_IMPORTS",
+		4: "RANK_METRIC_BALANCE",
+		5: "RANK_METRIC_GROWTH",
+	}
+	RankMetric_value = map[string]int32{
+		"RANK_METRIC_UNSPECIFIED": 0,
+		"RANK_METRIC_TURNOVER":    1,
+		"RANK_METRIC_EXPORTS":     2,
+		"RANK_METRIC_IMPORTS":     3,
+		"RANK_METRIC_BALANCE":     4,
+		"RANK_METRIC_GROWTH":      5,
+	}
+)
+
+func (x RankMetric) Enum() *RankMetric {
+	p := new(RankMetric)
+	*p = x
+	return p
+}
+
+func (x RankMetric) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RankMetric) Descriptor() protoreflect.EnumDescriptor {
+	return file_bilat_v1_statistics_proto_enumTypes[1].Descriptor()
+}
+
+func (RankMetric) Type() protoreflect.EnumType {
+	return &file_bilat_v1_statistics_proto_enumTypes[1]
+}
+
+func (x RankMetric) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RankMetric.Descriptor instead.
+func (RankMetric) EnumDescriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{1}
+}
+
 type GetAgreementCountsRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Partner string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
@@ -206,11 +319,1837 @@ func (x *GetAgreementCountsResponse) GetTotalAgreements() int64 {
 	return 0
 }
 
+type GetAgreementStatsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Partner entity code; empty for every partner.
+	Partner string `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	// Inclusive signing-year range; 0 leaves that end open.
+	FromYear int32 `protobuf:"varint,2,opt,name=from_year,json=fromYear,proto3" json:"from_year,omitempty"`
+	ToYear   int32 `protobuf:"varint,3,opt,name=to_year,json=toYear,proto3" json:"to_year,omitempty"`
+	// How many top partners to return (0: 10, at most 100).
+	Top           int32 `protobuf:"varint,4,opt,name=top,proto3" json:"top,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAgreementStatsRequest) Reset() {
+	*x = GetAgreementStatsRequest{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAgreementStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAgreementStatsRequest) ProtoMessage() {}
+
+func (x *GetAgreementStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAgreementStatsRequest.ProtoReflect.Descriptor instead.
+func (*GetAgreementStatsRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GetAgreementStatsRequest) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *GetAgreementStatsRequest) GetFromYear() int32 {
+	if x != nil {
+		return x.FromYear
+	}
+	return 0
+}
+
+func (x *GetAgreementStatsRequest) GetToYear() int32 {
+	if x != nil {
+		return x.ToYear
+	}
+	return 0
+}
+
+func (x *GetAgreementStatsRequest) GetTop() int32 {
+	if x != nil {
+		return x.Top
+	}
+	return 0
+}
+
+// DimensionCount is the number of agreements with one value of one
+// dimension signed in one year.
+type DimensionCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "domain", "level", "status" or "kind".
+	Dimension string `protobuf:"bytes,1,opt,name=dimension,proto3" json:"dimension,omitempty"`
+	// The value in key form ("trade", "state", "signed", "memorandum";
+	// "none" or "unspecified" when not stated).
+	Value string `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	// 0 for undated agreements.
+	Year          int32 `protobuf:"varint,3,opt,name=year,proto3" json:"year,omitempty"`
+	Count         int64 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DimensionCount) Reset() {
+	*x = DimensionCount{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DimensionCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DimensionCount) ProtoMessage() {}
+
+func (x *DimensionCount) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DimensionCount.ProtoReflect.Descriptor instead.
+func (*DimensionCount) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *DimensionCount) GetDimension() string {
+	if x != nil {
+		return x.Dimension
+	}
+	return ""
+}
+
+func (x *DimensionCount) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *DimensionCount) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *DimensionCount) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// PartnerCount is one partner's number of agreements in the range.
+type PartnerCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partner       string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	Agreements    int64                  `protobuf:"varint,2,opt,name=agreements,proto3" json:"agreements,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartnerCount) Reset() {
+	*x = PartnerCount{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartnerCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartnerCount) ProtoMessage() {}
+
+func (x *PartnerCount) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartnerCount.ProtoReflect.Descriptor instead.
+func (*PartnerCount) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *PartnerCount) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *PartnerCount) GetAgreements() int64 {
+	if x != nil {
+		return x.Agreements
+	}
+	return 0
+}
+
+type GetAgreementStatsResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Partner string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	Counts  []*DimensionCount      `protobuf:"bytes,2,rep,name=counts,proto3" json:"counts,omitempty"`
+	// Distinct agreements in the range.
+	TotalAgreements int64 `protobuf:"varint,3,opt,name=total_agreements,json=totalAgreements,proto3" json:"total_agreements,omitempty"`
+	// Partners with the most agreements in the range, most first.
+	TopPartners   []*PartnerCount `protobuf:"bytes,4,rep,name=top_partners,json=topPartners,proto3" json:"top_partners,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAgreementStatsResponse) Reset() {
+	*x = GetAgreementStatsResponse{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAgreementStatsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAgreementStatsResponse) ProtoMessage() {}
+
+func (x *GetAgreementStatsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAgreementStatsResponse.ProtoReflect.Descriptor instead.
+func (*GetAgreementStatsResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetAgreementStatsResponse) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *GetAgreementStatsResponse) GetCounts() []*DimensionCount {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+func (x *GetAgreementStatsResponse) GetTotalAgreements() int64 {
+	if x != nil {
+		return x.TotalAgreements
+	}
+	return 0
+}
+
+func (x *GetAgreementStatsResponse) GetTopPartners() []*PartnerCount {
+	if x != nil {
+		return x.TopPartners
+	}
+	return nil
+}
+
+// TradeValue is one value of a flow: a reported observation or a derived one.
+type TradeValue struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Flow  TradeFlow              `protobuf:"varint,1,opt,name=flow,proto3,enum=bilat.v1.TradeFlow" json:"flow,omitempty"`
+	// The value in USD; unset when it has none (no_usd_value).
+	Usd *Money `protobuf:"bytes,2,opt,name=usd,proto3" json:"usd,omitempty"`
+	// The value in the source's currency (derived values: USD).
+	Original *Money `protobuf:"bytes,3,opt,name=original,proto3" json:"original,omitempty"`
+	// Computed by a rule rather than stated by a source.
+	Derived bool `protobuf:"varint,4,opt,name=derived,proto3" json:"derived,omitempty"`
+	// The formula of a derived value, e.g. "turnover = exports + imports".
+	Formula string `protobuf:"bytes,5,opt,name=formula,proto3" json:"formula,omitempty"`
+	// Ids of the figures a value came from (the figure itself when reported).
+	FigureIds []string `protobuf:"bytes,6,rep,name=figure_ids,json=figureIds,proto3" json:"figure_ids,omitempty"`
+	// The source hedges the value, or a derived value uses a hedged one.
+	Approximate bool `protobuf:"varint,7,opt,name=approximate,proto3" json:"approximate,omitempty"`
+	// The value is in another currency and has no USD conversion yet; it is
+	// never added to or compared with USD amounts.
+	NoUsdValue bool `protobuf:"varint,8,opt,name=no_usd_value,json=noUsdValue,proto3" json:"no_usd_value,omitempty"`
+	// Number of observations recorded for this point (0 when derived).
+	Observations  int32 `protobuf:"varint,9,opt,name=observations,proto3" json:"observations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TradeValue) Reset() {
+	*x = TradeValue{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TradeValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TradeValue) ProtoMessage() {}
+
+func (x *TradeValue) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TradeValue.ProtoReflect.Descriptor instead.
+func (*TradeValue) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *TradeValue) GetFlow() TradeFlow {
+	if x != nil {
+		return x.Flow
+	}
+	return TradeFlow_TRADE_FLOW_UNSPECIFIED
+}
+
+func (x *TradeValue) GetUsd() *Money {
+	if x != nil {
+		return x.Usd
+	}
+	return nil
+}
+
+func (x *TradeValue) GetOriginal() *Money {
+	if x != nil {
+		return x.Original
+	}
+	return nil
+}
+
+func (x *TradeValue) GetDerived() bool {
+	if x != nil {
+		return x.Derived
+	}
+	return false
+}
+
+func (x *TradeValue) GetFormula() string {
+	if x != nil {
+		return x.Formula
+	}
+	return ""
+}
+
+func (x *TradeValue) GetFigureIds() []string {
+	if x != nil {
+		return x.FigureIds
+	}
+	return nil
+}
+
+func (x *TradeValue) GetApproximate() bool {
+	if x != nil {
+		return x.Approximate
+	}
+	return false
+}
+
+func (x *TradeValue) GetNoUsdValue() bool {
+	if x != nil {
+		return x.NoUsdValue
+	}
+	return false
+}
+
+func (x *TradeValue) GetObservations() int32 {
+	if x != nil {
+		return x.Observations
+	}
+	return 0
+}
+
+// TradePeriodStats is the best value of each flow for one reporter, period and scope.
+type TradePeriodStats struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Reporter string                 `protobuf:"bytes,1,opt,name=reporter,proto3" json:"reporter,omitempty"`
+	Period   *Period                `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	Scope    TradeScope             `protobuf:"varint,3,opt,name=scope,proto3,enum=bilat.v1.TradeScope" json:"scope,omitempty"`
+	// Turnover, exports, imports and balance, when stated or derivable.
+	Values []*TradeValue `protobuf:"bytes,4,rep,name=values,proto3" json:"values,omitempty"`
+	// Empty for a partner's own figures; for a roll-up, what was summed
+	// ("bloc.eaeu members as of 2015: AM, KG, KZ, RU").
+	Rollup string `protobuf:"bytes,5,opt,name=rollup,proto3" json:"rollup,omitempty"`
+	// Members of a roll-up with figures for the period.
+	Members       []string `protobuf:"bytes,6,rep,name=members,proto3" json:"members,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TradePeriodStats) Reset() {
+	*x = TradePeriodStats{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TradePeriodStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TradePeriodStats) ProtoMessage() {}
+
+func (x *TradePeriodStats) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TradePeriodStats.ProtoReflect.Descriptor instead.
+func (*TradePeriodStats) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *TradePeriodStats) GetReporter() string {
+	if x != nil {
+		return x.Reporter
+	}
+	return ""
+}
+
+func (x *TradePeriodStats) GetPeriod() *Period {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+func (x *TradePeriodStats) GetScope() TradeScope {
+	if x != nil {
+		return x.Scope
+	}
+	return TradeScope_TRADE_SCOPE_UNSPECIFIED
+}
+
+func (x *TradePeriodStats) GetValues() []*TradeValue {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+func (x *TradePeriodStats) GetRollup() string {
+	if x != nil {
+		return x.Rollup
+	}
+	return ""
+}
+
+func (x *TradePeriodStats) GetMembers() []string {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+type ComputeTradeBalanceRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Partner string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	// Reporter entity code; empty for every reporter.
+	Reporter      string `protobuf:"bytes,2,opt,name=reporter,proto3" json:"reporter,omitempty"`
+	FromYear      int32  `protobuf:"varint,3,opt,name=from_year,json=fromYear,proto3" json:"from_year,omitempty"`
+	ToYear        int32  `protobuf:"varint,4,opt,name=to_year,json=toYear,proto3" json:"to_year,omitempty"`
+	Rollup        Rollup `protobuf:"varint,5,opt,name=rollup,proto3,enum=bilat.v1.Rollup" json:"rollup,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ComputeTradeBalanceRequest) Reset() {
+	*x = ComputeTradeBalanceRequest{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ComputeTradeBalanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ComputeTradeBalanceRequest) ProtoMessage() {}
+
+func (x *ComputeTradeBalanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ComputeTradeBalanceRequest.ProtoReflect.Descriptor instead.
+func (*ComputeTradeBalanceRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ComputeTradeBalanceRequest) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *ComputeTradeBalanceRequest) GetReporter() string {
+	if x != nil {
+		return x.Reporter
+	}
+	return ""
+}
+
+func (x *ComputeTradeBalanceRequest) GetFromYear() int32 {
+	if x != nil {
+		return x.FromYear
+	}
+	return 0
+}
+
+func (x *ComputeTradeBalanceRequest) GetToYear() int32 {
+	if x != nil {
+		return x.ToYear
+	}
+	return 0
+}
+
+func (x *ComputeTradeBalanceRequest) GetRollup() Rollup {
+	if x != nil {
+		return x.Rollup
+	}
+	return Rollup_ROLLUP_UNSPECIFIED
+}
+
+type ComputeTradeBalanceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partner       string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	Periods       []*TradePeriodStats    `protobuf:"bytes,2,rep,name=periods,proto3" json:"periods,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ComputeTradeBalanceResponse) Reset() {
+	*x = ComputeTradeBalanceResponse{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ComputeTradeBalanceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ComputeTradeBalanceResponse) ProtoMessage() {}
+
+func (x *ComputeTradeBalanceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ComputeTradeBalanceResponse.ProtoReflect.Descriptor instead.
+func (*ComputeTradeBalanceResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ComputeTradeBalanceResponse) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *ComputeTradeBalanceResponse) GetPeriods() []*TradePeriodStats {
+	if x != nil {
+		return x.Periods
+	}
+	return nil
+}
+
+// GrowthPoint is the growth of one flow from a base period to a period of the same length.
+type GrowthPoint struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Reporter string                 `protobuf:"bytes,1,opt,name=reporter,proto3" json:"reporter,omitempty"`
+	Flow     TradeFlow              `protobuf:"varint,2,opt,name=flow,proto3,enum=bilat.v1.TradeFlow" json:"flow,omitempty"`
+	Scope    TradeScope             `protobuf:"varint,3,opt,name=scope,proto3,enum=bilat.v1.TradeScope" json:"scope,omitempty"`
+	Period   *Period                `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
+	Base     *Period                `protobuf:"bytes,5,opt,name=base,proto3" json:"base,omitempty"`
+	Value    *TradeValue            `protobuf:"bytes,6,opt,name=value,proto3" json:"value,omitempty"`
+	// The base period's value: reported, or derived from the stated growth.
+	BaseValue *TradeValue `protobuf:"bytes,7,opt,name=base_value,json=baseValue,proto3" json:"base_value,omitempty"`
+	// Growth computed from the two values, in percent; unset when not computable.
+	GrowthPct *float64 `protobuf:"fixed64,8,opt,name=growth_pct,json=growthPct,proto3,oneof" json:"growth_pct,omitempty"`
+	// Growth the source states, in percent.
+	StatedGrowthPct *float64 `protobuf:"fixed64,9,opt,name=stated_growth_pct,json=statedGrowthPct,proto3,oneof" json:"stated_growth_pct,omitempty"`
+	// Stated and computed growth differ by more than one percentage point.
+	Disagrees bool `protobuf:"varint,10,opt,name=disagrees,proto3" json:"disagrees,omitempty"`
+	// The base value the stated growth implies: value / (1 + stated / 100).
+	ImpliedBaseValue *TradeValue `protobuf:"bytes,11,opt,name=implied_base_value,json=impliedBaseValue,proto3" json:"implied_base_value,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *GrowthPoint) Reset() {
+	*x = GrowthPoint{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GrowthPoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GrowthPoint) ProtoMessage() {}
+
+func (x *GrowthPoint) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GrowthPoint.ProtoReflect.Descriptor instead.
+func (*GrowthPoint) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GrowthPoint) GetReporter() string {
+	if x != nil {
+		return x.Reporter
+	}
+	return ""
+}
+
+func (x *GrowthPoint) GetFlow() TradeFlow {
+	if x != nil {
+		return x.Flow
+	}
+	return TradeFlow_TRADE_FLOW_UNSPECIFIED
+}
+
+func (x *GrowthPoint) GetScope() TradeScope {
+	if x != nil {
+		return x.Scope
+	}
+	return TradeScope_TRADE_SCOPE_UNSPECIFIED
+}
+
+func (x *GrowthPoint) GetPeriod() *Period {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+func (x *GrowthPoint) GetBase() *Period {
+	if x != nil {
+		return x.Base
+	}
+	return nil
+}
+
+func (x *GrowthPoint) GetValue() *TradeValue {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *GrowthPoint) GetBaseValue() *TradeValue {
+	if x != nil {
+		return x.BaseValue
+	}
+	return nil
+}
+
+func (x *GrowthPoint) GetGrowthPct() float64 {
+	if x != nil && x.GrowthPct != nil {
+		return *x.GrowthPct
+	}
+	return 0
+}
+
+func (x *GrowthPoint) GetStatedGrowthPct() float64 {
+	if x != nil && x.StatedGrowthPct != nil {
+		return *x.StatedGrowthPct
+	}
+	return 0
+}
+
+func (x *GrowthPoint) GetDisagrees() bool {
+	if x != nil {
+		return x.Disagrees
+	}
+	return false
+}
+
+func (x *GrowthPoint) GetImpliedBaseValue() *TradeValue {
+	if x != nil {
+		return x.ImpliedBaseValue
+	}
+	return nil
+}
+
+// Cagr is the compound annual growth rate between two years.
+type Cagr struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reporter      string                 `protobuf:"bytes,1,opt,name=reporter,proto3" json:"reporter,omitempty"`
+	Flow          TradeFlow              `protobuf:"varint,2,opt,name=flow,proto3,enum=bilat.v1.TradeFlow" json:"flow,omitempty"`
+	Scope         TradeScope             `protobuf:"varint,3,opt,name=scope,proto3,enum=bilat.v1.TradeScope" json:"scope,omitempty"`
+	FromYear      int32                  `protobuf:"varint,4,opt,name=from_year,json=fromYear,proto3" json:"from_year,omitempty"`
+	ToYear        int32                  `protobuf:"varint,5,opt,name=to_year,json=toYear,proto3" json:"to_year,omitempty"`
+	FromValue     *TradeValue            `protobuf:"bytes,6,opt,name=from_value,json=fromValue,proto3" json:"from_value,omitempty"`
+	ToValue       *TradeValue            `protobuf:"bytes,7,opt,name=to_value,json=toValue,proto3" json:"to_value,omitempty"`
+	CagrPct       float64                `protobuf:"fixed64,8,opt,name=cagr_pct,json=cagrPct,proto3" json:"cagr_pct,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Cagr) Reset() {
+	*x = Cagr{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Cagr) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Cagr) ProtoMessage() {}
+
+func (x *Cagr) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Cagr.ProtoReflect.Descriptor instead.
+func (*Cagr) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Cagr) GetReporter() string {
+	if x != nil {
+		return x.Reporter
+	}
+	return ""
+}
+
+func (x *Cagr) GetFlow() TradeFlow {
+	if x != nil {
+		return x.Flow
+	}
+	return TradeFlow_TRADE_FLOW_UNSPECIFIED
+}
+
+func (x *Cagr) GetScope() TradeScope {
+	if x != nil {
+		return x.Scope
+	}
+	return TradeScope_TRADE_SCOPE_UNSPECIFIED
+}
+
+func (x *Cagr) GetFromYear() int32 {
+	if x != nil {
+		return x.FromYear
+	}
+	return 0
+}
+
+func (x *Cagr) GetToYear() int32 {
+	if x != nil {
+		return x.ToYear
+	}
+	return 0
+}
+
+func (x *Cagr) GetFromValue() *TradeValue {
+	if x != nil {
+		return x.FromValue
+	}
+	return nil
+}
+
+func (x *Cagr) GetToValue() *TradeValue {
+	if x != nil {
+		return x.ToValue
+	}
+	return nil
+}
+
+func (x *Cagr) GetCagrPct() float64 {
+	if x != nil {
+		return x.CagrPct
+	}
+	return 0
+}
+
+type ComputeTradeGrowthRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Partner  string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	Reporter string                 `protobuf:"bytes,2,opt,name=reporter,proto3" json:"reporter,omitempty"`
+	// Only this flow; unspecified for all.
+	Flow TradeFlow `protobuf:"varint,3,opt,name=flow,proto3,enum=bilat.v1.TradeFlow" json:"flow,omitempty"`
+	// Inclusive year range; CAGR is computed between its ends (0: the first
+	// and last years with annual values).
+	FromYear      int32 `protobuf:"varint,4,opt,name=from_year,json=fromYear,proto3" json:"from_year,omitempty"`
+	ToYear        int32 `protobuf:"varint,5,opt,name=to_year,json=toYear,proto3" json:"to_year,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ComputeTradeGrowthRequest) Reset() {
+	*x = ComputeTradeGrowthRequest{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ComputeTradeGrowthRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ComputeTradeGrowthRequest) ProtoMessage() {}
+
+func (x *ComputeTradeGrowthRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ComputeTradeGrowthRequest.ProtoReflect.Descriptor instead.
+func (*ComputeTradeGrowthRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ComputeTradeGrowthRequest) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *ComputeTradeGrowthRequest) GetReporter() string {
+	if x != nil {
+		return x.Reporter
+	}
+	return ""
+}
+
+func (x *ComputeTradeGrowthRequest) GetFlow() TradeFlow {
+	if x != nil {
+		return x.Flow
+	}
+	return TradeFlow_TRADE_FLOW_UNSPECIFIED
+}
+
+func (x *ComputeTradeGrowthRequest) GetFromYear() int32 {
+	if x != nil {
+		return x.FromYear
+	}
+	return 0
+}
+
+func (x *ComputeTradeGrowthRequest) GetToYear() int32 {
+	if x != nil {
+		return x.ToYear
+	}
+	return 0
+}
+
+type ComputeTradeGrowthResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partner       string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	Points        []*GrowthPoint         `protobuf:"bytes,2,rep,name=points,proto3" json:"points,omitempty"`
+	Cagr          []*Cagr                `protobuf:"bytes,3,rep,name=cagr,proto3" json:"cagr,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ComputeTradeGrowthResponse) Reset() {
+	*x = ComputeTradeGrowthResponse{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ComputeTradeGrowthResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ComputeTradeGrowthResponse) ProtoMessage() {}
+
+func (x *ComputeTradeGrowthResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ComputeTradeGrowthResponse.ProtoReflect.Descriptor instead.
+func (*ComputeTradeGrowthResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ComputeTradeGrowthResponse) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *ComputeTradeGrowthResponse) GetPoints() []*GrowthPoint {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
+func (x *ComputeTradeGrowthResponse) GetCagr() []*Cagr {
+	if x != nil {
+		return x.Cagr
+	}
+	return nil
+}
+
+// TargetProgress compares a target with the latest actual value before it.
+type TargetProgress struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Reporter   string                 `protobuf:"bytes,1,opt,name=reporter,proto3" json:"reporter,omitempty"`
+	Flow       TradeFlow              `protobuf:"varint,2,opt,name=flow,proto3,enum=bilat.v1.TradeFlow" json:"flow,omitempty"`
+	Scope      TradeScope             `protobuf:"varint,3,opt,name=scope,proto3,enum=bilat.v1.TradeScope" json:"scope,omitempty"`
+	TargetYear int32                  `protobuf:"varint,4,opt,name=target_year,json=targetYear,proto3" json:"target_year,omitempty"`
+	Target     *TradeValue            `protobuf:"bytes,5,opt,name=target,proto3" json:"target,omitempty"`
+	// Latest actual annual value at or before the target year; unset when none.
+	Actual      *TradeValue `protobuf:"bytes,6,opt,name=actual,proto3" json:"actual,omitempty"`
+	ActualYear  int32       `protobuf:"varint,7,opt,name=actual_year,json=actualYear,proto3" json:"actual_year,omitempty"`
+	ActualScope TradeScope  `protobuf:"varint,8,opt,name=actual_scope,json=actualScope,proto3,enum=bilat.v1.TradeScope" json:"actual_scope,omitempty"`
+	// actual / target, in percent.
+	ProgressPct float64 `protobuf:"fixed64,9,opt,name=progress_pct,json=progressPct,proto3" json:"progress_pct,omitempty"`
+	// Yearly growth still needed from actual_year to reach the target, in percent.
+	RequiredGrowthPct *float64 `protobuf:"fixed64,10,opt,name=required_growth_pct,json=requiredGrowthPct,proto3,oneof" json:"required_growth_pct,omitempty"`
+	Note              string   `protobuf:"bytes,11,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *TargetProgress) Reset() {
+	*x = TargetProgress{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TargetProgress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TargetProgress) ProtoMessage() {}
+
+func (x *TargetProgress) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TargetProgress.ProtoReflect.Descriptor instead.
+func (*TargetProgress) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *TargetProgress) GetReporter() string {
+	if x != nil {
+		return x.Reporter
+	}
+	return ""
+}
+
+func (x *TargetProgress) GetFlow() TradeFlow {
+	if x != nil {
+		return x.Flow
+	}
+	return TradeFlow_TRADE_FLOW_UNSPECIFIED
+}
+
+func (x *TargetProgress) GetScope() TradeScope {
+	if x != nil {
+		return x.Scope
+	}
+	return TradeScope_TRADE_SCOPE_UNSPECIFIED
+}
+
+func (x *TargetProgress) GetTargetYear() int32 {
+	if x != nil {
+		return x.TargetYear
+	}
+	return 0
+}
+
+func (x *TargetProgress) GetTarget() *TradeValue {
+	if x != nil {
+		return x.Target
+	}
+	return nil
+}
+
+func (x *TargetProgress) GetActual() *TradeValue {
+	if x != nil {
+		return x.Actual
+	}
+	return nil
+}
+
+func (x *TargetProgress) GetActualYear() int32 {
+	if x != nil {
+		return x.ActualYear
+	}
+	return 0
+}
+
+func (x *TargetProgress) GetActualScope() TradeScope {
+	if x != nil {
+		return x.ActualScope
+	}
+	return TradeScope_TRADE_SCOPE_UNSPECIFIED
+}
+
+func (x *TargetProgress) GetProgressPct() float64 {
+	if x != nil {
+		return x.ProgressPct
+	}
+	return 0
+}
+
+func (x *TargetProgress) GetRequiredGrowthPct() float64 {
+	if x != nil && x.RequiredGrowthPct != nil {
+		return *x.RequiredGrowthPct
+	}
+	return 0
+}
+
+func (x *TargetProgress) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+type ComputeTargetProgressRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partner       string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	Reporter      string                 `protobuf:"bytes,2,opt,name=reporter,proto3" json:"reporter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ComputeTargetProgressRequest) Reset() {
+	*x = ComputeTargetProgressRequest{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ComputeTargetProgressRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ComputeTargetProgressRequest) ProtoMessage() {}
+
+func (x *ComputeTargetProgressRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ComputeTargetProgressRequest.ProtoReflect.Descriptor instead.
+func (*ComputeTargetProgressRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ComputeTargetProgressRequest) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *ComputeTargetProgressRequest) GetReporter() string {
+	if x != nil {
+		return x.Reporter
+	}
+	return ""
+}
+
+type ComputeTargetProgressResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partner       string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	Targets       []*TargetProgress      `protobuf:"bytes,2,rep,name=targets,proto3" json:"targets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ComputeTargetProgressResponse) Reset() {
+	*x = ComputeTargetProgressResponse{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ComputeTargetProgressResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ComputeTargetProgressResponse) ProtoMessage() {}
+
+func (x *ComputeTargetProgressResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ComputeTargetProgressResponse.ProtoReflect.Descriptor instead.
+func (*ComputeTargetProgressResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ComputeTargetProgressResponse) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *ComputeTargetProgressResponse) GetTargets() []*TargetProgress {
+	if x != nil {
+		return x.Targets
+	}
+	return nil
+}
+
+// RankedPartner is one row of a ranking.
+type RankedPartner struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Rank     int32                  `protobuf:"varint,1,opt,name=rank,proto3" json:"rank,omitempty"`
+	Partner  string                 `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
+	Reporter string                 `protobuf:"bytes,3,opt,name=reporter,proto3" json:"reporter,omitempty"`
+	Scope    TradeScope             `protobuf:"varint,4,opt,name=scope,proto3,enum=bilat.v1.TradeScope" json:"scope,omitempty"`
+	Value    *TradeValue            `protobuf:"bytes,5,opt,name=value,proto3" json:"value,omitempty"`
+	// Set when ranking by growth.
+	GrowthPct     *float64 `protobuf:"fixed64,6,opt,name=growth_pct,json=growthPct,proto3,oneof" json:"growth_pct,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RankedPartner) Reset() {
+	*x = RankedPartner{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RankedPartner) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RankedPartner) ProtoMessage() {}
+
+func (x *RankedPartner) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RankedPartner.ProtoReflect.Descriptor instead.
+func (*RankedPartner) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *RankedPartner) GetRank() int32 {
+	if x != nil {
+		return x.Rank
+	}
+	return 0
+}
+
+func (x *RankedPartner) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *RankedPartner) GetReporter() string {
+	if x != nil {
+		return x.Reporter
+	}
+	return ""
+}
+
+func (x *RankedPartner) GetScope() TradeScope {
+	if x != nil {
+		return x.Scope
+	}
+	return TradeScope_TRADE_SCOPE_UNSPECIFIED
+}
+
+func (x *RankedPartner) GetValue() *TradeValue {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *RankedPartner) GetGrowthPct() float64 {
+	if x != nil && x.GrowthPct != nil {
+		return *x.GrowthPct
+	}
+	return 0
+}
+
+type ComputePartnerRankingRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Year   int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	Metric RankMetric             `protobuf:"varint,2,opt,name=metric,proto3,enum=bilat.v1.RankMetric" json:"metric,omitempty"`
+	// Reporter entity code; empty means BY (the country as a whole).
+	Reporter string `protobuf:"bytes,3,opt,name=reporter,proto3" json:"reporter,omitempty"`
+	// Rows to return (0: 20, at most 500).
+	Limit         int32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ComputePartnerRankingRequest) Reset() {
+	*x = ComputePartnerRankingRequest{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ComputePartnerRankingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ComputePartnerRankingRequest) ProtoMessage() {}
+
+func (x *ComputePartnerRankingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ComputePartnerRankingRequest.ProtoReflect.Descriptor instead.
+func (*ComputePartnerRankingRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ComputePartnerRankingRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *ComputePartnerRankingRequest) GetMetric() RankMetric {
+	if x != nil {
+		return x.Metric
+	}
+	return RankMetric_RANK_METRIC_UNSPECIFIED
+}
+
+func (x *ComputePartnerRankingRequest) GetReporter() string {
+	if x != nil {
+		return x.Reporter
+	}
+	return ""
+}
+
+func (x *ComputePartnerRankingRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type ComputePartnerRankingResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Year     int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	Metric   RankMetric             `protobuf:"varint,2,opt,name=metric,proto3,enum=bilat.v1.RankMetric" json:"metric,omitempty"`
+	Partners []*RankedPartner       `protobuf:"bytes,3,rep,name=partners,proto3" json:"partners,omitempty"`
+	// Partners left out because their value has no USD amount.
+	WithoutUsd    []string `protobuf:"bytes,4,rep,name=without_usd,json=withoutUsd,proto3" json:"without_usd,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ComputePartnerRankingResponse) Reset() {
+	*x = ComputePartnerRankingResponse{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ComputePartnerRankingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ComputePartnerRankingResponse) ProtoMessage() {}
+
+func (x *ComputePartnerRankingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ComputePartnerRankingResponse.ProtoReflect.Descriptor instead.
+func (*ComputePartnerRankingResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ComputePartnerRankingResponse) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *ComputePartnerRankingResponse) GetMetric() RankMetric {
+	if x != nil {
+		return x.Metric
+	}
+	return RankMetric_RANK_METRIC_UNSPECIFIED
+}
+
+func (x *ComputePartnerRankingResponse) GetPartners() []*RankedPartner {
+	if x != nil {
+		return x.Partners
+	}
+	return nil
+}
+
+func (x *ComputePartnerRankingResponse) GetWithoutUsd() []string {
+	if x != nil {
+		return x.WithoutUsd
+	}
+	return nil
+}
+
+// TradeConflict is a point whose reported observations disagree.
+type TradeConflict struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Reporter     string                 `protobuf:"bytes,1,opt,name=reporter,proto3" json:"reporter,omitempty"`
+	Period       *Period                `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	Flow         TradeFlow              `protobuf:"varint,3,opt,name=flow,proto3,enum=bilat.v1.TradeFlow" json:"flow,omitempty"`
+	Scope        TradeScope             `protobuf:"varint,4,opt,name=scope,proto3,enum=bilat.v1.TradeScope" json:"scope,omitempty"`
+	Observations []*TradeValue          `protobuf:"bytes,5,rep,name=observations,proto3" json:"observations,omitempty"`
+	// (max - min) / max, in percent.
+	SpreadPct     float64 `protobuf:"fixed64,6,opt,name=spread_pct,json=spreadPct,proto3" json:"spread_pct,omitempty"`
+	TolerancePct  float64 `protobuf:"fixed64,7,opt,name=tolerance_pct,json=tolerancePct,proto3" json:"tolerance_pct,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TradeConflict) Reset() {
+	*x = TradeConflict{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TradeConflict) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TradeConflict) ProtoMessage() {}
+
+func (x *TradeConflict) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TradeConflict.ProtoReflect.Descriptor instead.
+func (*TradeConflict) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *TradeConflict) GetReporter() string {
+	if x != nil {
+		return x.Reporter
+	}
+	return ""
+}
+
+func (x *TradeConflict) GetPeriod() *Period {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+func (x *TradeConflict) GetFlow() TradeFlow {
+	if x != nil {
+		return x.Flow
+	}
+	return TradeFlow_TRADE_FLOW_UNSPECIFIED
+}
+
+func (x *TradeConflict) GetScope() TradeScope {
+	if x != nil {
+		return x.Scope
+	}
+	return TradeScope_TRADE_SCOPE_UNSPECIFIED
+}
+
+func (x *TradeConflict) GetObservations() []*TradeValue {
+	if x != nil {
+		return x.Observations
+	}
+	return nil
+}
+
+func (x *TradeConflict) GetSpreadPct() float64 {
+	if x != nil {
+		return x.SpreadPct
+	}
+	return 0
+}
+
+func (x *TradeConflict) GetTolerancePct() float64 {
+	if x != nil {
+		return x.TolerancePct
+	}
+	return 0
+}
+
+type ListTradeConflictsRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Partner string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	// Allowed relative difference in percent (0: 1, widened to 5 when an observation is approximate).
+	TolerancePct  float64 `protobuf:"fixed64,2,opt,name=tolerance_pct,json=tolerancePct,proto3" json:"tolerance_pct,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTradeConflictsRequest) Reset() {
+	*x = ListTradeConflictsRequest{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTradeConflictsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTradeConflictsRequest) ProtoMessage() {}
+
+func (x *ListTradeConflictsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTradeConflictsRequest.ProtoReflect.Descriptor instead.
+func (*ListTradeConflictsRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ListTradeConflictsRequest) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *ListTradeConflictsRequest) GetTolerancePct() float64 {
+	if x != nil {
+		return x.TolerancePct
+	}
+	return 0
+}
+
+type ListTradeConflictsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partner       string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	Conflicts     []*TradeConflict       `protobuf:"bytes,2,rep,name=conflicts,proto3" json:"conflicts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTradeConflictsResponse) Reset() {
+	*x = ListTradeConflictsResponse{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTradeConflictsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTradeConflictsResponse) ProtoMessage() {}
+
+func (x *ListTradeConflictsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTradeConflictsResponse.ProtoReflect.Descriptor instead.
+func (*ListTradeConflictsResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ListTradeConflictsResponse) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *ListTradeConflictsResponse) GetConflicts() []*TradeConflict {
+	if x != nil {
+		return x.Conflicts
+	}
+	return nil
+}
+
+type RebuildProjectionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RebuildProjectionsRequest) Reset() {
+	*x = RebuildProjectionsRequest{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RebuildProjectionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RebuildProjectionsRequest) ProtoMessage() {}
+
+func (x *RebuildProjectionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RebuildProjectionsRequest.ProtoReflect.Descriptor instead.
+func (*RebuildProjectionsRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{24}
+}
+
+type RebuildProjectionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Projection keys deleted before the replay.
+	DeletedKeys int64 `protobuf:"varint,1,opt,name=deleted_keys,json=deletedKeys,proto3" json:"deleted_keys,omitempty"`
+	// Messages of BILAT_ENRICHED replayed.
+	Replayed uint64 `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	// Checksum of the rebuilt projections.
+	Checksum      string `protobuf:"bytes,3,opt,name=checksum,proto3" json:"checksum,omitempty"`
+	Keys          int64  `protobuf:"varint,4,opt,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RebuildProjectionsResponse) Reset() {
+	*x = RebuildProjectionsResponse{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RebuildProjectionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RebuildProjectionsResponse) ProtoMessage() {}
+
+func (x *RebuildProjectionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RebuildProjectionsResponse.ProtoReflect.Descriptor instead.
+func (*RebuildProjectionsResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *RebuildProjectionsResponse) GetDeletedKeys() int64 {
+	if x != nil {
+		return x.DeletedKeys
+	}
+	return 0
+}
+
+func (x *RebuildProjectionsResponse) GetReplayed() uint64 {
+	if x != nil {
+		return x.Replayed
+	}
+	return 0
+}
+
+func (x *RebuildProjectionsResponse) GetChecksum() string {
+	if x != nil {
+		return x.Checksum
+	}
+	return ""
+}
+
+func (x *RebuildProjectionsResponse) GetKeys() int64 {
+	if x != nil {
+		return x.Keys
+	}
+	return 0
+}
+
+type GetProjectionsChecksumRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetProjectionsChecksumRequest) Reset() {
+	*x = GetProjectionsChecksumRequest{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetProjectionsChecksumRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetProjectionsChecksumRequest) ProtoMessage() {}
+
+func (x *GetProjectionsChecksumRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetProjectionsChecksumRequest.ProtoReflect.Descriptor instead.
+func (*GetProjectionsChecksumRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{26}
+}
+
+type GetProjectionsChecksumResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Hex SHA-256 over every projection key and its canonical content.
+	Checksum      string `protobuf:"bytes,1,opt,name=checksum,proto3" json:"checksum,omitempty"`
+	Keys          int64  `protobuf:"varint,2,opt,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetProjectionsChecksumResponse) Reset() {
+	*x = GetProjectionsChecksumResponse{}
+	mi := &file_bilat_v1_statistics_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetProjectionsChecksumResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetProjectionsChecksumResponse) ProtoMessage() {}
+
+func (x *GetProjectionsChecksumResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_statistics_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetProjectionsChecksumResponse.ProtoReflect.Descriptor instead.
+func (*GetProjectionsChecksumResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_statistics_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *GetProjectionsChecksumResponse) GetChecksum() string {
+	if x != nil {
+		return x.Checksum
+	}
+	return ""
+}
+
+func (x *GetProjectionsChecksumResponse) GetKeys() int64 {
+	if x != nil {
+		return x.Keys
+	}
+	return 0
+}
+
 var File_bilat_v1_statistics_proto protoreflect.FileDescriptor
 
 const file_bilat_v1_statistics_proto_rawDesc = "" +
 	"\n" +
-	"\x19bilat/v1/statistics.proto\x12\bbilat.v1\x1a\x18bilat/v1/agreement.proto\"k\n" +
+	"\x19bilat/v1/statistics.proto\x12\bbilat.v1\x1a\x18bilat/v1/agreement.proto\x1a\x15bilat/v1/common.proto\x1a\x14bilat/v1/trade.proto\"k\n" +
 	"\x19GetAgreementCountsRequest\x12\x18\n" +
 	"\apartner\x18\x01 \x01(\tR\apartner\x12\x1b\n" +
 	"\tfrom_year\x18\x02 \x01(\x05R\bfromYear\x12\x17\n" +
@@ -222,9 +2161,182 @@ const file_bilat_v1_statistics_proto_rawDesc = "" +
 	"\x1aGetAgreementCountsResponse\x12\x18\n" +
 	"\apartner\x18\x01 \x01(\tR\apartner\x120\n" +
 	"\x06counts\x18\x02 \x03(\v2\x18.bilat.v1.AgreementCountR\x06counts\x12)\n" +
-	"\x10total_agreements\x18\x03 \x01(\x03R\x0ftotalAgreements2t\n" +
+	"\x10total_agreements\x18\x03 \x01(\x03R\x0ftotalAgreements\"|\n" +
+	"\x18GetAgreementStatsRequest\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x12\x1b\n" +
+	"\tfrom_year\x18\x02 \x01(\x05R\bfromYear\x12\x17\n" +
+	"\ato_year\x18\x03 \x01(\x05R\x06toYear\x12\x10\n" +
+	"\x03top\x18\x04 \x01(\x05R\x03top\"n\n" +
+	"\x0eDimensionCount\x12\x1c\n" +
+	"\tdimension\x18\x01 \x01(\tR\tdimension\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\x12\x12\n" +
+	"\x04year\x18\x03 \x01(\x05R\x04year\x12\x14\n" +
+	"\x05count\x18\x04 \x01(\x03R\x05count\"H\n" +
+	"\fPartnerCount\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x12\x1e\n" +
+	"\n" +
+	"agreements\x18\x02 \x01(\x03R\n" +
+	"agreements\"\xcd\x01\n" +
+	"\x19GetAgreementStatsResponse\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x120\n" +
+	"\x06counts\x18\x02 \x03(\v2\x18.bilat.v1.DimensionCountR\x06counts\x12)\n" +
+	"\x10total_agreements\x18\x03 \x01(\x03R\x0ftotalAgreements\x129\n" +
+	"\ftop_partners\x18\x04 \x03(\v2\x16.bilat.v1.PartnerCountR\vtopPartners\"\xc0\x02\n" +
+	"\n" +
+	"TradeValue\x12'\n" +
+	"\x04flow\x18\x01 \x01(\x0e2\x13.bilat.v1.TradeFlowR\x04flow\x12!\n" +
+	"\x03usd\x18\x02 \x01(\v2\x0f.bilat.v1.MoneyR\x03usd\x12+\n" +
+	"\boriginal\x18\x03 \x01(\v2\x0f.bilat.v1.MoneyR\boriginal\x12\x18\n" +
+	"\aderived\x18\x04 \x01(\bR\aderived\x12\x18\n" +
+	"\aformula\x18\x05 \x01(\tR\aformula\x12\x1d\n" +
+	"\n" +
+	"figure_ids\x18\x06 \x03(\tR\tfigureIds\x12 \n" +
+	"\vapproximate\x18\a \x01(\bR\vapproximate\x12 \n" +
+	"\fno_usd_value\x18\b \x01(\bR\n" +
+	"noUsdValue\x12\"\n" +
+	"\fobservations\x18\t \x01(\x05R\fobservations\"\xe4\x01\n" +
+	"\x10TradePeriodStats\x12\x1a\n" +
+	"\breporter\x18\x01 \x01(\tR\breporter\x12(\n" +
+	"\x06period\x18\x02 \x01(\v2\x10.bilat.v1.PeriodR\x06period\x12*\n" +
+	"\x05scope\x18\x03 \x01(\x0e2\x14.bilat.v1.TradeScopeR\x05scope\x12,\n" +
+	"\x06values\x18\x04 \x03(\v2\x14.bilat.v1.TradeValueR\x06values\x12\x16\n" +
+	"\x06rollup\x18\x05 \x01(\tR\x06rollup\x12\x18\n" +
+	"\amembers\x18\x06 \x03(\tR\amembers\"\xb2\x01\n" +
+	"\x1aComputeTradeBalanceRequest\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x12\x1a\n" +
+	"\breporter\x18\x02 \x01(\tR\breporter\x12\x1b\n" +
+	"\tfrom_year\x18\x03 \x01(\x05R\bfromYear\x12\x17\n" +
+	"\ato_year\x18\x04 \x01(\x05R\x06toYear\x12(\n" +
+	"\x06rollup\x18\x05 \x01(\x0e2\x10.bilat.v1.RollupR\x06rollup\"m\n" +
+	"\x1bComputeTradeBalanceResponse\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x124\n" +
+	"\aperiods\x18\x02 \x03(\v2\x1a.bilat.v1.TradePeriodStatsR\aperiods\"\x8b\x04\n" +
+	"\vGrowthPoint\x12\x1a\n" +
+	"\breporter\x18\x01 \x01(\tR\breporter\x12'\n" +
+	"\x04flow\x18\x02 \x01(\x0e2\x13.bilat.v1.TradeFlowR\x04flow\x12*\n" +
+	"\x05scope\x18\x03 \x01(\x0e2\x14.bilat.v1.TradeScopeR\x05scope\x12(\n" +
+	"\x06period\x18\x04 \x01(\v2\x10.bilat.v1.PeriodR\x06period\x12$\n" +
+	"\x04base\x18\x05 \x01(\v2\x10.bilat.v1.PeriodR\x04base\x12*\n" +
+	"\x05value\x18\x06 \x01(\v2\x14.bilat.v1.TradeValueR\x05value\x123\n" +
+	"\n" +
+	"base_value\x18\a \x01(\v2\x14.bilat.v1.TradeValueR\tbaseValue\x12\"\n" +
+	"\n" +
+	"growth_pct\x18\b \x01(\x01H\x00R\tgrowthPct\x88\x01\x01\x12/\n" +
+	"\x11stated_growth_pct\x18\t \x01(\x01H\x01R\x0fstatedGrowthPct\x88\x01\x01\x12\x1c\n" +
+	"\tdisagrees\x18\n" +
+	" \x01(\bR\tdisagrees\x12B\n" +
+	"\x12implied_base_value\x18\v \x01(\v2\x14.bilat.v1.TradeValueR\x10impliedBaseValueB\r\n" +
+	"\v_growth_pctB\x14\n" +
+	"\x12_stated_growth_pct\"\xae\x02\n" +
+	"\x04Cagr\x12\x1a\n" +
+	"\breporter\x18\x01 \x01(\tR\breporter\x12'\n" +
+	"\x04flow\x18\x02 \x01(\x0e2\x13.bilat.v1.TradeFlowR\x04flow\x12*\n" +
+	"\x05scope\x18\x03 \x01(\x0e2\x14.bilat.v1.TradeScopeR\x05scope\x12\x1b\n" +
+	"\tfrom_year\x18\x04 \x01(\x05R\bfromYear\x12\x17\n" +
+	"\ato_year\x18\x05 \x01(\x05R\x06toYear\x123\n" +
+	"\n" +
+	"from_value\x18\x06 \x01(\v2\x14.bilat.v1.TradeValueR\tfromValue\x12/\n" +
+	"\bto_value\x18\a \x01(\v2\x14.bilat.v1.TradeValueR\atoValue\x12\x19\n" +
+	"\bcagr_pct\x18\b \x01(\x01R\acagrPct\"\xb0\x01\n" +
+	"\x19ComputeTradeGrowthRequest\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x12\x1a\n" +
+	"\breporter\x18\x02 \x01(\tR\breporter\x12'\n" +
+	"\x04flow\x18\x03 \x01(\x0e2\x13.bilat.v1.TradeFlowR\x04flow\x12\x1b\n" +
+	"\tfrom_year\x18\x04 \x01(\x05R\bfromYear\x12\x17\n" +
+	"\ato_year\x18\x05 \x01(\x05R\x06toYear\"\x89\x01\n" +
+	"\x1aComputeTradeGrowthResponse\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x12-\n" +
+	"\x06points\x18\x02 \x03(\v2\x15.bilat.v1.GrowthPointR\x06points\x12\"\n" +
+	"\x04cagr\x18\x03 \x03(\v2\x0e.bilat.v1.CagrR\x04cagr\"\xdc\x03\n" +
+	"\x0eTargetProgress\x12\x1a\n" +
+	"\breporter\x18\x01 \x01(\tR\breporter\x12'\n" +
+	"\x04flow\x18\x02 \x01(\x0e2\x13.bilat.v1.TradeFlowR\x04flow\x12*\n" +
+	"\x05scope\x18\x03 \x01(\x0e2\x14.bilat.v1.TradeScopeR\x05scope\x12\x1f\n" +
+	"\vtarget_year\x18\x04 \x01(\x05R\n" +
+	"targetYear\x12,\n" +
+	"\x06target\x18\x05 \x01(\v2\x14.bilat.v1.TradeValueR\x06target\x12,\n" +
+	"\x06actual\x18\x06 \x01(\v2\x14.bilat.v1.TradeValueR\x06actual\x12\x1f\n" +
+	"\vactual_year\x18\a \x01(\x05R\n" +
+	"actualYear\x127\n" +
+	"\factual_scope\x18\b \x01(\x0e2\x14.bilat.v1.TradeScopeR\vactualScope\x12!\n" +
+	"\fprogress_pct\x18\t \x01(\x01R\vprogressPct\x123\n" +
+	"\x13required_growth_pct\x18\n" +
+	" \x01(\x01H\x00R\x11requiredGrowthPct\x88\x01\x01\x12\x12\n" +
+	"\x04note\x18\v \x01(\tR\x04noteB\x16\n" +
+	"\x14_required_growth_pct\"T\n" +
+	"\x1cComputeTargetProgressRequest\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x12\x1a\n" +
+	"\breporter\x18\x02 \x01(\tR\breporter\"m\n" +
+	"\x1dComputeTargetProgressResponse\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x122\n" +
+	"\atargets\x18\x02 \x03(\v2\x18.bilat.v1.TargetProgressR\atargets\"\xe4\x01\n" +
+	"\rRankedPartner\x12\x12\n" +
+	"\x04rank\x18\x01 \x01(\x05R\x04rank\x12\x18\n" +
+	"\apartner\x18\x02 \x01(\tR\apartner\x12\x1a\n" +
+	"\breporter\x18\x03 \x01(\tR\breporter\x12*\n" +
+	"\x05scope\x18\x04 \x01(\x0e2\x14.bilat.v1.TradeScopeR\x05scope\x12*\n" +
+	"\x05value\x18\x05 \x01(\v2\x14.bilat.v1.TradeValueR\x05value\x12\"\n" +
+	"\n" +
+	"growth_pct\x18\x06 \x01(\x01H\x00R\tgrowthPct\x88\x01\x01B\r\n" +
+	"\v_growth_pct\"\x92\x01\n" +
+	"\x1cComputePartnerRankingRequest\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x12,\n" +
+	"\x06metric\x18\x02 \x01(\x0e2\x14.bilat.v1.RankMetricR\x06metric\x12\x1a\n" +
+	"\breporter\x18\x03 \x01(\tR\breporter\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\x05R\x05limit\"\xb7\x01\n" +
+	"\x1dComputePartnerRankingResponse\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x12,\n" +
+	"\x06metric\x18\x02 \x01(\x0e2\x14.bilat.v1.RankMetricR\x06metric\x123\n" +
+	"\bpartners\x18\x03 \x03(\v2\x17.bilat.v1.RankedPartnerR\bpartners\x12\x1f\n" +
+	"\vwithout_usd\x18\x04 \x03(\tR\n" +
+	"withoutUsd\"\xa8\x02\n" +
+	"\rTradeConflict\x12\x1a\n" +
+	"\breporter\x18\x01 \x01(\tR\breporter\x12(\n" +
+	"\x06period\x18\x02 \x01(\v2\x10.bilat.v1.PeriodR\x06period\x12'\n" +
+	"\x04flow\x18\x03 \x01(\x0e2\x13.bilat.v1.TradeFlowR\x04flow\x12*\n" +
+	"\x05scope\x18\x04 \x01(\x0e2\x14.bilat.v1.TradeScopeR\x05scope\x128\n" +
+	"\fobservations\x18\x05 \x03(\v2\x14.bilat.v1.TradeValueR\fobservations\x12\x1d\n" +
+	"\n" +
+	"spread_pct\x18\x06 \x01(\x01R\tspreadPct\x12#\n" +
+	"\rtolerance_pct\x18\a \x01(\x01R\ftolerancePct\"Z\n" +
+	"\x19ListTradeConflictsRequest\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x12#\n" +
+	"\rtolerance_pct\x18\x02 \x01(\x01R\ftolerancePct\"m\n" +
+	"\x1aListTradeConflictsResponse\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x125\n" +
+	"\tconflicts\x18\x02 \x03(\v2\x17.bilat.v1.TradeConflictR\tconflicts\"\x1b\n" +
+	"\x19RebuildProjectionsRequest\"\x8b\x01\n" +
+	"\x1aRebuildProjectionsResponse\x12!\n" +
+	"\fdeleted_keys\x18\x01 \x01(\x03R\vdeletedKeys\x12\x1a\n" +
+	"\breplayed\x18\x02 \x01(\x04R\breplayed\x12\x1a\n" +
+	"\bchecksum\x18\x03 \x01(\tR\bchecksum\x12\x12\n" +
+	"\x04keys\x18\x04 \x01(\x03R\x04keys\"\x1f\n" +
+	"\x1dGetProjectionsChecksumRequest\"P\n" +
+	"\x1eGetProjectionsChecksumResponse\x12\x1a\n" +
+	"\bchecksum\x18\x01 \x01(\tR\bchecksum\x12\x12\n" +
+	"\x04keys\x18\x02 \x01(\x03R\x04keys*M\n" +
+	"\x06Rollup\x12\x16\n" +
+	"\x12ROLLUP_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13ROLLUP_BLOC_MEMBERS\x10\x01\x12\x12\n" +
+	"\x0eROLLUP_REGIONS\x10\x02*\xa6\x01\n" +
+	"\n" +
+	"RankMetric\x12\x1b\n" +
+	"\x17RANK_METRIC_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14RANK_METRIC_TURNOVER\x10\x01\x12\x17\n" +
+	"\x13RANK_METRIC_EXPORTS\x10\x02\x12\x17\n" +
+	"\x13RANK_METRIC_IMPORTS\x10\x03\x12\x17\n" +
+	"\x13RANK_METRIC_BALANCE\x10\x04\x12\x16\n" +
+	"\x12RANK_METRIC_GROWTH\x10\x052\x9a\a\n" +
 	"\x11StatisticsService\x12_\n" +
-	"\x12GetAgreementCounts\x12#.bilat.v1.GetAgreementCountsRequest\x1a$.bilat.v1.GetAgreementCountsResponseB\"Z bilat.dev/proto/bilat/v1;bilatv1b\x06proto3"
+	"\x12GetAgreementCounts\x12#.bilat.v1.GetAgreementCountsRequest\x1a$.bilat.v1.GetAgreementCountsResponse\x12\\\n" +
+	"\x11GetAgreementStats\x12\".bilat.v1.GetAgreementStatsRequest\x1a#.bilat.v1.GetAgreementStatsResponse\x12b\n" +
+	"\x13ComputeTradeBalance\x12$.bilat.v1.ComputeTradeBalanceRequest\x1a%.bilat.v1.ComputeTradeBalanceResponse\x12_\n" +
+	"\x12ComputeTradeGrowth\x12#.bilat.v1.ComputeTradeGrowthRequest\x1a$.bilat.v1.ComputeTradeGrowthResponse\x12h\n" +
+	"\x15ComputeTargetProgress\x12&.bilat.v1.ComputeTargetProgressRequest\x1a'.bilat.v1.ComputeTargetProgressResponse\x12h\n" +
+	"\x15ComputePartnerRanking\x12&.bilat.v1.ComputePartnerRankingRequest\x1a'.bilat.v1.ComputePartnerRankingResponse\x12_\n" +
+	"\x12ListTradeConflicts\x12#.bilat.v1.ListTradeConflictsRequest\x1a$.bilat.v1.ListTradeConflictsResponse\x12_\n" +
+	"\x12RebuildProjections\x12#.bilat.v1.RebuildProjectionsRequest\x1a$.bilat.v1.RebuildProjectionsResponse\x12k\n" +
+	"\x16GetProjectionsChecksum\x12'.bilat.v1.GetProjectionsChecksumRequest\x1a(.bilat.v1.GetProjectionsChecksumResponseB\"Z bilat.dev/proto/bilat/v1;bilatv1b\x06proto3"
 
 var (
 	file_bilat_v1_statistics_proto_rawDescOnce sync.Once
@@ -238,23 +2350,111 @@ func file_bilat_v1_statistics_proto_rawDescGZIP() []byte {
 	return file_bilat_v1_statistics_proto_rawDescData
 }
 
-var file_bilat_v1_statistics_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_bilat_v1_statistics_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_bilat_v1_statistics_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_bilat_v1_statistics_proto_goTypes = []any{
-	(*GetAgreementCountsRequest)(nil),  // 0: bilat.v1.GetAgreementCountsRequest
-	(*AgreementCount)(nil),             // 1: bilat.v1.AgreementCount
-	(*GetAgreementCountsResponse)(nil), // 2: bilat.v1.GetAgreementCountsResponse
-	(Domain)(0),                        // 3: bilat.v1.Domain
+	(Rollup)(0),                            // 0: bilat.v1.Rollup
+	(RankMetric)(0),                        // 1: bilat.v1.RankMetric
+	(*GetAgreementCountsRequest)(nil),      // 2: bilat.v1.GetAgreementCountsRequest
+	(*AgreementCount)(nil),                 // 3: bilat.v1.AgreementCount
+	(*GetAgreementCountsResponse)(nil),     // 4: bilat.v1.GetAgreementCountsResponse
+	(*GetAgreementStatsRequest)(nil),       // 5: bilat.v1.GetAgreementStatsRequest
+	(*DimensionCount)(nil),                 // 6: bilat.v1.DimensionCount
+	(*PartnerCount)(nil),                   // 7: bilat.v1.PartnerCount
+	(*GetAgreementStatsResponse)(nil),      // 8: bilat.v1.GetAgreementStatsResponse
+	(*TradeValue)(nil),                     // 9: bilat.v1.TradeValue
+	(*TradePeriodStats)(nil),               // 10: bilat.v1.TradePeriodStats
+	(*ComputeTradeBalanceRequest)(nil),     // 11: bilat.v1.ComputeTradeBalanceRequest
+	(*ComputeTradeBalanceResponse)(nil),    // 12: bilat.v1.ComputeTradeBalanceResponse
+	(*GrowthPoint)(nil),                    // 13: bilat.v1.GrowthPoint
+	(*Cagr)(nil),                           // 14: bilat.v1.Cagr
+	(*ComputeTradeGrowthRequest)(nil),      // 15: bilat.v1.ComputeTradeGrowthRequest
+	(*ComputeTradeGrowthResponse)(nil),     // 16: bilat.v1.ComputeTradeGrowthResponse
+	(*TargetProgress)(nil),                 // 17: bilat.v1.TargetProgress
+	(*ComputeTargetProgressRequest)(nil),   // 18: bilat.v1.ComputeTargetProgressRequest
+	(*ComputeTargetProgressResponse)(nil),  // 19: bilat.v1.ComputeTargetProgressResponse
+	(*RankedPartner)(nil),                  // 20: bilat.v1.RankedPartner
+	(*ComputePartnerRankingRequest)(nil),   // 21: bilat.v1.ComputePartnerRankingRequest
+	(*ComputePartnerRankingResponse)(nil),  // 22: bilat.v1.ComputePartnerRankingResponse
+	(*TradeConflict)(nil),                  // 23: bilat.v1.TradeConflict
+	(*ListTradeConflictsRequest)(nil),      // 24: bilat.v1.ListTradeConflictsRequest
+	(*ListTradeConflictsResponse)(nil),     // 25: bilat.v1.ListTradeConflictsResponse
+	(*RebuildProjectionsRequest)(nil),      // 26: bilat.v1.RebuildProjectionsRequest
+	(*RebuildProjectionsResponse)(nil),     // 27: bilat.v1.RebuildProjectionsResponse
+	(*GetProjectionsChecksumRequest)(nil),  // 28: bilat.v1.GetProjectionsChecksumRequest
+	(*GetProjectionsChecksumResponse)(nil), // 29: bilat.v1.GetProjectionsChecksumResponse
+	(Domain)(0),                            // 30: bilat.v1.Domain
+	(TradeFlow)(0),                         // 31: bilat.v1.TradeFlow
+	(*Money)(nil),                          // 32: bilat.v1.Money
+	(*Period)(nil),                         // 33: bilat.v1.Period
+	(TradeScope)(0),                        // 34: bilat.v1.TradeScope
 }
 var file_bilat_v1_statistics_proto_depIdxs = []int32{
-	3, // 0: bilat.v1.AgreementCount.domain:type_name -> bilat.v1.Domain
-	1, // 1: bilat.v1.GetAgreementCountsResponse.counts:type_name -> bilat.v1.AgreementCount
-	0, // 2: bilat.v1.StatisticsService.GetAgreementCounts:input_type -> bilat.v1.GetAgreementCountsRequest
-	2, // 3: bilat.v1.StatisticsService.GetAgreementCounts:output_type -> bilat.v1.GetAgreementCountsResponse
-	3, // [3:4] is the sub-list for method output_type
-	2, // [2:3] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	30, // 0: bilat.v1.AgreementCount.domain:type_name -> bilat.v1.Domain
+	3,  // 1: bilat.v1.GetAgreementCountsResponse.counts:type_name -> bilat.v1.AgreementCount
+	6,  // 2: bilat.v1.GetAgreementStatsResponse.counts:type_name -> bilat.v1.DimensionCount
+	7,  // 3: bilat.v1.GetAgreementStatsResponse.top_partners:type_name -> bilat.v1.PartnerCount
+	31, // 4: bilat.v1.TradeValue.flow:type_name -> bilat.v1.TradeFlow
+	32, // 5: bilat.v1.TradeValue.usd:type_name -> bilat.v1.Money
+	32, // 6: bilat.v1.TradeValue.original:type_name -> bilat.v1.Money
+	33, // 7: bilat.v1.TradePeriodStats.period:type_name -> bilat.v1.Period
+	34, // 8: bilat.v1.TradePeriodStats.scope:type_name -> bilat.v1.TradeScope
+	9,  // 9: bilat.v1.TradePeriodStats.values:type_name -> bilat.v1.TradeValue
+	0,  // 10: bilat.v1.ComputeTradeBalanceRequest.rollup:type_name -> bilat.v1.Rollup
+	10, // 11: bilat.v1.ComputeTradeBalanceResponse.periods:type_name -> bilat.v1.TradePeriodStats
+	31, // 12: bilat.v1.GrowthPoint.flow:type_name -> bilat.v1.TradeFlow
+	34, // 13: bilat.v1.GrowthPoint.scope:type_name -> bilat.v1.TradeScope
+	33, // 14: bilat.v1.GrowthPoint.period:type_name -> bilat.v1.Period
+	33, // 15: bilat.v1.GrowthPoint.base:type_name -> bilat.v1.Period
+	9,  // 16: bilat.v1.GrowthPoint.value:type_name -> bilat.v1.TradeValue
+	9,  // 17: bilat.v1.GrowthPoint.base_value:type_name -> bilat.v1.TradeValue
+	9,  // 18: bilat.v1.GrowthPoint.implied_base_value:type_name -> bilat.v1.TradeValue
+	31, // 19: bilat.v1.Cagr.flow:type_name -> bilat.v1.TradeFlow
+	34, // 20: bilat.v1.Cagr.scope:type_name -> bilat.v1.TradeScope
+	9,  // 21: bilat.v1.Cagr.from_value:type_name -> bilat.v1.TradeValue
+	9,  // 22: bilat.v1.Cagr.to_value:type_name -> bilat.v1.TradeValue
+	31, // 23: bilat.v1.ComputeTradeGrowthRequest.flow:type_name -> bilat.v1.TradeFlow
+	13, // 24: bilat.v1.ComputeTradeGrowthResponse.points:type_name -> bilat.v1.GrowthPoint
+	14, // 25: bilat.v1.ComputeTradeGrowthResponse.cagr:type_name -> bilat.v1.Cagr
+	31, // 26: bilat.v1.TargetProgress.flow:type_name -> bilat.v1.TradeFlow
+	34, // 27: bilat.v1.TargetProgress.scope:type_name -> bilat.v1.TradeScope
+	9,  // 28: bilat.v1.TargetProgress.target:type_name -> bilat.v1.TradeValue
+	9,  // 29: bilat.v1.TargetProgress.actual:type_name -> bilat.v1.TradeValue
+	34, // 30: bilat.v1.TargetProgress.actual_scope:type_name -> bilat.v1.TradeScope
+	17, // 31: bilat.v1.ComputeTargetProgressResponse.targets:type_name -> bilat.v1.TargetProgress
+	34, // 32: bilat.v1.RankedPartner.scope:type_name -> bilat.v1.TradeScope
+	9,  // 33: bilat.v1.RankedPartner.value:type_name -> bilat.v1.TradeValue
+	1,  // 34: bilat.v1.ComputePartnerRankingRequest.metric:type_name -> bilat.v1.RankMetric
+	1,  // 35: bilat.v1.ComputePartnerRankingResponse.metric:type_name -> bilat.v1.RankMetric
+	20, // 36: bilat.v1.ComputePartnerRankingResponse.partners:type_name -> bilat.v1.RankedPartner
+	33, // 37: bilat.v1.TradeConflict.period:type_name -> bilat.v1.Period
+	31, // 38: bilat.v1.TradeConflict.flow:type_name -> bilat.v1.TradeFlow
+	34, // 39: bilat.v1.TradeConflict.scope:type_name -> bilat.v1.TradeScope
+	9,  // 40: bilat.v1.TradeConflict.observations:type_name -> bilat.v1.TradeValue
+	23, // 41: bilat.v1.ListTradeConflictsResponse.conflicts:type_name -> bilat.v1.TradeConflict
+	2,  // 42: bilat.v1.StatisticsService.GetAgreementCounts:input_type -> bilat.v1.GetAgreementCountsRequest
+	5,  // 43: bilat.v1.StatisticsService.GetAgreementStats:input_type -> bilat.v1.GetAgreementStatsRequest
+	11, // 44: bilat.v1.StatisticsService.ComputeTradeBalance:input_type -> bilat.v1.ComputeTradeBalanceRequest
+	15, // 45: bilat.v1.StatisticsService.ComputeTradeGrowth:input_type -> bilat.v1.ComputeTradeGrowthRequest
+	18, // 46: bilat.v1.StatisticsService.ComputeTargetProgress:input_type -> bilat.v1.ComputeTargetProgressRequest
+	21, // 47: bilat.v1.StatisticsService.ComputePartnerRanking:input_type -> bilat.v1.ComputePartnerRankingRequest
+	24, // 48: bilat.v1.StatisticsService.ListTradeConflicts:input_type -> bilat.v1.ListTradeConflictsRequest
+	26, // 49: bilat.v1.StatisticsService.RebuildProjections:input_type -> bilat.v1.RebuildProjectionsRequest
+	28, // 50: bilat.v1.StatisticsService.GetProjectionsChecksum:input_type -> bilat.v1.GetProjectionsChecksumRequest
+	4,  // 51: bilat.v1.StatisticsService.GetAgreementCounts:output_type -> bilat.v1.GetAgreementCountsResponse
+	8,  // 52: bilat.v1.StatisticsService.GetAgreementStats:output_type -> bilat.v1.GetAgreementStatsResponse
+	12, // 53: bilat.v1.StatisticsService.ComputeTradeBalance:output_type -> bilat.v1.ComputeTradeBalanceResponse
+	16, // 54: bilat.v1.StatisticsService.ComputeTradeGrowth:output_type -> bilat.v1.ComputeTradeGrowthResponse
+	19, // 55: bilat.v1.StatisticsService.ComputeTargetProgress:output_type -> bilat.v1.ComputeTargetProgressResponse
+	22, // 56: bilat.v1.StatisticsService.ComputePartnerRanking:output_type -> bilat.v1.ComputePartnerRankingResponse
+	25, // 57: bilat.v1.StatisticsService.ListTradeConflicts:output_type -> bilat.v1.ListTradeConflictsResponse
+	27, // 58: bilat.v1.StatisticsService.RebuildProjections:output_type -> bilat.v1.RebuildProjectionsResponse
+	29, // 59: bilat.v1.StatisticsService.GetProjectionsChecksum:output_type -> bilat.v1.GetProjectionsChecksumResponse
+	51, // [51:60] is the sub-list for method output_type
+	42, // [42:51] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_bilat_v1_statistics_proto_init() }
@@ -263,18 +2463,24 @@ func file_bilat_v1_statistics_proto_init() {
 		return
 	}
 	file_bilat_v1_agreement_proto_init()
+	file_bilat_v1_common_proto_init()
+	file_bilat_v1_trade_proto_init()
+	file_bilat_v1_statistics_proto_msgTypes[11].OneofWrappers = []any{}
+	file_bilat_v1_statistics_proto_msgTypes[15].OneofWrappers = []any{}
+	file_bilat_v1_statistics_proto_msgTypes[18].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bilat_v1_statistics_proto_rawDesc), len(file_bilat_v1_statistics_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   3,
+			NumEnums:      2,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_bilat_v1_statistics_proto_goTypes,
 		DependencyIndexes: file_bilat_v1_statistics_proto_depIdxs,
+		EnumInfos:         file_bilat_v1_statistics_proto_enumTypes,
 		MessageInfos:      file_bilat_v1_statistics_proto_msgTypes,
 	}.Build()
 	File_bilat_v1_statistics_proto = out.File

@@ -19,17 +19,45 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	StatisticsService_GetAgreementCounts_FullMethodName = "/bilat.v1.StatisticsService/GetAgreementCounts"
+	StatisticsService_GetAgreementCounts_FullMethodName     = "/bilat.v1.StatisticsService/GetAgreementCounts"
+	StatisticsService_GetAgreementStats_FullMethodName      = "/bilat.v1.StatisticsService/GetAgreementStats"
+	StatisticsService_ComputeTradeBalance_FullMethodName    = "/bilat.v1.StatisticsService/ComputeTradeBalance"
+	StatisticsService_ComputeTradeGrowth_FullMethodName     = "/bilat.v1.StatisticsService/ComputeTradeGrowth"
+	StatisticsService_ComputeTargetProgress_FullMethodName  = "/bilat.v1.StatisticsService/ComputeTargetProgress"
+	StatisticsService_ComputePartnerRanking_FullMethodName  = "/bilat.v1.StatisticsService/ComputePartnerRanking"
+	StatisticsService_ListTradeConflicts_FullMethodName     = "/bilat.v1.StatisticsService/ListTradeConflicts"
+	StatisticsService_RebuildProjections_FullMethodName     = "/bilat.v1.StatisticsService/RebuildProjections"
+	StatisticsService_GetProjectionsChecksum_FullMethodName = "/bilat.v1.StatisticsService/GetProjectionsChecksum"
 )
 
 // StatisticsServiceClient is the client API for StatisticsService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// StatisticsService answers derived questions over the projections.
+// StatisticsService answers derived questions over the projections. The
+// rules and formulas are documented in docs/statistics.md.
 type StatisticsServiceClient interface {
 	// GetAgreementCounts counts a partner's agreements by domain and signing year.
 	GetAgreementCounts(ctx context.Context, in *GetAgreementCountsRequest, opts ...grpc.CallOption) (*GetAgreementCountsResponse, error)
+	// GetAgreementStats counts agreements by domain, level, status and kind per
+	// year, for one partner or all, with the top partners.
+	GetAgreementStats(ctx context.Context, in *GetAgreementStatsRequest, opts ...grpc.CallOption) (*GetAgreementStatsResponse, error)
+	// ComputeTradeBalance gives, per reporter, period and scope, the best value
+	// of turnover, exports, imports and balance, deriving the missing ones.
+	ComputeTradeBalance(ctx context.Context, in *ComputeTradeBalanceRequest, opts ...grpc.CallOption) (*ComputeTradeBalanceResponse, error)
+	// ComputeTradeGrowth gives year-on-year growth (checked against stated growth) and CAGR.
+	ComputeTradeGrowth(ctx context.Context, in *ComputeTradeGrowthRequest, opts ...grpc.CallOption) (*ComputeTradeGrowthResponse, error)
+	// ComputeTargetProgress gives the progress toward every stated target.
+	ComputeTargetProgress(ctx context.Context, in *ComputeTargetProgressRequest, opts ...grpc.CallOption) (*ComputeTargetProgressResponse, error)
+	// ComputePartnerRanking ranks partners by a flow or by growth for a year.
+	ComputePartnerRanking(ctx context.Context, in *ComputePartnerRankingRequest, opts ...grpc.CallOption) (*ComputePartnerRankingResponse, error)
+	// ListTradeConflicts lists points whose sources disagree beyond a tolerance.
+	ListTradeConflicts(ctx context.Context, in *ListTradeConflictsRequest, opts ...grpc.CallOption) (*ListTradeConflictsResponse, error)
+	// RebuildProjections (admin) drops every projection key and replays
+	// BILAT_ENRICHED from the start; it returns when the replay caught up.
+	RebuildProjections(ctx context.Context, in *RebuildProjectionsRequest, opts ...grpc.CallOption) (*RebuildProjectionsResponse, error)
+	// GetProjectionsChecksum (admin) digests every projection key.
+	GetProjectionsChecksum(ctx context.Context, in *GetProjectionsChecksumRequest, opts ...grpc.CallOption) (*GetProjectionsChecksumResponse, error)
 }
 
 type statisticsServiceClient struct {
@@ -50,14 +78,114 @@ func (c *statisticsServiceClient) GetAgreementCounts(ctx context.Context, in *Ge
 	return out, nil
 }
 
+func (c *statisticsServiceClient) GetAgreementStats(ctx context.Context, in *GetAgreementStatsRequest, opts ...grpc.CallOption) (*GetAgreementStatsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAgreementStatsResponse)
+	err := c.cc.Invoke(ctx, StatisticsService_GetAgreementStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *statisticsServiceClient) ComputeTradeBalance(ctx context.Context, in *ComputeTradeBalanceRequest, opts ...grpc.CallOption) (*ComputeTradeBalanceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ComputeTradeBalanceResponse)
+	err := c.cc.Invoke(ctx, StatisticsService_ComputeTradeBalance_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *statisticsServiceClient) ComputeTradeGrowth(ctx context.Context, in *ComputeTradeGrowthRequest, opts ...grpc.CallOption) (*ComputeTradeGrowthResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ComputeTradeGrowthResponse)
+	err := c.cc.Invoke(ctx, StatisticsService_ComputeTradeGrowth_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *statisticsServiceClient) ComputeTargetProgress(ctx context.Context, in *ComputeTargetProgressRequest, opts ...grpc.CallOption) (*ComputeTargetProgressResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ComputeTargetProgressResponse)
+	err := c.cc.Invoke(ctx, StatisticsService_ComputeTargetProgress_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *statisticsServiceClient) ComputePartnerRanking(ctx context.Context, in *ComputePartnerRankingRequest, opts ...grpc.CallOption) (*ComputePartnerRankingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ComputePartnerRankingResponse)
+	err := c.cc.Invoke(ctx, StatisticsService_ComputePartnerRanking_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *statisticsServiceClient) ListTradeConflicts(ctx context.Context, in *ListTradeConflictsRequest, opts ...grpc.CallOption) (*ListTradeConflictsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTradeConflictsResponse)
+	err := c.cc.Invoke(ctx, StatisticsService_ListTradeConflicts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *statisticsServiceClient) RebuildProjections(ctx context.Context, in *RebuildProjectionsRequest, opts ...grpc.CallOption) (*RebuildProjectionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RebuildProjectionsResponse)
+	err := c.cc.Invoke(ctx, StatisticsService_RebuildProjections_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *statisticsServiceClient) GetProjectionsChecksum(ctx context.Context, in *GetProjectionsChecksumRequest, opts ...grpc.CallOption) (*GetProjectionsChecksumResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetProjectionsChecksumResponse)
+	err := c.cc.Invoke(ctx, StatisticsService_GetProjectionsChecksum_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // StatisticsServiceServer is the server API for StatisticsService service.
 // All implementations must embed UnimplementedStatisticsServiceServer
 // for forward compatibility.
 //
-// StatisticsService answers derived questions over the projections.
+// StatisticsService answers derived questions over the projections. The
+// rules and formulas are documented in docs/statistics.md.
 type StatisticsServiceServer interface {
 	// GetAgreementCounts counts a partner's agreements by domain and signing year.
 	GetAgreementCounts(context.Context, *GetAgreementCountsRequest) (*GetAgreementCountsResponse, error)
+	// GetAgreementStats counts agreements by domain, level, status and kind per
+	// year, for one partner or all, with the top partners.
+	GetAgreementStats(context.Context, *GetAgreementStatsRequest) (*GetAgreementStatsResponse, error)
+	// ComputeTradeBalance gives, per reporter, period and scope, the best value
+	// of turnover, exports, imports and balance, deriving the missing ones.
+	ComputeTradeBalance(context.Context, *ComputeTradeBalanceRequest) (*ComputeTradeBalanceResponse, error)
+	// ComputeTradeGrowth gives year-on-year growth (checked against stated growth) and CAGR.
+	ComputeTradeGrowth(context.Context, *ComputeTradeGrowthRequest) (*ComputeTradeGrowthResponse, error)
+	// ComputeTargetProgress gives the progress toward every stated target.
+	ComputeTargetProgress(context.Context, *ComputeTargetProgressRequest) (*ComputeTargetProgressResponse, error)
+	// ComputePartnerRanking ranks partners by a flow or by growth for a year.
+	ComputePartnerRanking(context.Context, *ComputePartnerRankingRequest) (*ComputePartnerRankingResponse, error)
+	// ListTradeConflicts lists points whose sources disagree beyond a tolerance.
+	ListTradeConflicts(context.Context, *ListTradeConflictsRequest) (*ListTradeConflictsResponse, error)
+	// RebuildProjections (admin) drops every projection key and replays
+	// BILAT_ENRICHED from the start; it returns when the replay caught up.
+	RebuildProjections(context.Context, *RebuildProjectionsRequest) (*RebuildProjectionsResponse, error)
+	// GetProjectionsChecksum (admin) digests every projection key.
+	GetProjectionsChecksum(context.Context, *GetProjectionsChecksumRequest) (*GetProjectionsChecksumResponse, error)
 	mustEmbedUnimplementedStatisticsServiceServer()
 }
 
@@ -70,6 +198,30 @@ type UnimplementedStatisticsServiceServer struct{}
 
 func (UnimplementedStatisticsServiceServer) GetAgreementCounts(context.Context, *GetAgreementCountsRequest) (*GetAgreementCountsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetAgreementCounts not implemented")
+}
+func (UnimplementedStatisticsServiceServer) GetAgreementStats(context.Context, *GetAgreementStatsRequest) (*GetAgreementStatsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAgreementStats not implemented")
+}
+func (UnimplementedStatisticsServiceServer) ComputeTradeBalance(context.Context, *ComputeTradeBalanceRequest) (*ComputeTradeBalanceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ComputeTradeBalance not implemented")
+}
+func (UnimplementedStatisticsServiceServer) ComputeTradeGrowth(context.Context, *ComputeTradeGrowthRequest) (*ComputeTradeGrowthResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ComputeTradeGrowth not implemented")
+}
+func (UnimplementedStatisticsServiceServer) ComputeTargetProgress(context.Context, *ComputeTargetProgressRequest) (*ComputeTargetProgressResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ComputeTargetProgress not implemented")
+}
+func (UnimplementedStatisticsServiceServer) ComputePartnerRanking(context.Context, *ComputePartnerRankingRequest) (*ComputePartnerRankingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ComputePartnerRanking not implemented")
+}
+func (UnimplementedStatisticsServiceServer) ListTradeConflicts(context.Context, *ListTradeConflictsRequest) (*ListTradeConflictsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTradeConflicts not implemented")
+}
+func (UnimplementedStatisticsServiceServer) RebuildProjections(context.Context, *RebuildProjectionsRequest) (*RebuildProjectionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RebuildProjections not implemented")
+}
+func (UnimplementedStatisticsServiceServer) GetProjectionsChecksum(context.Context, *GetProjectionsChecksumRequest) (*GetProjectionsChecksumResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetProjectionsChecksum not implemented")
 }
 func (UnimplementedStatisticsServiceServer) mustEmbedUnimplementedStatisticsServiceServer() {}
 func (UnimplementedStatisticsServiceServer) testEmbeddedByValue()                           {}
@@ -110,6 +262,150 @@ func _StatisticsService_GetAgreementCounts_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _StatisticsService_GetAgreementStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAgreementStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatisticsServiceServer).GetAgreementStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatisticsService_GetAgreementStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatisticsServiceServer).GetAgreementStats(ctx, req.(*GetAgreementStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StatisticsService_ComputeTradeBalance_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ComputeTradeBalanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatisticsServiceServer).ComputeTradeBalance(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatisticsService_ComputeTradeBalance_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatisticsServiceServer).ComputeTradeBalance(ctx, req.(*ComputeTradeBalanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StatisticsService_ComputeTradeGrowth_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ComputeTradeGrowthRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatisticsServiceServer).ComputeTradeGrowth(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatisticsService_ComputeTradeGrowth_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatisticsServiceServer).ComputeTradeGrowth(ctx, req.(*ComputeTradeGrowthRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StatisticsService_ComputeTargetProgress_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ComputeTargetProgressRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatisticsServiceServer).ComputeTargetProgress(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatisticsService_ComputeTargetProgress_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatisticsServiceServer).ComputeTargetProgress(ctx, req.(*ComputeTargetProgressRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StatisticsService_ComputePartnerRanking_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ComputePartnerRankingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatisticsServiceServer).ComputePartnerRanking(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatisticsService_ComputePartnerRanking_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatisticsServiceServer).ComputePartnerRanking(ctx, req.(*ComputePartnerRankingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StatisticsService_ListTradeConflicts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTradeConflictsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatisticsServiceServer).ListTradeConflicts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatisticsService_ListTradeConflicts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatisticsServiceServer).ListTradeConflicts(ctx, req.(*ListTradeConflictsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StatisticsService_RebuildProjections_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RebuildProjectionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatisticsServiceServer).RebuildProjections(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatisticsService_RebuildProjections_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatisticsServiceServer).RebuildProjections(ctx, req.(*RebuildProjectionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StatisticsService_GetProjectionsChecksum_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetProjectionsChecksumRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatisticsServiceServer).GetProjectionsChecksum(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatisticsService_GetProjectionsChecksum_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatisticsServiceServer).GetProjectionsChecksum(ctx, req.(*GetProjectionsChecksumRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // StatisticsService_ServiceDesc is the grpc.ServiceDesc for StatisticsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -120,6 +416,38 @@ var StatisticsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetAgreementCounts",
 			Handler:    _StatisticsService_GetAgreementCounts_Handler,
+		},
+		{
+			MethodName: "GetAgreementStats",
+			Handler:    _StatisticsService_GetAgreementStats_Handler,
+		},
+		{
+			MethodName: "ComputeTradeBalance",
+			Handler:    _StatisticsService_ComputeTradeBalance_Handler,
+		},
+		{
+			MethodName: "ComputeTradeGrowth",
+			Handler:    _StatisticsService_ComputeTradeGrowth_Handler,
+		},
+		{
+			MethodName: "ComputeTargetProgress",
+			Handler:    _StatisticsService_ComputeTargetProgress_Handler,
+		},
+		{
+			MethodName: "ComputePartnerRanking",
+			Handler:    _StatisticsService_ComputePartnerRanking_Handler,
+		},
+		{
+			MethodName: "ListTradeConflicts",
+			Handler:    _StatisticsService_ListTradeConflicts_Handler,
+		},
+		{
+			MethodName: "RebuildProjections",
+			Handler:    _StatisticsService_RebuildProjections_Handler,
+		},
+		{
+			MethodName: "GetProjectionsChecksum",
+			Handler:    _StatisticsService_GetProjectionsChecksum_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -231,11 +231,624 @@ func (x *GetTradeSeriesResponse) GetPoints() []*TradePoint {
 	return nil
 }
 
+// Same fields as ComputeTradeBalanceRequest.
+type GetTradeBalanceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partner       string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	Reporter      string                 `protobuf:"bytes,2,opt,name=reporter,proto3" json:"reporter,omitempty"`
+	FromYear      int32                  `protobuf:"varint,3,opt,name=from_year,json=fromYear,proto3" json:"from_year,omitempty"`
+	ToYear        int32                  `protobuf:"varint,4,opt,name=to_year,json=toYear,proto3" json:"to_year,omitempty"`
+	Rollup        Rollup                 `protobuf:"varint,5,opt,name=rollup,proto3,enum=bilat.v1.Rollup" json:"rollup,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTradeBalanceRequest) Reset() {
+	*x = GetTradeBalanceRequest{}
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTradeBalanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTradeBalanceRequest) ProtoMessage() {}
+
+func (x *GetTradeBalanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTradeBalanceRequest.ProtoReflect.Descriptor instead.
+func (*GetTradeBalanceRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_tradeapi_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GetTradeBalanceRequest) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *GetTradeBalanceRequest) GetReporter() string {
+	if x != nil {
+		return x.Reporter
+	}
+	return ""
+}
+
+func (x *GetTradeBalanceRequest) GetFromYear() int32 {
+	if x != nil {
+		return x.FromYear
+	}
+	return 0
+}
+
+func (x *GetTradeBalanceRequest) GetToYear() int32 {
+	if x != nil {
+		return x.ToYear
+	}
+	return 0
+}
+
+func (x *GetTradeBalanceRequest) GetRollup() Rollup {
+	if x != nil {
+		return x.Rollup
+	}
+	return Rollup_ROLLUP_UNSPECIFIED
+}
+
+type GetTradeBalanceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partner       string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	Periods       []*TradePeriodStats    `protobuf:"bytes,2,rep,name=periods,proto3" json:"periods,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTradeBalanceResponse) Reset() {
+	*x = GetTradeBalanceResponse{}
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTradeBalanceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTradeBalanceResponse) ProtoMessage() {}
+
+func (x *GetTradeBalanceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTradeBalanceResponse.ProtoReflect.Descriptor instead.
+func (*GetTradeBalanceResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_tradeapi_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *GetTradeBalanceResponse) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *GetTradeBalanceResponse) GetPeriods() []*TradePeriodStats {
+	if x != nil {
+		return x.Periods
+	}
+	return nil
+}
+
+// Same fields as ComputeTradeGrowthRequest.
+type GetTradeGrowthRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partner       string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	Reporter      string                 `protobuf:"bytes,2,opt,name=reporter,proto3" json:"reporter,omitempty"`
+	Flow          TradeFlow              `protobuf:"varint,3,opt,name=flow,proto3,enum=bilat.v1.TradeFlow" json:"flow,omitempty"`
+	FromYear      int32                  `protobuf:"varint,4,opt,name=from_year,json=fromYear,proto3" json:"from_year,omitempty"`
+	ToYear        int32                  `protobuf:"varint,5,opt,name=to_year,json=toYear,proto3" json:"to_year,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTradeGrowthRequest) Reset() {
+	*x = GetTradeGrowthRequest{}
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTradeGrowthRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTradeGrowthRequest) ProtoMessage() {}
+
+func (x *GetTradeGrowthRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTradeGrowthRequest.ProtoReflect.Descriptor instead.
+func (*GetTradeGrowthRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_tradeapi_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *GetTradeGrowthRequest) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *GetTradeGrowthRequest) GetReporter() string {
+	if x != nil {
+		return x.Reporter
+	}
+	return ""
+}
+
+func (x *GetTradeGrowthRequest) GetFlow() TradeFlow {
+	if x != nil {
+		return x.Flow
+	}
+	return TradeFlow_TRADE_FLOW_UNSPECIFIED
+}
+
+func (x *GetTradeGrowthRequest) GetFromYear() int32 {
+	if x != nil {
+		return x.FromYear
+	}
+	return 0
+}
+
+func (x *GetTradeGrowthRequest) GetToYear() int32 {
+	if x != nil {
+		return x.ToYear
+	}
+	return 0
+}
+
+type GetTradeGrowthResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partner       string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	Points        []*GrowthPoint         `protobuf:"bytes,2,rep,name=points,proto3" json:"points,omitempty"`
+	Cagr          []*Cagr                `protobuf:"bytes,3,rep,name=cagr,proto3" json:"cagr,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTradeGrowthResponse) Reset() {
+	*x = GetTradeGrowthResponse{}
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTradeGrowthResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTradeGrowthResponse) ProtoMessage() {}
+
+func (x *GetTradeGrowthResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTradeGrowthResponse.ProtoReflect.Descriptor instead.
+func (*GetTradeGrowthResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_tradeapi_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetTradeGrowthResponse) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *GetTradeGrowthResponse) GetPoints() []*GrowthPoint {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
+func (x *GetTradeGrowthResponse) GetCagr() []*Cagr {
+	if x != nil {
+		return x.Cagr
+	}
+	return nil
+}
+
+// Same fields as ComputeTargetProgressRequest.
+type GetTargetProgressRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partner       string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	Reporter      string                 `protobuf:"bytes,2,opt,name=reporter,proto3" json:"reporter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTargetProgressRequest) Reset() {
+	*x = GetTargetProgressRequest{}
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTargetProgressRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTargetProgressRequest) ProtoMessage() {}
+
+func (x *GetTargetProgressRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTargetProgressRequest.ProtoReflect.Descriptor instead.
+func (*GetTargetProgressRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_tradeapi_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetTargetProgressRequest) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *GetTargetProgressRequest) GetReporter() string {
+	if x != nil {
+		return x.Reporter
+	}
+	return ""
+}
+
+type GetTargetProgressResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partner       string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	Targets       []*TargetProgress      `protobuf:"bytes,2,rep,name=targets,proto3" json:"targets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTargetProgressResponse) Reset() {
+	*x = GetTargetProgressResponse{}
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTargetProgressResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTargetProgressResponse) ProtoMessage() {}
+
+func (x *GetTargetProgressResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTargetProgressResponse.ProtoReflect.Descriptor instead.
+func (*GetTargetProgressResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_tradeapi_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *GetTargetProgressResponse) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *GetTargetProgressResponse) GetTargets() []*TargetProgress {
+	if x != nil {
+		return x.Targets
+	}
+	return nil
+}
+
+// Same fields as ComputePartnerRankingRequest.
+type RankPartnersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Year          int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	Metric        RankMetric             `protobuf:"varint,2,opt,name=metric,proto3,enum=bilat.v1.RankMetric" json:"metric,omitempty"`
+	Reporter      string                 `protobuf:"bytes,3,opt,name=reporter,proto3" json:"reporter,omitempty"`
+	Limit         int32                  `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RankPartnersRequest) Reset() {
+	*x = RankPartnersRequest{}
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RankPartnersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RankPartnersRequest) ProtoMessage() {}
+
+func (x *RankPartnersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RankPartnersRequest.ProtoReflect.Descriptor instead.
+func (*RankPartnersRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_tradeapi_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RankPartnersRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *RankPartnersRequest) GetMetric() RankMetric {
+	if x != nil {
+		return x.Metric
+	}
+	return RankMetric_RANK_METRIC_UNSPECIFIED
+}
+
+func (x *RankPartnersRequest) GetReporter() string {
+	if x != nil {
+		return x.Reporter
+	}
+	return ""
+}
+
+func (x *RankPartnersRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type RankPartnersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Year          int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	Metric        RankMetric             `protobuf:"varint,2,opt,name=metric,proto3,enum=bilat.v1.RankMetric" json:"metric,omitempty"`
+	Partners      []*RankedPartner       `protobuf:"bytes,3,rep,name=partners,proto3" json:"partners,omitempty"`
+	WithoutUsd    []string               `protobuf:"bytes,4,rep,name=without_usd,json=withoutUsd,proto3" json:"without_usd,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RankPartnersResponse) Reset() {
+	*x = RankPartnersResponse{}
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RankPartnersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RankPartnersResponse) ProtoMessage() {}
+
+func (x *RankPartnersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RankPartnersResponse.ProtoReflect.Descriptor instead.
+func (*RankPartnersResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_tradeapi_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RankPartnersResponse) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *RankPartnersResponse) GetMetric() RankMetric {
+	if x != nil {
+		return x.Metric
+	}
+	return RankMetric_RANK_METRIC_UNSPECIFIED
+}
+
+func (x *RankPartnersResponse) GetPartners() []*RankedPartner {
+	if x != nil {
+		return x.Partners
+	}
+	return nil
+}
+
+func (x *RankPartnersResponse) GetWithoutUsd() []string {
+	if x != nil {
+		return x.WithoutUsd
+	}
+	return nil
+}
+
+// Same fields as ListTradeConflictsRequest.
+type GetTradeConflictsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partner       string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	TolerancePct  float64                `protobuf:"fixed64,2,opt,name=tolerance_pct,json=tolerancePct,proto3" json:"tolerance_pct,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTradeConflictsRequest) Reset() {
+	*x = GetTradeConflictsRequest{}
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTradeConflictsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTradeConflictsRequest) ProtoMessage() {}
+
+func (x *GetTradeConflictsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTradeConflictsRequest.ProtoReflect.Descriptor instead.
+func (*GetTradeConflictsRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_tradeapi_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetTradeConflictsRequest) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *GetTradeConflictsRequest) GetTolerancePct() float64 {
+	if x != nil {
+		return x.TolerancePct
+	}
+	return 0
+}
+
+type GetTradeConflictsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partner       string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	Conflicts     []*TradeConflict       `protobuf:"bytes,2,rep,name=conflicts,proto3" json:"conflicts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTradeConflictsResponse) Reset() {
+	*x = GetTradeConflictsResponse{}
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTradeConflictsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTradeConflictsResponse) ProtoMessage() {}
+
+func (x *GetTradeConflictsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTradeConflictsResponse.ProtoReflect.Descriptor instead.
+func (*GetTradeConflictsResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_tradeapi_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetTradeConflictsResponse) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *GetTradeConflictsResponse) GetConflicts() []*TradeConflict {
+	if x != nil {
+		return x.Conflicts
+	}
+	return nil
+}
+
 var File_bilat_v1_tradeapi_proto protoreflect.FileDescriptor
 
 const file_bilat_v1_tradeapi_proto_rawDesc = "" +
 	"\n" +
-	"\x17bilat/v1/tradeapi.proto\x12\bbilat.v1\x1a\x14bilat/v1/trade.proto\"\xac\x01\n" +
+	"\x17bilat/v1/tradeapi.proto\x12\bbilat.v1\x1a\x19bilat/v1/statistics.proto\x1a\x14bilat/v1/trade.proto\"\xac\x01\n" +
 	"\x15GetTradeSeriesRequest\x12\x18\n" +
 	"\apartner\x18\x01 \x01(\tR\apartner\x12\x1a\n" +
 	"\breporter\x18\x02 \x01(\tR\breporter\x12'\n" +
@@ -251,9 +864,56 @@ const file_bilat_v1_tradeapi_proto_rawDesc = "" +
 	"\afigures\x18\x05 \x03(\v2\x15.bilat.v1.TradeFigureR\afigures\"`\n" +
 	"\x16GetTradeSeriesResponse\x12\x18\n" +
 	"\apartner\x18\x01 \x01(\tR\apartner\x12,\n" +
-	"\x06points\x18\x02 \x03(\v2\x14.bilat.v1.TradePointR\x06points2c\n" +
+	"\x06points\x18\x02 \x03(\v2\x14.bilat.v1.TradePointR\x06points\"\xae\x01\n" +
+	"\x16GetTradeBalanceRequest\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x12\x1a\n" +
+	"\breporter\x18\x02 \x01(\tR\breporter\x12\x1b\n" +
+	"\tfrom_year\x18\x03 \x01(\x05R\bfromYear\x12\x17\n" +
+	"\ato_year\x18\x04 \x01(\x05R\x06toYear\x12(\n" +
+	"\x06rollup\x18\x05 \x01(\x0e2\x10.bilat.v1.RollupR\x06rollup\"i\n" +
+	"\x17GetTradeBalanceResponse\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x124\n" +
+	"\aperiods\x18\x02 \x03(\v2\x1a.bilat.v1.TradePeriodStatsR\aperiods\"\xac\x01\n" +
+	"\x15GetTradeGrowthRequest\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x12\x1a\n" +
+	"\breporter\x18\x02 \x01(\tR\breporter\x12'\n" +
+	"\x04flow\x18\x03 \x01(\x0e2\x13.bilat.v1.TradeFlowR\x04flow\x12\x1b\n" +
+	"\tfrom_year\x18\x04 \x01(\x05R\bfromYear\x12\x17\n" +
+	"\ato_year\x18\x05 \x01(\x05R\x06toYear\"\x85\x01\n" +
+	"\x16GetTradeGrowthResponse\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x12-\n" +
+	"\x06points\x18\x02 \x03(\v2\x15.bilat.v1.GrowthPointR\x06points\x12\"\n" +
+	"\x04cagr\x18\x03 \x03(\v2\x0e.bilat.v1.CagrR\x04cagr\"P\n" +
+	"\x18GetTargetProgressRequest\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x12\x1a\n" +
+	"\breporter\x18\x02 \x01(\tR\breporter\"i\n" +
+	"\x19GetTargetProgressResponse\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x122\n" +
+	"\atargets\x18\x02 \x03(\v2\x18.bilat.v1.TargetProgressR\atargets\"\x89\x01\n" +
+	"\x13RankPartnersRequest\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x12,\n" +
+	"\x06metric\x18\x02 \x01(\x0e2\x14.bilat.v1.RankMetricR\x06metric\x12\x1a\n" +
+	"\breporter\x18\x03 \x01(\tR\breporter\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\x05R\x05limit\"\xae\x01\n" +
+	"\x14RankPartnersResponse\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x12,\n" +
+	"\x06metric\x18\x02 \x01(\x0e2\x14.bilat.v1.RankMetricR\x06metric\x123\n" +
+	"\bpartners\x18\x03 \x03(\v2\x17.bilat.v1.RankedPartnerR\bpartners\x12\x1f\n" +
+	"\vwithout_usd\x18\x04 \x03(\tR\n" +
+	"withoutUsd\"Y\n" +
+	"\x18GetTradeConflictsRequest\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x12#\n" +
+	"\rtolerance_pct\x18\x02 \x01(\x01R\ftolerancePct\"l\n" +
+	"\x19GetTradeConflictsResponse\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x125\n" +
+	"\tconflicts\x18\x02 \x03(\v2\x17.bilat.v1.TradeConflictR\tconflicts2\x9b\x04\n" +
 	"\fTradeService\x12S\n" +
-	"\x0eGetTradeSeries\x12\x1f.bilat.v1.GetTradeSeriesRequest\x1a .bilat.v1.GetTradeSeriesResponseB\"Z bilat.dev/proto/bilat/v1;bilatv1b\x06proto3"
+	"\x0eGetTradeSeries\x12\x1f.bilat.v1.GetTradeSeriesRequest\x1a .bilat.v1.GetTradeSeriesResponse\x12V\n" +
+	"\x0fGetTradeBalance\x12 .bilat.v1.GetTradeBalanceRequest\x1a!.bilat.v1.GetTradeBalanceResponse\x12S\n" +
+	"\x0eGetTradeGrowth\x12\x1f.bilat.v1.GetTradeGrowthRequest\x1a .bilat.v1.GetTradeGrowthResponse\x12\\\n" +
+	"\x11GetTargetProgress\x12\".bilat.v1.GetTargetProgressRequest\x1a#.bilat.v1.GetTargetProgressResponse\x12M\n" +
+	"\fRankPartners\x12\x1d.bilat.v1.RankPartnersRequest\x1a\x1e.bilat.v1.RankPartnersResponse\x12\\\n" +
+	"\x11GetTradeConflicts\x12\".bilat.v1.GetTradeConflictsRequest\x1a#.bilat.v1.GetTradeConflictsResponseB\"Z bilat.dev/proto/bilat/v1;bilatv1b\x06proto3"
 
 var (
 	file_bilat_v1_tradeapi_proto_rawDescOnce sync.Once
@@ -267,30 +927,68 @@ func file_bilat_v1_tradeapi_proto_rawDescGZIP() []byte {
 	return file_bilat_v1_tradeapi_proto_rawDescData
 }
 
-var file_bilat_v1_tradeapi_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_bilat_v1_tradeapi_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_bilat_v1_tradeapi_proto_goTypes = []any{
-	(*GetTradeSeriesRequest)(nil),  // 0: bilat.v1.GetTradeSeriesRequest
-	(*TradePoint)(nil),             // 1: bilat.v1.TradePoint
-	(*GetTradeSeriesResponse)(nil), // 2: bilat.v1.GetTradeSeriesResponse
-	(TradeFlow)(0),                 // 3: bilat.v1.TradeFlow
-	(*Period)(nil),                 // 4: bilat.v1.Period
-	(TradeScope)(0),                // 5: bilat.v1.TradeScope
-	(*TradeFigure)(nil),            // 6: bilat.v1.TradeFigure
+	(*GetTradeSeriesRequest)(nil),     // 0: bilat.v1.GetTradeSeriesRequest
+	(*TradePoint)(nil),                // 1: bilat.v1.TradePoint
+	(*GetTradeSeriesResponse)(nil),    // 2: bilat.v1.GetTradeSeriesResponse
+	(*GetTradeBalanceRequest)(nil),    // 3: bilat.v1.GetTradeBalanceRequest
+	(*GetTradeBalanceResponse)(nil),   // 4: bilat.v1.GetTradeBalanceResponse
+	(*GetTradeGrowthRequest)(nil),     // 5: bilat.v1.GetTradeGrowthRequest
+	(*GetTradeGrowthResponse)(nil),    // 6: bilat.v1.GetTradeGrowthResponse
+	(*GetTargetProgressRequest)(nil),  // 7: bilat.v1.GetTargetProgressRequest
+	(*GetTargetProgressResponse)(nil), // 8: bilat.v1.GetTargetProgressResponse
+	(*RankPartnersRequest)(nil),       // 9: bilat.v1.RankPartnersRequest
+	(*RankPartnersResponse)(nil),      // 10: bilat.v1.RankPartnersResponse
+	(*GetTradeConflictsRequest)(nil),  // 11: bilat.v1.GetTradeConflictsRequest
+	(*GetTradeConflictsResponse)(nil), // 12: bilat.v1.GetTradeConflictsResponse
+	(TradeFlow)(0),                    // 13: bilat.v1.TradeFlow
+	(*Period)(nil),                    // 14: bilat.v1.Period
+	(TradeScope)(0),                   // 15: bilat.v1.TradeScope
+	(*TradeFigure)(nil),               // 16: bilat.v1.TradeFigure
+	(Rollup)(0),                       // 17: bilat.v1.Rollup
+	(*TradePeriodStats)(nil),          // 18: bilat.v1.TradePeriodStats
+	(*GrowthPoint)(nil),               // 19: bilat.v1.GrowthPoint
+	(*Cagr)(nil),                      // 20: bilat.v1.Cagr
+	(*TargetProgress)(nil),            // 21: bilat.v1.TargetProgress
+	(RankMetric)(0),                   // 22: bilat.v1.RankMetric
+	(*RankedPartner)(nil),             // 23: bilat.v1.RankedPartner
+	(*TradeConflict)(nil),             // 24: bilat.v1.TradeConflict
 }
 var file_bilat_v1_tradeapi_proto_depIdxs = []int32{
-	3, // 0: bilat.v1.GetTradeSeriesRequest.flow:type_name -> bilat.v1.TradeFlow
-	4, // 1: bilat.v1.TradePoint.period:type_name -> bilat.v1.Period
-	3, // 2: bilat.v1.TradePoint.flow:type_name -> bilat.v1.TradeFlow
-	5, // 3: bilat.v1.TradePoint.scope:type_name -> bilat.v1.TradeScope
-	6, // 4: bilat.v1.TradePoint.figures:type_name -> bilat.v1.TradeFigure
-	1, // 5: bilat.v1.GetTradeSeriesResponse.points:type_name -> bilat.v1.TradePoint
-	0, // 6: bilat.v1.TradeService.GetTradeSeries:input_type -> bilat.v1.GetTradeSeriesRequest
-	2, // 7: bilat.v1.TradeService.GetTradeSeries:output_type -> bilat.v1.GetTradeSeriesResponse
-	7, // [7:8] is the sub-list for method output_type
-	6, // [6:7] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	13, // 0: bilat.v1.GetTradeSeriesRequest.flow:type_name -> bilat.v1.TradeFlow
+	14, // 1: bilat.v1.TradePoint.period:type_name -> bilat.v1.Period
+	13, // 2: bilat.v1.TradePoint.flow:type_name -> bilat.v1.TradeFlow
+	15, // 3: bilat.v1.TradePoint.scope:type_name -> bilat.v1.TradeScope
+	16, // 4: bilat.v1.TradePoint.figures:type_name -> bilat.v1.TradeFigure
+	1,  // 5: bilat.v1.GetTradeSeriesResponse.points:type_name -> bilat.v1.TradePoint
+	17, // 6: bilat.v1.GetTradeBalanceRequest.rollup:type_name -> bilat.v1.Rollup
+	18, // 7: bilat.v1.GetTradeBalanceResponse.periods:type_name -> bilat.v1.TradePeriodStats
+	13, // 8: bilat.v1.GetTradeGrowthRequest.flow:type_name -> bilat.v1.TradeFlow
+	19, // 9: bilat.v1.GetTradeGrowthResponse.points:type_name -> bilat.v1.GrowthPoint
+	20, // 10: bilat.v1.GetTradeGrowthResponse.cagr:type_name -> bilat.v1.Cagr
+	21, // 11: bilat.v1.GetTargetProgressResponse.targets:type_name -> bilat.v1.TargetProgress
+	22, // 12: bilat.v1.RankPartnersRequest.metric:type_name -> bilat.v1.RankMetric
+	22, // 13: bilat.v1.RankPartnersResponse.metric:type_name -> bilat.v1.RankMetric
+	23, // 14: bilat.v1.RankPartnersResponse.partners:type_name -> bilat.v1.RankedPartner
+	24, // 15: bilat.v1.GetTradeConflictsResponse.conflicts:type_name -> bilat.v1.TradeConflict
+	0,  // 16: bilat.v1.TradeService.GetTradeSeries:input_type -> bilat.v1.GetTradeSeriesRequest
+	3,  // 17: bilat.v1.TradeService.GetTradeBalance:input_type -> bilat.v1.GetTradeBalanceRequest
+	5,  // 18: bilat.v1.TradeService.GetTradeGrowth:input_type -> bilat.v1.GetTradeGrowthRequest
+	7,  // 19: bilat.v1.TradeService.GetTargetProgress:input_type -> bilat.v1.GetTargetProgressRequest
+	9,  // 20: bilat.v1.TradeService.RankPartners:input_type -> bilat.v1.RankPartnersRequest
+	11, // 21: bilat.v1.TradeService.GetTradeConflicts:input_type -> bilat.v1.GetTradeConflictsRequest
+	2,  // 22: bilat.v1.TradeService.GetTradeSeries:output_type -> bilat.v1.GetTradeSeriesResponse
+	4,  // 23: bilat.v1.TradeService.GetTradeBalance:output_type -> bilat.v1.GetTradeBalanceResponse
+	6,  // 24: bilat.v1.TradeService.GetTradeGrowth:output_type -> bilat.v1.GetTradeGrowthResponse
+	8,  // 25: bilat.v1.TradeService.GetTargetProgress:output_type -> bilat.v1.GetTargetProgressResponse
+	10, // 26: bilat.v1.TradeService.RankPartners:output_type -> bilat.v1.RankPartnersResponse
+	12, // 27: bilat.v1.TradeService.GetTradeConflicts:output_type -> bilat.v1.GetTradeConflictsResponse
+	22, // [22:28] is the sub-list for method output_type
+	16, // [16:22] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_bilat_v1_tradeapi_proto_init() }
@@ -298,6 +996,7 @@ func file_bilat_v1_tradeapi_proto_init() {
 	if File_bilat_v1_tradeapi_proto != nil {
 		return
 	}
+	file_bilat_v1_statistics_proto_init()
 	file_bilat_v1_trade_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -305,7 +1004,7 @@ func file_bilat_v1_tradeapi_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bilat_v1_tradeapi_proto_rawDesc), len(file_bilat_v1_tradeapi_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

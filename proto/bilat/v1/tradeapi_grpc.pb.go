@@ -19,17 +19,34 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	TradeService_GetTradeSeries_FullMethodName = "/bilat.v1.TradeService/GetTradeSeries"
+	TradeService_GetTradeSeries_FullMethodName    = "/bilat.v1.TradeService/GetTradeSeries"
+	TradeService_GetTradeBalance_FullMethodName   = "/bilat.v1.TradeService/GetTradeBalance"
+	TradeService_GetTradeGrowth_FullMethodName    = "/bilat.v1.TradeService/GetTradeGrowth"
+	TradeService_GetTargetProgress_FullMethodName = "/bilat.v1.TradeService/GetTargetProgress"
+	TradeService_RankPartners_FullMethodName      = "/bilat.v1.TradeService/RankPartners"
+	TradeService_GetTradeConflicts_FullMethodName = "/bilat.v1.TradeService/GetTradeConflicts"
 )
 
 // TradeServiceClient is the client API for TradeService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// TradeService is the public read API for trade figures.
+// TradeService is the public read API for trade figures. The statistics
+// RPCs are answered by StatisticsService; their requests and responses
+// carry the same fields as its Compute* messages.
 type TradeServiceClient interface {
 	// GetTradeSeries returns a partner's trade figures ordered by period and flow.
 	GetTradeSeries(ctx context.Context, in *GetTradeSeriesRequest, opts ...grpc.CallOption) (*GetTradeSeriesResponse, error)
+	// GetTradeBalance gives the best turnover, exports, imports and balance per period, deriving missing ones.
+	GetTradeBalance(ctx context.Context, in *GetTradeBalanceRequest, opts ...grpc.CallOption) (*GetTradeBalanceResponse, error)
+	// GetTradeGrowth gives year-on-year growth and CAGR.
+	GetTradeGrowth(ctx context.Context, in *GetTradeGrowthRequest, opts ...grpc.CallOption) (*GetTradeGrowthResponse, error)
+	// GetTargetProgress gives the progress toward a partner's trade targets.
+	GetTargetProgress(ctx context.Context, in *GetTargetProgressRequest, opts ...grpc.CallOption) (*GetTargetProgressResponse, error)
+	// RankPartners ranks partners by a flow or by growth for a year.
+	RankPartners(ctx context.Context, in *RankPartnersRequest, opts ...grpc.CallOption) (*RankPartnersResponse, error)
+	// GetTradeConflicts lists points whose sources disagree beyond a tolerance.
+	GetTradeConflicts(ctx context.Context, in *GetTradeConflictsRequest, opts ...grpc.CallOption) (*GetTradeConflictsResponse, error)
 }
 
 type tradeServiceClient struct {
@@ -50,14 +67,76 @@ func (c *tradeServiceClient) GetTradeSeries(ctx context.Context, in *GetTradeSer
 	return out, nil
 }
 
+func (c *tradeServiceClient) GetTradeBalance(ctx context.Context, in *GetTradeBalanceRequest, opts ...grpc.CallOption) (*GetTradeBalanceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTradeBalanceResponse)
+	err := c.cc.Invoke(ctx, TradeService_GetTradeBalance_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *tradeServiceClient) GetTradeGrowth(ctx context.Context, in *GetTradeGrowthRequest, opts ...grpc.CallOption) (*GetTradeGrowthResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTradeGrowthResponse)
+	err := c.cc.Invoke(ctx, TradeService_GetTradeGrowth_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *tradeServiceClient) GetTargetProgress(ctx context.Context, in *GetTargetProgressRequest, opts ...grpc.CallOption) (*GetTargetProgressResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTargetProgressResponse)
+	err := c.cc.Invoke(ctx, TradeService_GetTargetProgress_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *tradeServiceClient) RankPartners(ctx context.Context, in *RankPartnersRequest, opts ...grpc.CallOption) (*RankPartnersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RankPartnersResponse)
+	err := c.cc.Invoke(ctx, TradeService_RankPartners_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *tradeServiceClient) GetTradeConflicts(ctx context.Context, in *GetTradeConflictsRequest, opts ...grpc.CallOption) (*GetTradeConflictsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTradeConflictsResponse)
+	err := c.cc.Invoke(ctx, TradeService_GetTradeConflicts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TradeServiceServer is the server API for TradeService service.
 // All implementations must embed UnimplementedTradeServiceServer
 // for forward compatibility.
 //
-// TradeService is the public read API for trade figures.
+// TradeService is the public read API for trade figures. The statistics
+// RPCs are answered by StatisticsService; their requests and responses
+// carry the same fields as its Compute* messages.
 type TradeServiceServer interface {
 	// GetTradeSeries returns a partner's trade figures ordered by period and flow.
 	GetTradeSeries(context.Context, *GetTradeSeriesRequest) (*GetTradeSeriesResponse, error)
+	// GetTradeBalance gives the best turnover, exports, imports and balance per period, deriving missing ones.
+	GetTradeBalance(context.Context, *GetTradeBalanceRequest) (*GetTradeBalanceResponse, error)
+	// GetTradeGrowth gives year-on-year growth and CAGR.
+	GetTradeGrowth(context.Context, *GetTradeGrowthRequest) (*GetTradeGrowthResponse, error)
+	// GetTargetProgress gives the progress toward a partner's trade targets.
+	GetTargetProgress(context.Context, *GetTargetProgressRequest) (*GetTargetProgressResponse, error)
+	// RankPartners ranks partners by a flow or by growth for a year.
+	RankPartners(context.Context, *RankPartnersRequest) (*RankPartnersResponse, error)
+	// GetTradeConflicts lists points whose sources disagree beyond a tolerance.
+	GetTradeConflicts(context.Context, *GetTradeConflictsRequest) (*GetTradeConflictsResponse, error)
 	mustEmbedUnimplementedTradeServiceServer()
 }
 
@@ -70,6 +149,21 @@ type UnimplementedTradeServiceServer struct{}
 
 func (UnimplementedTradeServiceServer) GetTradeSeries(context.Context, *GetTradeSeriesRequest) (*GetTradeSeriesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetTradeSeries not implemented")
+}
+func (UnimplementedTradeServiceServer) GetTradeBalance(context.Context, *GetTradeBalanceRequest) (*GetTradeBalanceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTradeBalance not implemented")
+}
+func (UnimplementedTradeServiceServer) GetTradeGrowth(context.Context, *GetTradeGrowthRequest) (*GetTradeGrowthResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTradeGrowth not implemented")
+}
+func (UnimplementedTradeServiceServer) GetTargetProgress(context.Context, *GetTargetProgressRequest) (*GetTargetProgressResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTargetProgress not implemented")
+}
+func (UnimplementedTradeServiceServer) RankPartners(context.Context, *RankPartnersRequest) (*RankPartnersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RankPartners not implemented")
+}
+func (UnimplementedTradeServiceServer) GetTradeConflicts(context.Context, *GetTradeConflictsRequest) (*GetTradeConflictsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTradeConflicts not implemented")
 }
 func (UnimplementedTradeServiceServer) mustEmbedUnimplementedTradeServiceServer() {}
 func (UnimplementedTradeServiceServer) testEmbeddedByValue()                      {}
@@ -110,6 +204,96 @@ func _TradeService_GetTradeSeries_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TradeService_GetTradeBalance_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTradeBalanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TradeServiceServer).GetTradeBalance(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TradeService_GetTradeBalance_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TradeServiceServer).GetTradeBalance(ctx, req.(*GetTradeBalanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TradeService_GetTradeGrowth_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTradeGrowthRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TradeServiceServer).GetTradeGrowth(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TradeService_GetTradeGrowth_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TradeServiceServer).GetTradeGrowth(ctx, req.(*GetTradeGrowthRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TradeService_GetTargetProgress_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTargetProgressRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TradeServiceServer).GetTargetProgress(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TradeService_GetTargetProgress_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TradeServiceServer).GetTargetProgress(ctx, req.(*GetTargetProgressRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TradeService_RankPartners_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RankPartnersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TradeServiceServer).RankPartners(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TradeService_RankPartners_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TradeServiceServer).RankPartners(ctx, req.(*RankPartnersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TradeService_GetTradeConflicts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTradeConflictsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TradeServiceServer).GetTradeConflicts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TradeService_GetTradeConflicts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TradeServiceServer).GetTradeConflicts(ctx, req.(*GetTradeConflictsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TradeService_ServiceDesc is the grpc.ServiceDesc for TradeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -120,6 +304,26 @@ var TradeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetTradeSeries",
 			Handler:    _TradeService_GetTradeSeries_Handler,
+		},
+		{
+			MethodName: "GetTradeBalance",
+			Handler:    _TradeService_GetTradeBalance_Handler,
+		},
+		{
+			MethodName: "GetTradeGrowth",
+			Handler:    _TradeService_GetTradeGrowth_Handler,
+		},
+		{
+			MethodName: "GetTargetProgress",
+			Handler:    _TradeService_GetTargetProgress_Handler,
+		},
+		{
+			MethodName: "RankPartners",
+			Handler:    _TradeService_RankPartners_Handler,
+		},
+		{
+			MethodName: "GetTradeConflicts",
+			Handler:    _TradeService_GetTradeConflicts_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

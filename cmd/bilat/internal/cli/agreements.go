@@ -21,7 +21,7 @@ func newAgreementsCmd(a *app) *cobra.Command {
 		Aliases: []string{"agreement", "ag"},
 		Short:   "List and show recorded agreements (gateway)",
 	}
-	cmd.AddCommand(newAgreementsListCmd(a), newAgreementsGetCmd(a))
+	cmd.AddCommand(newAgreementsListCmd(a), newAgreementsGetCmd(a), newAgreementsStatsCmd(a))
 	return cmd
 }
 

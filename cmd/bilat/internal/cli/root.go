@@ -160,7 +160,8 @@ Exit codes: 0 success, 1 failure (service unreachable, not found, I/O),
 	pf.StringVarP(&a.output, "output", "o", OutputTable, "output format: table or json")
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{OutputTable, OutputJSON}, cobra.ShellCompDirectiveNoFileComp))
 
-	root.AddCommand(newSubmitCmd(a), newImportCmd(a), newAgreementsCmd(a), newTradeCmd(a), newDevCmd(a))
+	root.AddCommand(newSubmitCmd(a), newImportCmd(a), newAgreementsCmd(a), newTradeCmd(a), newDevCmd(a), newEntitiesCmd(a), newEnrichCmd(a))
+	root.AddCommand(newProjectionsCmd(a))
 	return root
 }
 

@@ -14,7 +14,7 @@ func newTradeCmd(a *app) *cobra.Command {
 		Use:   "trade",
 		Short: "Query trade figures (gateway)",
 	}
-	cmd.AddCommand(newTradeSeriesCmd(a))
+	cmd.AddCommand(newTradeSeriesCmd(a), newTradeBalanceCmd(a), newTradeGrowthCmd(a), newTradeTargetCmd(a), newTradeRankCmd(a), newTradeConflictsCmd(a))
 	return cmd
 }
 

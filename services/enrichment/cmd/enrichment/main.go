@@ -40,6 +40,7 @@ var reCountry = regexp.MustCompile(`^[A-Z]{2}$`)
 type settings struct {
 	config.Common
 	Gazetteer   string
+	FX          string
 	HomeCountry string
 	Streams     natsx.StreamsConfig
 }
@@ -51,12 +52,14 @@ func parse(args []string, stderr io.Writer) (*settings, error) {
 	s.Register(fs, "127.0.0.1:7102", "127.0.0.1:7112")
 	gaz := config.String(fs, "gazetteer", "BILAT_GAZETTEER", adapters.DefaultGazetteerPath,
 		"gazetteer NDJSON file; a relative path is also looked up from the executable's directory and its parents")
+	fx := config.String(fs, "fx", "BILAT_FX", adapters.DefaultFXPath,
+		"directory of annual average exchange rates (*.csv: currency,year,units_per_usd,source); missing means every conversion is a flagged gap")
 	home := config.String(fs, "home-country", "BILAT_HOME_COUNTRY", "BY", "ISO 3166-1 alpha-2 code of the home country")
 	s.Streams.RegisterFlags(fs)
 	if err := config.Parse(fs, args); err != nil {
 		return nil, err
 	}
-	s.Gazetteer, s.HomeCountry = *gaz, *home
+	s.Gazetteer, s.HomeCountry, s.FX = *gaz, *home, *fx
 	if !reCountry.MatchString(s.HomeCountry) {
 		return nil, fmt.Errorf("home country %q: want an ISO 3166-1 alpha-2 code such as BY", s.HomeCountry)
 	}
@@ -92,23 +95,66 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 
-	svc := app.New(g, s.HomeCountry, adapters.NewEnrichedPublisher(js), log)
+	rates, fxPath, err := adapters.LoadRates(s.FX)
+	if err != nil {
+		return err
+	}
+	if fxPath == "" {
+		log.Warn("no exchange rates found; every USD conversion is a flagged gap", "fx", s.FX)
+	} else {
+		log.Info("exchange rates loaded", "path", fxPath, "rates", rates.Len())
+	}
+
+	buckets, err := adapters.EnsureBuckets(ctx, js, s.Streams)
+	if err != nil {
+		return err
+	}
+	events, err := js.Stream(ctx, natsx.StreamEvents)
+	if err != nil {
+		return fmt.Errorf("open stream %s: %w", natsx.StreamEvents, err)
+	}
+	tracker := &adapters.UnresolvedKV{KV: buckets.Unresolved}
+	svc := app.New(g, s.HomeCountry, adapters.NewEnrichedPublisher(js), log, app.WithRates(rates), app.WithTracker(tracker))
+	cur := app.NewCurator(g, svc, adapters.AliasKV{KV: buckets.Aliases}, tracker,
+		adapters.StreamEvents{Stream: events}, adapters.VersionsKV{KV: buckets.Versions}, log)
+	// Operator aliases are in place before the first event is enriched.
+	watcher, err := adapters.WatchAliases(ctx, buckets.Aliases, cur.SetAliases, log)
+	if err != nil {
+		return err
+	}
 	lis, err := lifecycle.Listen(s.GRPCAddr)
 	if err != nil {
+		watcher.Stop(ctx)
 		return err
 	}
 	srv := grpcx.NewServer(log, grpcx.NATSCheck(nc))
 	srv.ShutdownTimeout = s.ShutdownTimeout
-	bilatv1.RegisterGazetteerServiceServer(srv.GRPC(), ports.NewGazetteerServer(app.NewGazetteer(g)))
+	bilatv1.RegisterGazetteerServiceServer(srv.GRPC(), ports.NewGazetteerServer(app.NewGazetteer(g)).Curation(cur, svc))
 
 	cons, err := natsx.Consume(ctx, js, ports.ConsumerConfig(), ports.EventHandler(svc), log)
 	if err != nil {
 		_ = lis.Close()
+		watcher.Stop(ctx)
 		return err
 	}
 
-	return lifecycle.Run(ctx, lifecycle.Service{
+	// Finish any re-enrichment an earlier AddAlias could not complete (a
+	// crash, NATS away) and catch names tracked while an alias was added.
+	reconciled := make(chan struct{})
+	go func() {
+		defer close(reconciled)
+		res, err := cur.Reconcile(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("re-enrichment at start failed; the next alias retries it", "err", err)
+		case res.Reenriched > 0:
+			log.Info("re-enriched at start", "events", res.Reenriched, "names", res.ResolvedNames)
+		}
+	}()
+	err = lifecycle.Run(ctx, lifecycle.Service{
 		Log: log, GRPC: srv, Listener: lis, HTTPAddr: s.HTTPAddr,
-		Drain: []lifecycle.Drainer{cons}, ShutdownTimeout: s.ShutdownTimeout,
+		Drain: []lifecycle.Drainer{cons, watcher}, ShutdownTimeout: s.ShutdownTimeout,
 	})
+	<-reconciled
+	return err
 }

@@ -50,17 +50,43 @@ type Publisher interface {
 	Publish(ctx context.Context, m Message) error
 }
 
+// Tracker keeps the names that did not resolve, with the stream sequences
+// of the events that carried them, durably.
+type Tracker interface {
+	// Track records that the event at seq carried refs (unresolved or
+	// ambiguous); recording the same event again changes nothing.
+	Track(ctx context.Context, seq uint64, refs []*bilatv1.EntityRef) error
+}
+
 // Service enriches events.
 type Service struct {
 	enricher domain.Enricher
 	pub      Publisher
+	tracker  Tracker
 	log      *slog.Logger
 }
 
+// Option configures a Service.
+type Option func(*Service)
+
+// WithRates converts values to USD with rates (without it every
+// conversion is a gap).
+func WithRates(r *domain.Rates) Option { return func(s *Service) { s.enricher.Rates = r } }
+
+// WithTracker records unresolved and ambiguous names.
+func WithTracker(t Tracker) Option { return func(s *Service) { s.tracker = t } }
+
 // New returns the service; home is the home country's ISO 3166-1 code.
-func New(g *domain.Gazetteer, home string, pub Publisher, log *slog.Logger) *Service {
-	return &Service{enricher: domain.Enricher{Gazetteer: g, Home: home}, pub: pub, log: log}
+func New(g *domain.Gazetteer, home string, pub Publisher, log *slog.Logger, opts ...Option) *Service {
+	s := &Service{enricher: domain.Enricher{Gazetteer: g, Home: home}, pub: pub, log: log}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
+
+// Enricher is the enrichment the service applies.
+func (s *Service) Enricher() domain.Enricher { return s.enricher }
 
 // Record types, as in enriched subjects.
 const (
@@ -72,30 +98,51 @@ const (
 // enriched event is durable; errors wrapping ErrPermanent will never
 // succeed; other errors are worth a retry.
 func (s *Service) Handle(ctx context.Context, ev Event) error {
+	if isRetraction(ev.Subject) {
+		return s.passRetraction(ctx, ev)
+	}
+	return s.handle(ctx, ev, 0)
+}
+
+// Enriched is one event after enrichment, not yet published.
+type Enriched struct {
+	Msg        proto.Message
+	RecordType string
+	Partner    string
+	Envelope   *bilatv1.Envelope
+	// Unresolved are the refs that did not resolve.
+	Unresolved []*bilatv1.EntityRef
+}
+
+// enrich decodes and enriches an event without side effects.
+func (s *Service) enrich(ev Event) (*Enriched, error) {
 	var (
 		msg        proto.Message
 		env        **bilatv1.Envelope
 		recordType string
 		enrich     func() (partner string, ok bool)
+		refs       func() []*bilatv1.EntityRef
 	)
 	switch ev.Subject {
 	case natsx.SubjectEventAgreement:
 		m := &bilatv1.AgreementRecorded{}
 		msg, env, recordType = m, &m.Envelope, TypeAgreement
 		enrich = func() (string, bool) { return s.enricher.Agreement(m.Agreement), m.Agreement != nil }
+		refs = func() []*bilatv1.EntityRef { return domain.AgreementRefs(m.Agreement) }
 	case natsx.SubjectEventTrade:
 		m := &bilatv1.TradeFigureRecorded{}
 		msg, env, recordType = m, &m.Envelope, TypeTradeFigure
 		enrich = func() (string, bool) { return s.enricher.TradeFigure(m.Figure), m.Figure != nil }
+		refs = func() []*bilatv1.EntityRef { return domain.TradeRefs(m.Figure) }
 	default:
-		return permanent("no enrichment for subject %q", ev.Subject)
+		return nil, permanent("no enrichment for subject %q", ev.Subject)
 	}
 	if err := proto.Unmarshal(ev.Data, msg); err != nil {
-		return permanent("decode %s: %v", msg.ProtoReflect().Descriptor().FullName(), err)
+		return nil, permanent("decode %s: %v", msg.ProtoReflect().Descriptor().FullName(), err)
 	}
 	partner, ok := enrich()
 	if !ok {
-		return permanent("%s has no %s", msg.ProtoReflect().Descriptor().FullName(), recordType)
+		return nil, permanent("%s has no %s", msg.ProtoReflect().Descriptor().FullName(), recordType)
 	}
 	if *env == nil {
 		*env = &bilatv1.Envelope{}
@@ -105,7 +152,7 @@ func (s *Service) Handle(ctx context.Context, ev Event) error {
 		// The stream's id is the event id (ingest sets both); an event
 		// without either cannot be deduplicated downstream.
 		if ev.MsgID == "" {
-			return permanent("event has no envelope.event_id and no Nats-Msg-Id")
+			return nil, permanent("event has no envelope.event_id and no Nats-Msg-Id")
 		}
 		e.EventId = ev.MsgID
 	}
@@ -113,6 +160,30 @@ func (s *Service) Handle(ctx context.Context, ev Event) error {
 		e.Traceparent, e.Tracestate = ev.Traceparent, ev.Tracestate
 	}
 	e.Sequence = ev.StreamSequence
+	return &Enriched{Msg: msg, RecordType: recordType, Partner: partner, Envelope: e, Unresolved: domain.Unresolved(refs()...)}, nil
+}
+
+// handle enriches an event as enrichment version v (0 the first time,
+// higher after an operator's alias) and publishes it.
+func (s *Service) handle(ctx context.Context, ev Event, version uint32) error {
+	en, err := s.enrich(ev)
+	if err != nil {
+		return err
+	}
+	msg, e, recordType, partner := en.Msg, en.Envelope, en.RecordType, en.Partner
+	e.EnrichmentVersion = version
+	msgID := e.EventId
+	if version > 0 {
+		// A new version must not be dropped as a duplicate of the first.
+		msgID = fmt.Sprintf("%s-e%d", e.EventId, version)
+	}
+	// Tracked before publishing: once the enriched event is visible, an
+	// operator can already find its names in the unresolved list.
+	if s.tracker != nil && len(en.Unresolved) > 0 {
+		if err := s.tracker.Track(ctx, ev.StreamSequence, en.Unresolved); err != nil {
+			return fmt.Errorf("track unresolved names of %s: %w", e.EventId, err)
+		}
+	}
 
 	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
 	if err != nil {
@@ -129,10 +200,10 @@ func (s *Service) Handle(ctx context.Context, ev Event) error {
 	if ts != "" {
 		hdr[natsx.HeaderTracestate] = ts
 	}
-	out := Message{Subject: natsx.SubjectEnriched(recordType, partner), MsgID: e.EventId, Data: data, Headers: hdr}
+	out := Message{Subject: natsx.SubjectEnriched(recordType, partner), MsgID: msgID, Data: data, Headers: hdr}
 	if err := s.pub.Publish(ctx, out); err != nil {
 		return fmt.Errorf("publish enriched %s %s: %w", recordType, e.EventId, err)
 	}
-	s.log.Debug("enriched", "type", recordType, "event_id", e.EventId, "seq", ev.StreamSequence, "subject", out.Subject)
+	s.log.Debug("enriched", "type", recordType, "event_id", e.EventId, "seq", ev.StreamSequence, "version", version, "subject", out.Subject)
 	return nil
 }

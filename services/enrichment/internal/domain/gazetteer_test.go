@@ -13,13 +13,9 @@ import (
 )
 
 // bookGazetteer loads the repository's gazetteer, converted from the book.
-func bookGazetteer(t *testing.T) *Gazetteer {
+func bookGazetteer(t testing.TB) *Gazetteer {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "data", "gazetteer", "entities.ndjson"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ents, err := ParseEntities(data)
+	ents, err := ParseEntities(readBook(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,6 +24,15 @@ func bookGazetteer(t *testing.T) *Gazetteer {
 		t.Fatal(err)
 	}
 	return g
+}
+
+func readBook(t testing.TB) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "data", "gazetteer", "entities.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 func TestResolveBookSpellings(t *testing.T) {
@@ -76,15 +81,15 @@ func TestResolveBookSpellings(t *testing.T) {
 		{"Minsk and Belarusian Automobile Plant", ambiguous, "org.by.belaz,org.by.maz", ""},
 		{"Pinsk and Oshmyansk meat processing plants", ambiguous, "org.by.oshmyany-meat-processing-plant,org.by.pinsk-meat-processing-plant", ""},
 		{"Georgian companies (unnamed)", unresolved, "", ""},
-		{"Tbilisi (Georgia)", unresolved, "", ""}, // exact matching only
-		{"Stavropl Krai", unresolved, "", ""},     // no fuzzy matching
+		{"Tbilisi (Georgia)", unresolved, "", ""},               // a qualifier is not a generic word
+		{"Stavropl Krai", resolved, "RU-STA", "Stavropol Krai"}, // one edit, region word
 		{"", unresolved, "", ""},
 		{"  --  ", unresolved, "", ""},
 	} {
 		m := g.Resolve(c.name)
 		got := m.Entity.GetCode()
 		if m.Resolution == ambiguous {
-			got = strings.Join(m.Candidates, ",")
+			got = strings.Join(m.CandidateCodes(), ",")
 		}
 		if m.Resolution != c.res || got != c.code || m.MatchedAlias != c.alias {
 			t.Errorf("Resolve(%q) = %v %q alias %q; want %v %q alias %q", c.name, m.Resolution, got, m.MatchedAlias, c.res, c.code, c.alias)
@@ -116,7 +121,7 @@ func TestSharedAliasIsAmbiguous(t *testing.T) {
 	}
 	for name, want := range map[string][]string{"Shared": {"A", "B"}, "Twin": {"C", "D"}} {
 		m := g.Resolve(name)
-		if m.Resolution != bilatv1.Resolution_RESOLUTION_AMBIGUOUS || m.Entity != nil || !slices.Equal(m.Candidates, want) {
+		if m.Resolution != bilatv1.Resolution_RESOLUTION_AMBIGUOUS || m.Entity != nil || !slices.Equal(m.CandidateCodes(), want) {
 			t.Errorf("Resolve(%q) = %+v, want AMBIGUOUS %v", name, m, want)
 		}
 	}
@@ -133,7 +138,7 @@ func TestRef(t *testing.T) {
 	want := &bilatv1.EntityRef{
 		Name: "Stavropol Territory", Resolution: bilatv1.Resolution_RESOLUTION_RESOLVED, Code: "RU-STA",
 		Kind: bilatv1.EntityKind_ENTITY_KIND_REGION, CanonicalName: "Stavropol Krai", Parent: "RU.ncfd", Country: "RU",
-		MatchedAlias: "Stavropol Territory",
+		MatchedAlias: "Stavropol Territory", Confidence: 1,
 	}
 	if !proto.Equal(ref, want) {
 		t.Errorf("Ref = %v, want %v", ref, want)

@@ -18,7 +18,11 @@ const quotes = "'\"`´‘’‚‛“”„‟«»‹›′″"
 // quotes dropped, other punctuation and symbols read as spaces, runs of
 // spaces collapsed, ends trimmed.
 func Normalize(s string) string {
-	s = strings.ToLower(norm.NFKC.String(s))
+	// ASCII is already NFKC; skipping the normaliser keeps resolution fast.
+	if !isASCII(s) {
+		s = norm.NFKC.String(s)
+	}
+	s = strings.ToLower(s)
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
@@ -39,4 +43,13 @@ func Normalize(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

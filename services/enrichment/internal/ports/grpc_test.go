@@ -58,7 +58,7 @@ func TestResolveEntityRPC(t *testing.T) {
 		{"ставропольский  КРАЙ", "RU-STA", "Ставропольский край", bilatv1.Resolution_RESOLUTION_RESOLVED},
 		{"Islamic Republic of Afghanistan", "AF", "Islamic Republic of Afghanistan", bilatv1.Resolution_RESOLUTION_RESOLVED},
 		{"Stavropol", "", "", bilatv1.Resolution_RESOLUTION_AMBIGUOUS},
-		{"Narnia", "", "", bilatv1.Resolution_RESOLUTION_UNRESOLVED},
+		{"Mordor", "", "", bilatv1.Resolution_RESOLUTION_UNRESOLVED},
 	} {
 		resp, err := c.ResolveEntity(ctx, &bilatv1.ResolveEntityRequest{Name: tc.name})
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"bilat.dev/pkg/projection"
 	"bilat.dev/pkg/redisx"
 	bilatv1 "bilat.dev/proto/bilat/v1"
+	"bilat.dev/services/gateway/internal/adapters"
 	"bilat.dev/services/gateway/internal/app"
 	"bilat.dev/services/gateway/internal/ports"
 )
@@ -34,7 +35,8 @@ func main() {
 // settings are the flags of the service (defaults from BILAT_* variables).
 type settings struct {
 	config.Common
-	KeyPrefix string
+	KeyPrefix      string
+	StatisticsAddr string
 }
 
 func parse(args []string, stderr io.Writer) (*settings, error) {
@@ -44,10 +46,12 @@ func parse(args []string, stderr io.Writer) (*settings, error) {
 	s.Register(fs, "127.0.0.1:7100", "127.0.0.1:7110")
 	prefix := config.String(fs, "redis-key-prefix", "BILAT_REDIS_KEY_PREFIX", projection.DefaultPrefix,
 		"prefix of every projection key; statistics must use the same")
+	stats := config.String(fs, "statistics-addr", "BILAT_STATISTICS_ADDR", "127.0.0.1:7103",
+		"StatisticsService gRPC address (trade balance, growth, targets, rankings, conflicts)")
 	if err := config.Parse(fs, args); err != nil {
 		return nil, err
 	}
-	s.KeyPrefix = *prefix
+	s.KeyPrefix, s.StatisticsAddr = *prefix, *stats
 	return &s, nil
 }
 
@@ -68,11 +72,17 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer func() { _ = rdb.Close() }()
 
+	stats, err := adapters.DialStatistics(s.StatisticsAddr)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stats.Close() }()
+
 	svc := app.New(projection.New(rdb, projection.WithPrefix(s.KeyPrefix)))
 	srv := grpcx.NewServer(log, grpcx.RedisCheck(rdb))
 	srv.ShutdownTimeout = s.ShutdownTimeout
 	bilatv1.RegisterAgreementServiceServer(srv.GRPC(), ports.NewAgreementServer(svc, log))
-	bilatv1.RegisterTradeServiceServer(srv.GRPC(), ports.NewTradeServer(svc, log))
+	bilatv1.RegisterTradeServiceServer(srv.GRPC(), ports.NewTradeServer(svc, log).WithStatistics(stats))
 
 	lis, err := lifecycle.Listen(s.GRPCAddr)
 	if err != nil {

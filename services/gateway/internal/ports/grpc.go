@@ -75,8 +75,9 @@ func (s *AgreementServer) ListAgreements(ctx context.Context, req *bilatv1.ListA
 // TradeServer serves bilat.v1.TradeService.
 type TradeServer struct {
 	bilatv1.UnimplementedTradeServiceServer
-	svc *app.Service
-	log *slog.Logger
+	svc   *app.Service
+	log   *slog.Logger
+	stats Statistics
 }
 
 // NewTradeServer returns the handlers over svc.

@@ -47,12 +47,23 @@ func (p *EventPublisher) Publish(ctx context.Context, ev app.Event) (bool, error
 	return ack.Duplicate, nil
 }
 
+// Subjects of retraction events on BILAT_EVENTS (pkg/natsx has constants
+// only for recorded events).
+const (
+	SubjectRetractedAgreement = "bilat.events.agreement.retracted"
+	SubjectRetractedTrade     = "bilat.events.trade_figure.retracted"
+)
+
 func eventSubject(recordType string) (string, error) {
 	switch recordType {
 	case domain.TypeAgreement:
 		return natsx.SubjectEventAgreement, nil
 	case domain.TypeTradeFigure:
 		return natsx.SubjectEventTrade, nil
+	case domain.TypeAgreementRetraction:
+		return SubjectRetractedAgreement, nil
+	case domain.TypeTradeFigureRetraction:
+		return SubjectRetractedTrade, nil
 	default:
 		return "", fmt.Errorf("no event subject for record type %q", recordType)
 	}

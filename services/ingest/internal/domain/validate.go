@@ -69,6 +69,9 @@ func ValidateAgreement(a *bilatv1.Agreement, root string) []Violation {
 			checkEntityRef(c, join(pp, "entity"), p.GetEntity(), true)
 		}
 		checkEnum(c, join(pp, "level"), p.GetLevel(), true)
+		if p.GetLevelInferred() {
+			c.add(join(pp, "level_inferred"), "set by enrichment; publishers send level (or leave it unset to have it inferred)")
+		}
 		if p.GetCountry() != "" && !countryPattern.MatchString(p.GetCountry()) {
 			c.add(join(pp, "country"), "must be an ISO 3166-1 alpha-2 code such as GE, got %q", p.GetCountry())
 		}
@@ -87,6 +90,12 @@ func ValidateAgreement(a *bilatv1.Agreement, root string) []Violation {
 	checkSources(c, join(root, "sources"), a.GetSources())
 	checkText(c, join(root, "note"), a.GetNote(), textRule{max: MaxNoteRunes, multiline: true})
 	checkAttributes(c, join(root, "attributes"), a.GetAttributes())
+	if a.GetValueUsd() != nil {
+		c.add(join(root, "value_usd"), "set by enrichment; publishers send value only")
+	}
+	if len(a.GetDomainLabels()) > 0 {
+		c.add(join(root, "domain_labels"), "set by enrichment; publishers send domains only")
+	}
 	if a.GetRevision() != 0 {
 		c.add(join(root, "revision"), "set by the projections; must be unset")
 	}
@@ -123,6 +132,9 @@ func ValidateTradeFigure(f *bilatv1.TradeFigure, root string) []Violation {
 		c.add(join(root, "value"), "required")
 	} else {
 		checkMoney(c, join(root, "value"), f.GetValue(), f.GetFlow() == bilatv1.TradeFlow_TRADE_FLOW_BALANCE)
+	}
+	if f.GetValueUsd() != nil {
+		c.add(join(root, "value_usd"), "set by enrichment; publishers send value only")
 	}
 	checkText(c, join(root, "approximation"), f.GetApproximation(), textRule{max: MaxApproxRunes})
 	if f.StatedGrowthPct != nil {
@@ -248,6 +260,12 @@ func checkEntityRef(c *collector, path string, r *bilatv1.EntityRef, nameRequire
 	}
 	if r.GetMatchedAlias() != "" {
 		c.add(join(path, "matched_alias"), enrichmentOnly)
+	}
+	if r.GetConfidence() != 0 {
+		c.add(join(path, "confidence"), enrichmentOnly)
+	}
+	if len(r.GetCandidates()) > 0 {
+		c.add(join(path, "candidates"), enrichmentOnly)
 	}
 }
 

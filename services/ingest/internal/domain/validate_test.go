@@ -120,6 +120,22 @@ func TestValidateAgreement(t *testing.T) {
 			{"agreement.partner.country", "set by enrichment"},
 			{"agreement.partner.matched_alias", "set by enrichment"},
 		}},
+		{"party level inferred set", func(a *bilatv1.Agreement) { a.Parties[0].LevelInferred = true }, []want{{"agreement.parties[0].level_inferred", "set by enrichment"}}},
+		{"party confidence and candidates set", func(a *bilatv1.Agreement) {
+			a.Parties[1].Entity.Confidence = 0.9
+			a.Parties[1].Entity.Candidates = []*bilatv1.Candidate{{Code: "GE"}}
+		}, []want{
+			{"agreement.parties[1].entity.confidence", "set by enrichment"},
+			{"agreement.parties[1].entity.candidates", "set by enrichment"},
+		}},
+		{"partner confidence set", func(a *bilatv1.Agreement) { a.Partner = &bilatv1.EntityRef{Name: "Georgia", Confidence: 1} }, []want{{"agreement.partner.confidence", "set by enrichment"}}},
+		{"value usd set", func(a *bilatv1.Agreement) {
+			a.ValueUsd = &bilatv1.FxConversion{Usd: &bilatv1.Money{Currency: "USD", Units: 1}}
+		}, []want{{"agreement.value_usd", "set by enrichment"}}},
+		{"value usd gap set", func(a *bilatv1.Agreement) { a.ValueUsd = &bilatv1.FxConversion{Gap: true} }, []want{{"agreement.value_usd", "set by enrichment"}}},
+		{"domain labels set", func(a *bilatv1.Agreement) {
+			a.DomainLabels = []*bilatv1.DomainLabel{{Domain: bilatv1.Domain_DOMAIN_TRADE, Given: true}}
+		}, []want{{"agreement.domain_labels", "set by enrichment"}}},
 		{"signed year only", func(a *bilatv1.Agreement) { a.SignedOn = &bilatv1.PartialDate{Year: 1900} }, nil},
 		{"signed year 2100 month 12 day 31", func(a *bilatv1.Agreement) { a.SignedOn = &bilatv1.PartialDate{Year: 2100, Month: 12, Day: 31} }, nil},
 		{"signed year zero", func(a *bilatv1.Agreement) { a.SignedOn = &bilatv1.PartialDate{} }, []want{{"agreement.signed_on.year", "between 1900 and 2100"}}},
@@ -254,6 +270,10 @@ func TestValidateTradeFigure(t *testing.T) {
 		{"reporter name empty", func(f *bilatv1.TradeFigure) { f.Reporter.Name = "" }, []want{{"figure.reporter.name", "required"}}},
 		{"partner missing", func(f *bilatv1.TradeFigure) { f.Partner = nil }, []want{{"figure.partner.name", "required"}}},
 		{"partner code set", func(f *bilatv1.TradeFigure) { f.Partner.Code = "AF" }, []want{{"figure.partner.code", "set by enrichment"}}},
+		{"reporter candidates set", func(f *bilatv1.TradeFigure) { f.Reporter.Candidates = []*bilatv1.Candidate{{Code: "BY"}} }, []want{{"figure.reporter.candidates", "set by enrichment"}}},
+		{"value usd set", func(f *bilatv1.TradeFigure) {
+			f.ValueUsd = &bilatv1.FxConversion{Usd: &bilatv1.Money{Currency: "USD", Units: 5}, Rate: 1, RateYear: 2018}
+		}, []want{{"figure.value_usd", "set by enrichment"}}},
 		{"period missing", func(f *bilatv1.TradeFigure) { f.Period = nil; f.GrowthBase = nil; f.StatedGrowthPct = nil }, []want{{"figure.period", "required"}}},
 		{"period year bad", func(f *bilatv1.TradeFigure) { f.Period.Year = 1899 }, []want{{"figure.period.year", "1899"}}},
 		{"period only first month", func(f *bilatv1.TradeFigure) { f.Period.LastMonth = 0 }, []want{{"figure.period", "both be 0"}}},

@@ -58,6 +58,26 @@ func (s *IngestServer) SubmitTradeFigure(ctx context.Context, req *bilatv1.Submi
 	return &bilatv1.SubmitTradeFigureResponse{Result: submitResult(res)}, nil
 }
 
+// RetractAgreement records the withdrawal of an agreement.
+func (s *IngestServer) RetractAgreement(ctx context.Context, req *bilatv1.RetractAgreementRequest) (*bilatv1.RetractAgreementResponse, error) {
+	res, err := s.svc.RetractAgreement(ctx, req.GetAgreementId(), req.GetReason(), grpcMeta(ctx, req.GetIdempotencyKey()))
+	observe("grpc", domain.TypeAgreementRetraction, res, err)
+	if err != nil {
+		return nil, toStatus(ctx, "agreement retraction", err)
+	}
+	return &bilatv1.RetractAgreementResponse{Result: submitResult(res)}, nil
+}
+
+// RetractTradeFigure records the withdrawal of a trade figure.
+func (s *IngestServer) RetractTradeFigure(ctx context.Context, req *bilatv1.RetractTradeFigureRequest) (*bilatv1.RetractTradeFigureResponse, error) {
+	res, err := s.svc.RetractTradeFigure(ctx, req.GetFigureId(), req.GetReason(), grpcMeta(ctx, req.GetIdempotencyKey()))
+	observe("grpc", domain.TypeTradeFigureRetraction, res, err)
+	if err != nil {
+		return nil, toStatus(ctx, "trade figure retraction", err)
+	}
+	return &bilatv1.RetractTradeFigureResponse{Result: submitResult(res)}, nil
+}
+
 // Import records each item as it arrives; nothing is buffered, so the
 // stream may be arbitrarily long. Invalid items are rejected one by one.
 // A failure to record (NATS down) ends the call: the items before it are

@@ -18,6 +18,7 @@ import (
 	"bilat.dev/pkg/projection"
 	"bilat.dev/pkg/redisx"
 	bilatv1 "bilat.dev/proto/bilat/v1"
+	"bilat.dev/services/statistics/internal/adapters"
 	"bilat.dev/services/statistics/internal/app"
 	"bilat.dev/services/statistics/internal/ports"
 )
@@ -37,6 +38,7 @@ type settings struct {
 	config.Common
 	Streams   natsx.StreamsConfig
 	KeyPrefix string
+	Gazetteer string
 }
 
 func parse(args []string, stderr io.Writer) (*settings, error) {
@@ -47,10 +49,12 @@ func parse(args []string, stderr io.Writer) (*settings, error) {
 	s.Streams.RegisterFlags(fs)
 	prefix := config.String(fs, "redis-key-prefix", "BILAT_REDIS_KEY_PREFIX", projection.DefaultPrefix,
 		"prefix of every projection key; gateway must use the same")
+	gaz := config.String(fs, "gazetteer", "BILAT_GAZETTEER", "data/gazetteer/entities.ndjson",
+		"gazetteer file (protojson bilat.v1.Entity per line) for bloc memberships and regions")
 	if err := config.Parse(fs, args); err != nil {
 		return nil, err
 	}
-	s.KeyPrefix = *prefix
+	s.KeyPrefix, s.Gazetteer = *prefix, *gaz
 	return &s, nil
 }
 
@@ -79,8 +83,15 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer func() { _ = rdb.Close() }()
 
+	gaz, err := adapters.LoadGazetteer(s.Gazetteer)
+	if err != nil {
+		return err
+	}
 	store := projection.New(rdb, projection.WithPrefix(s.KeyPrefix))
 	svc := app.New(store, store)
+	svc.SetGazetteer(gaz)
+	runner := adapters.NewRunner(js, store, ports.ConsumerConfig(), ports.EventHandler(svc, log), log)
+	svc.SetAdmin(runner)
 	lis, err := lifecycle.Listen(s.GRPCAddr)
 	if err != nil {
 		return err
@@ -89,14 +100,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	srv.ShutdownTimeout = s.ShutdownTimeout
 	bilatv1.RegisterStatisticsServiceServer(srv.GRPC(), ports.NewStatisticsServer(svc, log))
 
-	cons, err := natsx.Consume(ctx, js, ports.ConsumerConfig(), ports.EventHandler(svc, log), log)
-	if err != nil {
+	if err := runner.Start(ctx); err != nil {
 		_ = lis.Close()
 		return err
 	}
 
 	return lifecycle.Run(ctx, lifecycle.Service{
 		Log: log, GRPC: srv, Listener: lis, HTTPAddr: s.HTTPAddr,
-		Drain: []lifecycle.Drainer{cons}, ShutdownTimeout: s.ShutdownTimeout,
+		Drain: []lifecycle.Drainer{runner}, ShutdownTimeout: s.ShutdownTimeout,
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"bilat.dev/pkg/natsx"
 	"bilat.dev/pkg/projection"
@@ -56,7 +57,7 @@ func publish(t *testing.T, js jetstream.JetStream, subject, msgID string, m prot
 
 func agreement(ev string, seq uint64, id, partner string, year int32, ds ...bilatv1.Domain) *bilatv1.AgreementRecorded {
 	return &bilatv1.AgreementRecorded{
-		Envelope: &bilatv1.Envelope{EventId: ev, Sequence: seq},
+		Envelope: &bilatv1.Envelope{EventId: ev, Sequence: seq, RecordedAt: timestamppb.New(time.Unix(1700000000+int64(seq), 0))},
 		Agreement: &bilatv1.Agreement{Id: id, Title: id,
 			Partner:  &bilatv1.EntityRef{Resolution: bilatv1.Resolution_RESOLUTION_RESOLVED, Code: partner},
 			SignedOn: &bilatv1.PartialDate{Year: year}, Domains: ds},
@@ -76,7 +77,8 @@ func TestStatisticsEndToEnd(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"--nats-url", n.URL, "--redis-url", r.URL, "--grpc-addr", addr,
-			"--http-addr", "", "--log-level", "debug", "--shutdown-timeout", "5s"}, logs)
+			"--http-addr", "", "--log-level", "debug", "--shutdown-timeout", "5s",
+			"--gazetteer", "../../../../data/gazetteer/entities.ndjson"}, logs)
 	}()
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -111,7 +113,7 @@ func TestStatisticsEndToEnd(t *testing.T) {
 	publish(t, n.JS, natsx.SubjectEnriched("agreement", "GE"), "e1", a1)
 	publish(t, n.JS, natsx.SubjectEnriched("agreement", "GE"), "e2", agreement("e2", 102, "a2", "GE", 2018, trade))
 	publish(t, n.JS, natsx.SubjectEnriched("trade_figure", "AF"), "t1", &bilatv1.TradeFigureRecorded{
-		Envelope: &bilatv1.Envelope{EventId: "t1", Sequence: 103},
+		Envelope: &bilatv1.Envelope{EventId: "t1", Sequence: 103, RecordedAt: timestamppb.New(time.Unix(1700000103, 0))},
 		Figure: &bilatv1.TradeFigure{Id: "f1", Partner: &bilatv1.EntityRef{Code: "AF"}, Reporter: &bilatv1.EntityRef{Code: "BY"},
 			Period: &bilatv1.Period{Year: 2018}, Flow: bilatv1.TradeFlow_TRADE_FLOW_TURNOVER,
 			Value: &bilatv1.Money{Currency: "USD", Units: 42_000_000}},
@@ -170,6 +172,34 @@ func TestStatisticsEndToEnd(t *testing.T) {
 	}
 	if resp := counts("XX"); len(resp.GetCounts()) != 0 || resp.GetTotalAgreements() != 0 {
 		t.Fatalf("unknown partner = %v", resp)
+	}
+
+	// A retraction takes a4 out; the rebuilt projections equal the live ones.
+	publish(t, n.JS, "bilat.enriched.agreement.retracted", "r1", &bilatv1.AgreementRetracted{
+		Envelope: &bilatv1.Envelope{EventId: "r1", Sequence: 107}, AgreementId: "a4", Reason: "test"})
+	waitTotal("GE", 3)
+	live, err := client.GetProjectionsChecksum(context.Background(), &bilatv1.GetProjectionsChecksumRequest{})
+	if err != nil || live.GetKeys() == 0 {
+		t.Fatalf("checksum = %v, %v", live, err)
+	}
+	rebuilt, err := client.RebuildProjections(context.Background(), &bilatv1.RebuildProjectionsRequest{})
+	if err != nil {
+		t.Fatalf("rebuild: %v", err)
+	}
+	if rebuilt.GetChecksum() != live.GetChecksum() || rebuilt.GetKeys() != live.GetKeys() || rebuilt.GetDeletedKeys() != live.GetKeys() {
+		t.Fatalf("rebuilt %v, live %v", rebuilt, live)
+	}
+	waitTotal("GE", 3)
+	// Statistics over the figure: 42 M USD turnover, no other flow derivable.
+	bal, err := client.ComputeTradeBalance(context.Background(), &bilatv1.ComputeTradeBalanceRequest{Partner: "AF"})
+	if err != nil || len(bal.GetPeriods()) != 1 || bal.GetPeriods()[0].GetValues()[0].GetUsd().GetUnits() != 42_000_000 {
+		t.Fatalf("balance = %v, %v", bal, err)
+	}
+	if _, err := client.ComputeTradeBalance(context.Background(), &bilatv1.ComputeTradeBalanceRequest{Partner: "XX"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("unknown partner balance: %v", err)
+	}
+	if _, err := client.ComputePartnerRanking(context.Background(), &bilatv1.ComputePartnerRankingRequest{}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("ranking without year: %v", err)
 	}
 
 	cancel()

@@ -23,11 +23,16 @@ var ErrPermanent = errors.New("permanent failure")
 type Projector interface {
 	ApplyAgreement(ctx context.Context, ev *bilatv1.AgreementRecorded) (projection.Outcome, error)
 	ApplyTradeFigure(ctx context.Context, ev *bilatv1.TradeFigureRecorded) (projection.Outcome, error)
+	ApplyAgreementRetraction(ctx context.Context, ev *bilatv1.AgreementRetracted) (projection.Outcome, error)
+	ApplyTradeRetraction(ctx context.Context, ev *bilatv1.TradeFigureRetracted) (projection.Outcome, error)
 }
 
-// CountsReader reads agreement counts from the read model.
+// CountsReader reads the read model: agreement counts and trade observations.
 type CountsReader interface {
 	AgreementCounts(ctx context.Context, partner string, from, to int32) (*bilatv1.GetAgreementCountsResponse, error)
+	AgreementStats(ctx context.Context, partner string, from, to int32) (*projection.PartnerStats, error)
+	PartnerCodes(ctx context.Context) ([]string, error)
+	GetTradeSeries(ctx context.Context, f projection.TradeFilter) ([]*bilatv1.TradePoint, error)
 }
 
 // Message is one enriched event as read from BILAT_ENRICHED.
@@ -61,6 +66,8 @@ func (e *ValidationError) Error() string {
 type Service struct {
 	proj   Projector
 	counts CountsReader
+	gaz    *domain.Gazetteer
+	admin  Admin
 }
 
 // New returns the service.
@@ -96,6 +103,20 @@ func (s *Service) Project(ctx context.Context, m Message) (Result, error) {
 		}
 		res.EventID, res.RecordID = ev.GetEnvelope().GetEventId(), ev.GetFigure().GetId()
 		res.Outcome, err = s.proj.ApplyTradeFigure(ctx, ev)
+	case domain.KindAgreementRetraction:
+		ev := &bilatv1.AgreementRetracted{}
+		if uerr := proto.Unmarshal(m.Data, ev); uerr != nil {
+			return res, fmt.Errorf("%w: decode %s: %v", ErrPermanent, kind.EventType(), uerr)
+		}
+		res.EventID, res.RecordID = ev.GetEnvelope().GetEventId(), ev.GetAgreementId()
+		res.Outcome, err = s.proj.ApplyAgreementRetraction(ctx, ev)
+	case domain.KindTradeRetraction:
+		ev := &bilatv1.TradeFigureRetracted{}
+		if uerr := proto.Unmarshal(m.Data, ev); uerr != nil {
+			return res, fmt.Errorf("%w: decode %s: %v", ErrPermanent, kind.EventType(), uerr)
+		}
+		res.EventID, res.RecordID = ev.GetEnvelope().GetEventId(), ev.GetFigureId()
+		res.Outcome, err = s.proj.ApplyTradeRetraction(ctx, ev)
 	}
 	if errors.Is(err, projection.ErrInvalidEvent) {
 		return res, fmt.Errorf("%w: %v", ErrPermanent, err)

@@ -17,7 +17,15 @@ const (
 	KindAgreement
 	// KindTradeFigure: bilat.enriched.trade_figure.<partner>, body bilat.v1.TradeFigureRecorded.
 	KindTradeFigure
+	// KindAgreementRetraction: bilat.enriched.agreement.retracted, body bilat.v1.AgreementRetracted.
+	KindAgreementRetraction
+	// KindTradeRetraction: bilat.enriched.trade_figure.retracted, body bilat.v1.TradeFigureRetracted.
+	KindTradeRetraction
 )
+
+// RetractedToken is the last subject token of retraction events (no
+// gazetteer code is "retracted").
+const RetractedToken = "retracted"
 
 func (k Kind) String() string {
 	switch k {
@@ -25,6 +33,10 @@ func (k Kind) String() string {
 		return "agreement"
 	case KindTradeFigure:
 		return "trade_figure"
+	case KindAgreementRetraction:
+		return "agreement_retraction"
+	case KindTradeRetraction:
+		return "trade_figure_retraction"
 	}
 	return "unknown"
 }
@@ -37,6 +49,10 @@ func (k Kind) EventType() string {
 		return "bilat.v1.AgreementRecorded"
 	case KindTradeFigure:
 		return "bilat.v1.TradeFigureRecorded"
+	case KindAgreementRetraction:
+		return "bilat.v1.AgreementRetracted"
+	case KindTradeRetraction:
+		return "bilat.v1.TradeFigureRetracted"
 	}
 	return ""
 }
@@ -48,10 +64,15 @@ func KindOf(subject string) Kind {
 	if len(parts) != 4 || parts[0] != "bilat" || parts[1] != "enriched" || parts[3] == "" {
 		return KindUnknown
 	}
-	switch parts[2] {
-	case "agreement":
+	retracted := parts[3] == RetractedToken
+	switch {
+	case parts[2] == "agreement" && retracted:
+		return KindAgreementRetraction
+	case parts[2] == "agreement":
 		return KindAgreement
-	case "trade_figure":
+	case parts[2] == "trade_figure" && retracted:
+		return KindTradeRetraction
+	case parts[2] == "trade_figure":
 		return KindTradeFigure
 	}
 	return KindUnknown

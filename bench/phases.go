@@ -1,0 +1,491 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"bilat.dev/pkg/natsx"
+	"bilat.dev/pkg/projection"
+	bilatv1 "bilat.dev/proto/bilat/v1"
+)
+
+// streamMsgs is the number of messages in a stream (0 when it is missing).
+func (st *stack) streamMsgs(ctx context.Context, name string) (uint64, uint64, error) {
+	s, err := st.js.Stream(ctx, name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("stream %s: %w", name, err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("stream %s info: %w", name, err)
+	}
+	return info.State.Msgs, info.State.LastSeq, nil
+}
+
+// statisticsCaughtUp reports whether the statistics consumer has acked
+// everything up to BILAT_ENRICHED's last sequence.
+func (st *stack) statisticsCaughtUp(ctx context.Context) (bool, error) {
+	_, last, err := st.streamMsgs(ctx, natsx.StreamEnriched)
+	if err != nil {
+		return false, err
+	}
+	c, err := st.js.Consumer(ctx, natsx.StreamEnriched, "statistics")
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("statistics consumer: %w", err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return false, fmt.Errorf("statistics consumer info: %w", err)
+	}
+	return info.AckFloor.Stream >= last && info.NumAckPending == 0 && info.NumPending == 0, nil
+}
+
+// waitQueryable waits until want more events than base have reached
+// BILAT_ENRICHED (or the DLQ, which is an error) and statistics has applied
+// them all, then checks sampled agreements through the gateway.
+func (st *stack) waitQueryable(ctx context.Context, base, dlqBase uint64, want int, sample []string) error {
+	lastProgress, lastN := time.Now(), uint64(0)
+	for {
+		n, _, err := st.streamMsgs(ctx, natsx.StreamEnriched)
+		if err != nil {
+			return err
+		}
+		dlq, _, err := st.streamMsgs(ctx, natsx.StreamDLQ)
+		if err != nil {
+			return err
+		}
+		if dlq > dlqBase {
+			return fmt.Errorf("%d events were dead-lettered (see the service logs in %s)", dlq-dlqBase, st.dir)
+		}
+		if n-base >= uint64(want) {
+			ok, err := st.statisticsCaughtUp(ctx)
+			if err != nil {
+				return err
+			}
+			if ok {
+				break
+			}
+		}
+		if n != lastN {
+			lastN, lastProgress = n, time.Now()
+		} else if time.Since(lastProgress) > 2*time.Minute {
+			return fmt.Errorf("pipeline stalled: %d of %d events enriched", n-base, want)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	ac := bilatv1.NewAgreementServiceClient(st.procs["gateway"].conn)
+	for _, id := range sample {
+		if _, err := ac.GetAgreement(ctx, &bilatv1.GetAgreementRequest{Id: id}); err != nil {
+			return fmt.Errorf("agreement %s not queryable after the pipeline drained: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// sampleIDs picks up to 20 agreement ids of evs, the last ones included.
+func sampleIDs(evs []event) []string {
+	var out []string
+	for i := len(evs) - 1; i >= 0 && len(out) < 20; i -= max(1, len(evs)/20) {
+		if evs[i].agreement != nil {
+			out = append(out, evs[i].id())
+		}
+	}
+	return out
+}
+
+// importDoor sends evs through IngestService.Import on 4 concurrent streams.
+func (st *stack) importDoor(ctx context.Context, evs []event) error {
+	ic := bilatv1.NewIngestServiceClient(st.procs["ingest"].conn)
+	const streams = 4
+	var wg sync.WaitGroup
+	errs := make(chan error, streams)
+	for s := range streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stream, err := ic.Import(ctx)
+			if err != nil {
+				errs <- fmt.Errorf("import: %w", err)
+				return
+			}
+			sent := 0
+			for i := s; i < len(evs); i += streams {
+				req := &bilatv1.ImportRequest{IdempotencyKey: evs[i].key}
+				if evs[i].agreement != nil {
+					req.Item = &bilatv1.ImportRequest_Agreement{Agreement: evs[i].agreement}
+				} else {
+					req.Item = &bilatv1.ImportRequest_TradeFigure{TradeFigure: evs[i].figure}
+				}
+				if err := stream.Send(req); err != nil {
+					errs <- fmt.Errorf("import send: %w", err)
+					return
+				}
+				sent++
+			}
+			resp, err := stream.CloseAndRecv()
+			if err != nil {
+				errs <- fmt.Errorf("import: %w", err)
+				return
+			}
+			if resp.GetAccepted() != int64(sent) {
+				errs <- fmt.Errorf("import: %d of %d accepted (%d duplicates, %d rejected: %v)", resp.GetAccepted(), sent, resp.GetDuplicates(), resp.GetRejected(), resp.GetRejections())
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// rawMsg is ev as a raw JetStream publish on bilat.ingest.<type>.
+func rawMsg(ev event) (*nats.Msg, error) {
+	subj, m := natsx.SubjectIngestAgreement, proto.Message(ev.agreement)
+	if ev.agreement == nil {
+		subj, m = natsx.SubjectIngestTrade, ev.figure
+	}
+	b, err := proto.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode event: %w", err)
+	}
+	msg := &nats.Msg{Subject: subj, Data: b, Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, ev.key)
+	return msg, nil
+}
+
+// rawDoor publishes evs asynchronously on bilat.ingest.<type>.
+func (st *stack) rawDoor(ctx context.Context, evs []event) error {
+	for _, ev := range evs {
+		msg, err := rawMsg(ev)
+		if err != nil {
+			return err
+		}
+		if _, err := st.js.PublishMsgAsync(msg); err != nil {
+			return fmt.Errorf("raw publish: %w", err)
+		}
+	}
+	select {
+	case <-st.js.PublishAsyncComplete():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// pipeline runs evs through one door and returns events per second from
+// the first publish until all are queryable.
+func (st *stack) pipeline(ctx context.Context, evs []event, door func(context.Context, []event) error) (float64, error) {
+	base, _, err := st.streamMsgs(ctx, natsx.StreamEnriched)
+	if err != nil {
+		return 0, err
+	}
+	dlqBase, _, err := st.streamMsgs(ctx, natsx.StreamDLQ)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if err := door(ctx, evs); err != nil {
+		return 0, err
+	}
+	if err := st.waitQueryable(ctx, base, dlqBase, len(evs), sampleIDs(evs)); err != nil {
+		return 0, err
+	}
+	return float64(len(evs)) / time.Since(start).Seconds(), nil
+}
+
+// freshness publishes through the raw door at rate events per second for
+// d, and measures for sampled agreements the time from the PubAck to the
+// first GetAgreement that returns them (polled every 2 ms). At most
+// perSecond agreements a second are sampled, so polling does not itself
+// load the gateway noticeably.
+func (st *stack) freshness(ctx context.Context, gen *generator, rate float64, d time.Duration, perSecond int) (latencies, int, error) {
+	n := max(1, int(rate*d.Seconds()))
+	every := max(1, int(rate)/perSecond)
+	ac := bilatv1.NewAgreementServiceClient(st.procs["gateway"].conn)
+	var mu sync.Mutex
+	var lat latencies
+	var wg sync.WaitGroup
+	var failed firstErr
+	start := time.Now()
+	for i := range n {
+		if at := start.Add(time.Duration(float64(i) / rate * float64(time.Second))); time.Until(at) > 0 {
+			time.Sleep(time.Until(at))
+		}
+		ev := gen.event("fresh", i)
+		msg, err := rawMsg(ev)
+		if err != nil {
+			return nil, 0, err
+		}
+		fut, err := st.js.PublishMsgAsync(msg)
+		if err != nil {
+			return nil, 0, fmt.Errorf("freshness publish: %w", err)
+		}
+		if ev.agreement == nil || i%every != 0 {
+			continue
+		}
+		wg.Add(1)
+		go func(id string) {
+			defer wg.Done()
+			select {
+			case <-fut.Ok():
+			case err := <-fut.Err():
+				failed.set(fmt.Errorf("freshness publish: %w", err))
+				return
+			}
+			acked := time.Now()
+			deadline := acked.Add(time.Minute)
+			for time.Now().Before(deadline) {
+				_, err := ac.GetAgreement(ctx, &bilatv1.GetAgreementRequest{Id: id})
+				if err == nil {
+					mu.Lock()
+					lat = append(lat, time.Since(acked))
+					mu.Unlock()
+					return
+				}
+				if status.Code(err) != codes.NotFound {
+					failed.set(fmt.Errorf("freshness poll: %w", err))
+					return
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+			failed.set(fmt.Errorf("freshness: agreement %s not visible a minute after its PubAck", id))
+		}(ev.id())
+	}
+	wg.Wait()
+	if err := failed.get(); err != nil {
+		return nil, 0, err
+	}
+	return lat.sorted(), n, nil
+}
+
+// rebuild measures projection rebuild: statistics stopped, Redis flushed,
+// its durable consumer deleted (it is recreated delivering everything),
+// statistics started again; events per second from the process start
+// until it has acked the whole BILAT_ENRICHED stream.
+func (st *stack) rebuild(ctx context.Context) (float64, uint64, error) {
+	p := st.procs["statistics"]
+	if err := p.stop(); err != nil {
+		return 0, 0, err
+	}
+	if err := st.rdb.FlushDB(ctx).Err(); err != nil {
+		return 0, 0, fmt.Errorf("flush redis: %w", err)
+	}
+	if err := st.js.DeleteConsumer(ctx, natsx.StreamEnriched, "statistics"); err != nil {
+		return 0, 0, fmt.Errorf("delete statistics consumer: %w", err)
+	}
+	n, _, err := st.streamMsgs(ctx, natsx.StreamEnriched)
+	if err != nil {
+		return 0, 0, err
+	}
+	start := time.Now()
+	if err := p.start(); err != nil {
+		return 0, 0, err
+	}
+	for {
+		ok, err := st.statisticsCaughtUp(ctx)
+		if err != nil {
+			return 0, 0, err
+		}
+		if ok {
+			break
+		}
+		select {
+		case <-p.exited:
+			return 0, 0, fmt.Errorf("statistics exited during rebuild: %s", p.tail())
+		case <-ctx.Done():
+			return 0, 0, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return float64(n) / time.Since(start).Seconds(), n, nil
+}
+
+// seed writes agreements from..from+n-1, resolved, straight into Redis through
+// straight into Redis through pkg/projection (the statistics service's own
+// apply code) on workers goroutines, with sequences above any the stream
+// assigns; returns agreements per second.
+func (st *stack) seed(ctx context.Context, gen *generator, from, n, workers int) (float64, error) {
+	store := projection.New(st.rdb)
+	var next atomic.Int64
+	next.Store(int64(from))
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	start := time.Now()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= from+n {
+					return
+				}
+				a := gen.seedAgreement(i)
+				ev := &bilatv1.AgreementRecorded{
+					Envelope:  &bilatv1.Envelope{EventId: "evt-" + a.GetId(), Sequence: 1<<32 + uint64(i)},
+					Agreement: a,
+				}
+				if _, err := store.ApplyAgreement(ctx, ev); err != nil {
+					errs <- fmt.Errorf("seed: %w", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, err
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// queryResult is one RPC's load figures.
+type queryResult struct {
+	rps float64
+	lat latencies
+}
+
+// load runs clients goroutines calling call for d over conns, round robin.
+func load(ctx context.Context, conns []*grpc.ClientConn, clients int, d time.Duration, call func(ctx context.Context, cc *grpc.ClientConn, r *rand.Rand) error) (queryResult, error) {
+	var mu sync.Mutex
+	var all latencies
+	var wg sync.WaitGroup
+	var failed firstErr
+	stop := time.Now().Add(d)
+	start := time.Now()
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(c), 7))
+			cc := conns[c%len(conns)]
+			mine := make(latencies, 0, 4096)
+			for time.Now().Before(stop) {
+				t := time.Now()
+				if err := call(ctx, cc, r); err != nil {
+					failed.set(err)
+					return
+				}
+				mine = append(mine, time.Since(t))
+			}
+			mu.Lock()
+			all = append(all, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if err := failed.get(); err != nil {
+		return queryResult{}, err
+	}
+	return queryResult{rps: float64(len(all)) / time.Since(start).Seconds(), lat: all.sorted()}, nil
+}
+
+func dialN(addr string, n int) ([]*grpc.ClientConn, error) {
+	var out []*grpc.ClientConn
+	for range n {
+		c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return nil, fmt.Errorf("dial %s: %w", addr, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func closeAll(cs []*grpc.ClientConn) {
+	for _, c := range cs {
+		c.Close()
+	}
+}
+
+// startConst starts this program again as the bare gRPC server answering
+// the recorded responses; it is stopped by cancelling ctx.
+func startConst(ctx context.Context, dir string, get *bilatv1.GetAgreementResponse, list *bilatv1.ListAgreementsResponse, trade *bilatv1.GetTradeSeriesResponse) (string, func(), error) {
+	for name, m := range map[string]proto.Message{"get": get, "list": list, "trade": trade} {
+		b, err := proto.Marshal(m)
+		if err != nil {
+			return "", nil, fmt.Errorf("const response: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, constFiles[name]), b, 0o644); err != nil {
+			return "", nil, fmt.Errorf("const response: %w", err)
+		}
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return "", nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "", nil, fmt.Errorf("const server: %w", err)
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), constEnv+"="+addr+","+dir)
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("const server: %w", err)
+	}
+	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	conns, err := dialN(addr, 1)
+	if err != nil {
+		stop()
+		return "", nil, err
+	}
+	defer closeAll(conns)
+	ac := bilatv1.NewAgreementServiceClient(conns[0])
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if _, err := ac.GetAgreement(ctx, &bilatv1.GetAgreementRequest{}); err == nil {
+			return addr, stop, nil
+		} else if time.Now().After(deadline) {
+			stop()
+			return "", nil, fmt.Errorf("const server not answering: %w", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// firstErr keeps the first error reported by concurrent goroutines.
+type firstErr struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (f *firstErr) set(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err == nil {
+		f.err = err
+	}
+}
+
+func (f *firstErr) get() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}

@@ -1,0 +1,443 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+
+	"bilat.dev/pkg/projection"
+	bilatv1 "bilat.dev/proto/bilat/v1"
+)
+
+const mib = 1 << 20
+
+// Run starts the stack, runs every phase and returns the figures; with
+// cfg.OutDir set it writes latest.json and the profiles there.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
+	began := time.Now()
+	res := &Result{Mode: cfg.Mode, Started: began.UTC(), Host: hostInfo(), Methods: map[string]string{}, Params: map[string]any{
+		"events": cfg.Events, "partners": cfg.Partners, "fresh_seconds": cfg.FreshFor.Seconds(),
+		"store_agreements": cfg.StoreAgreements, "query_seconds": cfg.QueryFor.Seconds(), "clients": cfg.Clients,
+		"baseline_events": cfg.BaselineEvents,
+	}}
+	work, err := os.MkdirTemp("", "bilat-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("work dir: %w", err)
+	}
+	defer os.RemoveAll(work)
+	cfg.workDir = work
+	profDir := ""
+	if cfg.OutDir != "" && cfg.ProfileFor > 0 {
+		profDir = filepath.Join(cfg.OutDir, "profiles")
+		if err := os.MkdirAll(profDir, 0o755); err != nil {
+			return nil, fmt.Errorf("profiles dir: %w", err)
+		}
+	}
+
+	gz, err := buildGazetteer(filepath.Join(cfg.RepoRoot, "data", "gazetteer", "entities.ndjson"), work, cfg.Partners)
+	if err != nil {
+		return nil, err
+	}
+	res.Params["partners_real"] = len(gz.partners) - gz.synthetic
+	res.Params["partners_synthetic"] = gz.synthetic
+	gen := newGenerator("b"+strconv.FormatInt(began.Unix(), 36), gz)
+
+	log.Info("starting the stack", "work", work)
+	st, err := startStack(ctx, &cfg, log, gz.path)
+	if err != nil {
+		return nil, err
+	}
+	defer st.close()
+	if cfg.HashListpackValue > 0 {
+		if err := st.rdb.ConfigSet(ctx, "hash-max-listpack-value", strconv.Itoa(cfg.HashListpackValue)).Err(); err != nil {
+			return nil, fmt.Errorf("redis config: %w", err)
+		}
+		res.Methods["experiment"] = fmt.Sprintf("Redis hash-max-listpack-value set to %d (not the default)", cfg.HashListpackValue)
+		res.Params["hash_max_listpack_value"] = cfg.HashListpackValue
+	}
+
+	// Message size of the mix, for the JetStream baseline.
+	var total int
+	for i := range 1000 {
+		m, err := rawMsg(gen.event("size", i))
+		if err != nil {
+			return nil, err
+		}
+		total += len(m.Data)
+	}
+	size := total / 1000
+	res.Params["mean_event_bytes"] = size
+
+	// Baselines first, on an idle stack.
+	log.Info("baseline: JetStream single hop", "events", cfg.BaselineEvents, "bytes", size)
+	hop, err := baselineJetStream(ctx, st.js, cfg.BaselineEvents, size)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("baseline: raw Redis pipeline", "events", cfg.BaselineEvents)
+	rawRedis, err := baselineRedis(ctx, st.rdb, gen, cfg.BaselineEvents)
+	if err != nil {
+		return nil, err
+	}
+
+	// Pipeline throughput, one door at a time.
+	half := max(1, cfg.Events/2)
+	grpcEvs, rawEvs := make([]event, half), make([]event, cfg.Events-half)
+	for i := range grpcEvs {
+		grpcEvs[i] = gen.event("grpc", i)
+	}
+	for i := range rawEvs {
+		rawEvs[i] = gen.event("raw", i)
+	}
+	log.Info("pipeline: gRPC Import door", "events", len(grpcEvs))
+	tGRPC, err := st.pipeline(ctx, grpcEvs, st.importDoor)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline (gRPC door): %w", err)
+	}
+	log.Info("pipeline: raw JetStream door", "events", len(rawEvs))
+	var tRaw float64
+	err = st.profiled(ctx, profDir, "pipeline", cfg.ProfileFor, []string{"ingest", "enrichment", "statistics"}, func() error {
+		var err error
+		tRaw, err = st.pipeline(ctx, rawEvs, st.rawDoor)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pipeline (raw door): %w", err)
+	}
+	tBoth := float64(cfg.Events) / (float64(len(grpcEvs))/tGRPC + float64(len(rawEvs))/tRaw)
+	hopTarget := func(f *Figure) {
+		f.withBaseline("JetStream single hop", hop).target(">= 20 % of single hop", f.Value >= 0.2*hop)
+	}
+	hopTarget(res.add(Figure{Name: "pipeline throughput, gRPC Import door", Unit: "events/s", Value: tGRPC}))
+	hopTarget(res.add(Figure{Name: "pipeline throughput, raw JetStream door", Unit: "events/s", Value: tRaw}))
+	hopTarget(res.add(Figure{Name: "pipeline throughput, both doors", Unit: "events/s", Value: tBoth}))
+	res.Methods["pipeline"] = "events/s from the first publish until BILAT_ENRICHED holds every event, the statistics consumer's ack floor is at its last sequence, and 20 sampled agreements answer GetAgreement; mix 80 % agreements (2–4 parties, 1–3 domains) / 20 % trade figures over the partners; gRPC door = 4 concurrent Import streams, raw door = async JetStream publishes of protobuf bodies with Nats-Msg-Id"
+
+	// Each consumer handles one message at a time, so 1 / mean handle time
+	// is that stage's ceiling; printing it shows which stage limits.
+	for _, name := range []string{"ingest", "enrichment", "statistics"} {
+		mean, n, err := st.procs[name].handleMean(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			res.add(Figure{Name: "stage " + name + ": mean handle+ack per message", Unit: "ms", Value: ms(mean),
+				Note: fmt.Sprintf("%d messages; serial ceiling %.0f events/s", n, 1/mean.Seconds())})
+		}
+	}
+
+	// Freshness at half the sustained maximum.
+	rate := tBoth / 2
+	log.Info("freshness at half load", "rate", int(rate), "for", cfg.FreshFor)
+	lat, sent, err := st.freshness(ctx, gen, rate, cfg.FreshFor, 100)
+	if err != nil {
+		return nil, err
+	}
+	res.Params["fresh_rate"] = rate
+	res.Params["fresh_events"] = sent
+	res.Params["fresh_samples"] = len(lat)
+	res.add(Figure{Name: "freshness p50 at half load", Unit: "ms", Value: ms(lat.pct(50))})
+	res.add(Figure{Name: "freshness p99 at half load", Unit: "ms", Value: ms(lat.pct(99))}).target("<= 100 ms", ms(lat.pct(99)) <= 100)
+	res.add(Figure{Name: "freshness max at half load", Unit: "ms", Value: ms(lat.pct(100))})
+	res.Methods["freshness"] = "raw-door publishes paced at half the both-doors throughput; for at most 100 agreements a second, the time from the PubAck to the first GetAgreement through the gateway that finds it (polled every 2 ms, so figures include up to 2 ms of polling granularity)"
+
+	// Rebuild from the streams.
+	log.Info("rebuild: statistics from an empty Redis")
+	rb, rbN, err := st.rebuild(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res.Params["rebuild_events"] = rbN
+	if mean, n, err := st.procs["statistics"].handleMean(ctx); err != nil {
+		return nil, err
+	} else if n > 0 {
+		res.add(Figure{Name: "stage statistics during rebuild: mean handle+ack", Unit: "ms", Value: ms(mean),
+			Note: fmt.Sprintf("%d messages; serial ceiling %.0f events/s", n, 1/mean.Seconds())})
+	}
+	res.add(Figure{Name: "rebuild", Unit: "events/s", Value: rb}).withBaseline("raw Redis pipeline", rawRedis).
+		target(">= 50 % of raw Redis", rb >= 0.5*rawRedis)
+	res.Methods["rebuild"] = "StatisticsService has no rebuild RPC in this tree: statistics stopped, Redis flushed, its durable consumer on BILAT_ENRICHED deleted (recreated with DeliverAll on start), statistics started; events/s from the process start until its ack floor reaches the stream's last sequence. Baseline: the same per-event writes (HSET record, SET location, ZADD date/domain indexes, HINCRBY counts, SADD applied/partners) sent as raw pipelines of 64 events on 4 connections"
+	if err := st.checkTotal(ctx, len(grpcEvs)+len(rawEvs)+sent); err != nil {
+		return nil, err
+	}
+
+	// The query store and Redis memory per agreement.
+	before, err := st.usedMemory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	inStore := agreementsIn(grpcEvs) + agreementsIn(rawEvs) + sent*4/5
+	// At least a tenth of the store is seeded, so the memory figure always
+	// rests on a measurable number of agreements.
+	seedN := max(cfg.StoreAgreements-inStore, cfg.StoreAgreements/10)
+	log.Info("seeding the query store", "agreements", seedN)
+	// The first part with one writer, as the statistics consumer works, the
+	// rest with 16: the pair shows what concurrent apply would gain.
+	serialN := min(seedN/10, 5000)
+	serialRate, err := st.seed(ctx, gen, 0, serialN, 1)
+	if err != nil {
+		return nil, err
+	}
+	seedRate, err := st.seed(ctx, gen, serialN, seedN-serialN, 16)
+	if err != nil {
+		return nil, err
+	}
+	res.add(Figure{Name: "projection apply direct, 1 writer", Unit: "agreements/s", Value: serialRate,
+		Note: "pkg/projection ApplyAgreement without NATS, one at a time"}).withBaseline("raw Redis pipeline", rawRedis)
+	res.add(Figure{Name: "projection apply direct, 16 writers", Unit: "agreements/s", Value: seedRate,
+		Note: "pkg/projection ApplyAgreement without NATS, 16 concurrent"}).withBaseline("raw Redis pipeline", rawRedis)
+	after, err := st.usedMemory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res.Params["store_seeded"] = seedN
+	res.Params["seed_rate"] = seedRate
+	perAgr := float64(after-before) / float64(max(1, seedN))
+	res.add(Figure{Name: "Redis memory per agreement", Unit: "bytes", Value: perAgr}).target("<= 2048 bytes", perAgr <= 2048)
+	doc, loc, err := st.memoryBreakdown(ctx, gen, seedN)
+	if err != nil {
+		return nil, err
+	}
+	a0 := gen.seedAgreement(0)
+	enc, err := st.rdb.ObjectEncoding(ctx, projection.NewKeys("").AgreementDoc(a0.GetPartner().GetCode(), a0.GetId())).Result()
+	if err != nil {
+		return nil, fmt.Errorf("object encoding: %w", err)
+	}
+	res.add(Figure{Name: "  of which the record HASH (MEMORY USAGE)", Unit: "bytes", Value: doc, Note: "encoding " + enc})
+	res.add(Figure{Name: "  of which the location STRING key", Unit: "bytes", Value: loc})
+	res.add(Figure{Name: "  of which index entries, applied marker, allocator overhead", Unit: "bytes", Value: perAgr - doc - loc})
+	res.Methods["store"] = fmt.Sprintf("%d agreements written straight into Redis with pkg/projection ApplyAgreement (the statistics service's own Lua apply; the first %d with 1 writer, the rest with 16), on top of those from the pipeline phases; NATS is not involved. Memory = Redis used_memory delta over those agreements; breakdown = mean MEMORY USAGE of 200 of their keys", seedN, serialN)
+
+	if err := st.queries(ctx, cfg, gen, res, profDir, seedN); err != nil {
+		return nil, err
+	}
+
+	// Peak RSS.
+	for _, name := range serviceNames {
+		p := st.procs[name]
+		p.sampleRSS()
+		res.add(Figure{Name: "peak RSS " + name, Unit: "MiB", Value: float64(p.peakRSS) / mib})
+	}
+	res.add(Figure{Name: "peak RSS redis-server", Unit: "MiB", Value: float64(st.redisPeakRSS(ctx)) / mib})
+	res.add(Figure{Name: "peak RSS bench (in-process NATS + load)", Unit: "MiB", Value: float64(vmHWM(os.Getpid())) / mib})
+	res.Methods["memory"] = "peak RSS = VmHWM from /proc/<pid>/status (statistics: the highest of its runs, before and after the rebuild)"
+
+	if profDir != "" {
+		for _, name := range serviceNames {
+			path := filepath.Join(profDir, name+".allocs.pprof")
+			if err := st.procs[name].fetch(ctx, "/debug/pprof/allocs", path); err != nil {
+				return nil, err
+			}
+			res.Profiles = append(res.Profiles, path)
+		}
+	}
+	res.Seconds = time.Since(began).Seconds()
+	if cfg.OutDir != "" {
+		if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+			return nil, fmt.Errorf("results dir: %w", err)
+		}
+		if err := res.writeJSON(filepath.Join(cfg.OutDir, "latest.json")); err != nil {
+			return nil, err
+		}
+		var md strings.Builder
+		res.Markdown(&md)
+		if err := os.WriteFile(filepath.Join(cfg.OutDir, "latest.md"), []byte(md.String()), 0o644); err != nil {
+			return nil, fmt.Errorf("write table: %w", err)
+		}
+	}
+	return res, nil
+}
+
+func agreementsIn(evs []event) int {
+	n := 0
+	for _, e := range evs {
+		if e.agreement != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// checkTotal verifies that the gateway lists exactly the agreements sent.
+func (st *stack) checkTotal(ctx context.Context, events int) error {
+	ac := bilatv1.NewAgreementServiceClient(st.procs["gateway"].conn)
+	r, err := ac.ListAgreements(ctx, &bilatv1.ListAgreementsRequest{PageSize: 1})
+	if err != nil {
+		return fmt.Errorf("list agreements: %w", err)
+	}
+	want := int64(events - events/5)
+	// Exactly one in five generated events of each series is a trade figure.
+	if r.GetTotalSize() < want-3 || r.GetTotalSize() > want+3 {
+		return fmt.Errorf("after the rebuild the gateway lists %d agreements, want about %d", r.GetTotalSize(), want)
+	}
+	return nil
+}
+
+// profiled runs fn while taking CPU profiles of the named services.
+func (st *stack) profiled(ctx context.Context, dir, phase string, d time.Duration, names []string, fn func() error) error {
+	if dir == "" {
+		return fn()
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(names))
+	for _, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			path := filepath.Join(dir, phase+"-"+name+".cpu.pprof")
+			if err := st.procs[name].fetch(ctx, "/debug/pprof/profile?seconds="+strconv.Itoa(max(1, int(d.Seconds()))), path); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	err := fn()
+	wg.Wait()
+	close(errs)
+	if err != nil {
+		return err
+	}
+	return <-errs
+}
+
+// queries runs the three read RPCs against the gateway and the bare server.
+func (st *stack) queries(ctx context.Context, cfg Config, gen *generator, res *Result, profDir string, seeded int) error {
+	gw, err := dialN(st.procs["gateway"].grpcAddr, 4)
+	if err != nil {
+		return err
+	}
+	defer closeAll(gw)
+	partners := gen.g.partners
+	seedIDs := max(1, seeded)
+	getReq := func(r *rand.Rand) *bilatv1.GetAgreementRequest {
+		if seeded == 0 {
+			return &bilatv1.GetAgreementRequest{Id: gen.event("grpc", 0).id()}
+		}
+		return &bilatv1.GetAgreementRequest{Id: gen.seedID(r.IntN(seedIDs))}
+	}
+	listReq := func(r *rand.Rand) *bilatv1.ListAgreementsRequest {
+		return &bilatv1.ListAgreementsRequest{Partner: partners[r.IntN(len(partners))].code, Domain: commonDomains[r.IntN(len(commonDomains))], PageSize: 50}
+	}
+	tradeReq := func(r *rand.Rand) *bilatv1.GetTradeSeriesRequest {
+		return &bilatv1.GetTradeSeriesRequest{Partner: partners[r.IntN(len(partners))].code}
+	}
+	// Record real answers for the bare server: of 21 random requests of
+	// each kind, the response of median size.
+	r0 := rand.New(rand.NewPCG(1, 1))
+	ac, tc := bilatv1.NewAgreementServiceClient(gw[0]), bilatv1.NewTradeServiceClient(gw[0])
+	get, err := medianResponse(func() (*bilatv1.GetAgreementResponse, error) { return ac.GetAgreement(ctx, getReq(r0)) })
+	if err != nil {
+		return fmt.Errorf("get agreement: %w", err)
+	}
+	list, err := medianResponse(func() (*bilatv1.ListAgreementsResponse, error) { return ac.ListAgreements(ctx, listReq(r0)) })
+	if err != nil {
+		return fmt.Errorf("list agreements: %w", err)
+	}
+	trade, err := medianResponse(func() (*bilatv1.GetTradeSeriesResponse, error) { return tc.GetTradeSeries(ctx, tradeReq(r0)) })
+	if err != nil {
+		return fmt.Errorf("trade series: %w", err)
+	}
+	res.Params["response_bytes"] = map[string]int{"get": proto.Size(get), "list": proto.Size(list), "trade": proto.Size(trade)}
+	addr, stopConst, err := startConst(ctx, cfg.workDir, get, list, trade)
+	if err != nil {
+		return err
+	}
+	defer stopConst()
+	bare, err := dialN(addr, 4)
+	if err != nil {
+		return err
+	}
+	defer closeAll(bare)
+
+	type rpc struct {
+		name string
+		call func(ctx context.Context, cc *grpc.ClientConn, r *rand.Rand) error
+	}
+	rpcs := []rpc{
+		{"ListAgreements (partner+domain, page 50)", func(ctx context.Context, cc *grpc.ClientConn, r *rand.Rand) error {
+			_, err := bilatv1.NewAgreementServiceClient(cc).ListAgreements(ctx, listReq(r))
+			return err
+		}},
+		{"GetAgreement", func(ctx context.Context, cc *grpc.ClientConn, r *rand.Rand) error {
+			_, err := bilatv1.NewAgreementServiceClient(cc).GetAgreement(ctx, getReq(r))
+			return err
+		}},
+		{"GetTradeSeries", func(ctx context.Context, cc *grpc.ClientConn, r *rand.Rand) error {
+			_, err := bilatv1.NewTradeServiceClient(cc).GetTradeSeries(ctx, tradeReq(r))
+			return err
+		}},
+	}
+	for i, q := range rpcs {
+		st.log.Info("query load", "rpc", q.name, "clients", cfg.Clients, "for", cfg.QueryFor)
+		var real queryResult
+		measure := func() error {
+			var err error
+			real, err = load(ctx, gw, cfg.Clients, cfg.QueryFor, q.call)
+			return err
+		}
+		if i == 0 {
+			err = st.profiled(ctx, profDir, "query", cfg.QueryFor, []string{"gateway"}, measure)
+		} else {
+			err = measure()
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", q.name, err)
+		}
+		base, err := load(ctx, bare, cfg.Clients, cfg.QueryFor, q.call)
+		if err != nil {
+			return fmt.Errorf("%s (bare gRPC): %w", q.name, err)
+		}
+		res.add(Figure{Name: q.name + " throughput", Unit: "req/s", Value: real.rps}).
+			withBaseline("bare gRPC", base.rps).target(">= 50 % of bare gRPC", real.rps >= 0.5*base.rps)
+		res.add(Figure{Name: q.name + " p50", Unit: "ms", Value: ms(real.lat.pct(50))}).withBaseline("bare gRPC", ms(base.lat.pct(50)))
+		res.add(Figure{Name: q.name + " p99", Unit: "ms", Value: ms(real.lat.pct(99))}).withBaseline("bare gRPC", ms(base.lat.pct(99))).
+			target("<= 10 ms", ms(real.lat.pct(99)) <= 10)
+	}
+	res.Methods["queries"] = fmt.Sprintf("%d concurrent clients over 4 connections, each calling back to back for %s; random partner (and one of the six common domains) per ListAgreements and GetTradeSeries, random stored id per GetAgreement. Baseline: a bare grpc-go server (this program, as its own process) answering a response recorded from the gateway, so message sizes match", cfg.Clients, cfg.QueryFor)
+	return nil
+}
+
+// medianResponse calls 21 times and keeps the response of median encoded size.
+func medianResponse[M proto.Message](call func() (M, error)) (M, error) {
+	var all []M
+	for range 21 {
+		m, err := call()
+		if err != nil {
+			return m, err
+		}
+		all = append(all, m)
+	}
+	slices.SortFunc(all, func(a, b M) int { return proto.Size(a) - proto.Size(b) })
+	return all[len(all)/2], nil
+}
+
+// memoryBreakdown is the mean MEMORY USAGE of the record HASH and of the
+// location key over 200 seeded agreements.
+func (st *stack) memoryBreakdown(ctx context.Context, gen *generator, seeded int) (float64, float64, error) {
+	k := projection.NewKeys("")
+	n := min(200, seeded)
+	var doc, loc int64
+	for i := range n {
+		a := gen.seedAgreement(i * max(1, seeded/n))
+		d, err := st.rdb.MemoryUsage(ctx, k.AgreementDoc(a.GetPartner().GetCode(), a.GetId()), 0).Result()
+		if err != nil {
+			return 0, 0, fmt.Errorf("memory usage: %w", err)
+		}
+		l, err := st.rdb.MemoryUsage(ctx, k.AgreementLocation(a.GetId()), 0).Result()
+		if err != nil {
+			return 0, 0, fmt.Errorf("memory usage: %w", err)
+		}
+		doc, loc = doc+d, loc+l
+	}
+	return float64(doc) / float64(max(1, n)), float64(loc) / float64(max(1, n)), nil
+}

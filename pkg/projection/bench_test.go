@@ -1,0 +1,95 @@
+package projection_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"bilat.dev/pkg/projection"
+	"bilat.dev/pkg/testenv"
+	bilatv1 "bilat.dev/proto/bilat/v1"
+)
+
+// Each agreement apply touches the counts hash for its domains, "all",
+// "total" and the level, status and kind fields; the raw baseline sends
+// the same number of HINCRBY commands, pipelined, per update.
+const benchCountsPerUpdate = 7 // 2 domains + all + total + lvl + st + kind
+
+func benchAgreement(i int) *bilatv1.AgreementRecorded {
+	return &bilatv1.AgreementRecorded{
+		Envelope: &bilatv1.Envelope{EventId: fmt.Sprintf("bench-%d", i), Sequence: uint64(i + 1)},
+		Agreement: &bilatv1.Agreement{
+			Id: fmt.Sprintf("a%d", i), Title: "Agreement", Partner: ref("GE"), SignedOn: date(2000+int32(i%20), 1, 1),
+			Domains: []bilatv1.Domain{bilatv1.Domain_DOMAIN_TRADE, bilatv1.Domain_DOMAIN_CULTURE},
+			Status:  bilatv1.AgreementStatus_AGREEMENT_STATUS_SIGNED, Kind: bilatv1.AgreementKind_AGREEMENT_KIND_TREATY,
+			Parties: []*bilatv1.Party{{Level: bilatv1.PartyLevel_PARTY_LEVEL_STATE}},
+		},
+	}
+}
+
+// rawRate measures pipelined HINCRBY updates per second on the same Redis:
+// each update is benchCountsPerUpdate HINCRBYs sent as one pipeline, and
+// batch updates share a pipeline (batch 1: one round trip per update, as
+// the consumer handles one event at a time).
+func rawRate(b *testing.B, r *testenv.RedisServer, n, batch int) float64 {
+	ctx := context.Background()
+	start := time.Now()
+	for i := 0; i < n; i += batch {
+		pipe := r.Client.Pipeline()
+		for j := i; j < min(i+batch, n); j++ {
+			for k := range benchCountsPerUpdate {
+				pipe.HIncrBy(ctx, "raw:{GE}:agr:counts", fmt.Sprintf("f%d|%d", k, 2000+j%20), 1)
+			}
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return float64(n) / time.Since(start).Seconds()
+}
+
+// BenchmarkApplyAgreement applies new agreements one at a time, as the
+// statistics consumer does, and reports the ratio of its rate to the raw
+// pipelined HINCRBY rate (one pipeline per update; target ≥ 0.30) and to
+// 100 updates per pipeline, measured in the same run. The machine is
+// shared, so the three are measured in interleaved chunks of 100 updates.
+func BenchmarkApplyAgreement(b *testing.B) {
+	r := testenv.Redis(b)
+	s := projection.New(r.Client)
+	ctx := context.Background()
+	events := make([]*bilatv1.AgreementRecorded, b.N)
+	for i := range events {
+		events[i] = benchAgreement(i)
+	}
+	const chunk = 100
+	var applyT, rawT, batchT time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i += chunk {
+		n := min(chunk, b.N-i)
+		start := time.Now()
+		for _, e := range events[i : i+n] {
+			if _, err := s.ApplyAgreement(ctx, e); err != nil {
+				b.Fatal(err)
+			}
+		}
+		applyT += time.Since(start)
+		b.StopTimer()
+		rawT += time.Duration(float64(n) / rawRate(b, r, n, 1) * float64(time.Second))
+		batchT += time.Duration(float64(n) / rawRate(b, r, n, chunk) * float64(time.Second))
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/applyT.Seconds(), "updates/s")
+	b.ReportMetric(float64(b.N)/rawT.Seconds(), "raw-updates/s")
+	b.ReportMetric(rawT.Seconds()/applyT.Seconds(), "ratio")
+	b.ReportMetric(batchT.Seconds()/applyT.Seconds(), "ratio-vs-batch100")
+}
+
+// BenchmarkRawPipelineHINCRBY is the baseline alone: one pipeline of
+// benchCountsPerUpdate HINCRBYs per update.
+func BenchmarkRawPipelineHINCRBY(b *testing.B) {
+	r := testenv.Redis(b)
+	b.ResetTimer()
+	b.ReportMetric(rawRate(b, r, b.N, 1), "updates/s")
+}
