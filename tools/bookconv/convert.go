@@ -108,7 +108,7 @@ func convert(in, sources, out string) (*summary, error) {
 	sum.ISOVersion = g.world.iso.Version
 	sum.Centres = len(g.world.centres)
 	sum.CityRegions = len(g.world.cityRegions)
-	sum.Subdivisions = len(g.world.iso.Subdivisions)
+	sum.Subdivisions = len(g.world.iso.Subdivisions) + len(g.world.extraSubdivisions)
 
 	ids := map[string]bool{}
 	var agrLines [][]byte

@@ -117,6 +117,56 @@ func TestGazetteerSpellingsResolve(t *testing.T) {
 		"Вена":             "AT.vienna",
 		"Riga":             "LV-RIX",
 		"Shenyang":         "CN-LN.shenyang",
+		"Rīga":             "LV-RIX",
+		"Daugavpils":       "LV-DGV",
+		"Klaipeda":         "LT-KL.klaipeda",
+		// Kazakhstan's regions formed in 2022, outside the iso-codes snapshot.
+		"Abai Region":            "KZ-10",
+		"Abay Oblast":            "KZ-10",
+		"Абайская область":       "KZ-10",
+		"Semey":                  "KZ-10.semey",
+		"Семипалатинск":          "KZ-10.semey",
+		"Zhetysu Region":         "KZ-33",
+		"Jetisu Region":          "KZ-33",
+		"Жетысуская область":     "KZ-33",
+		"область Жетісу":         "KZ-33",
+		"Taldykorgan":            "KZ-33.taldykorgan",
+		"Ulytau Region":          "KZ-62",
+		"Улытауская область":     "KZ-62",
+		"Zhezkazgan":             "KZ-62.zhezkazgan",
+		"Джезказган":             "KZ-62.zhezkazgan",
+		"East Kazakhstan Region": "KZ-VOS",
+		// Azerbaijan's rayons: the district is named with its type, a bare
+		// name is the town; iso-codes' names still resolve.
+		"Absheron District": "AZ-ABS",
+		"Abşeron Rayon":     "AZ-ABS",
+		"Абшеронский район": "AZ-ABS",
+		"Xırdalan":          "AZ-ABS.khirdalan",
+		"Gabala District":   "AZ-QAB",
+		"Qəbələ":            "AZ-QAB.gabala",
+		"Габала":            "AZ-QAB.gabala",
+		"Samukh District":   "AZ-SMX",
+		"Nabiagali":         "AZ-SMX.nabiagali",
+		"Shaki District":    "AZ-SAK",
+		"Şəki":              "AZ-SA",
+		"Lənkəran Rayon":    "AZ-LAN",
+		"Lankaran":          "AZ-LA",
+		"Агдашский район":   "AZ-AGS",
+		"Shusha":            "AZ-SUS.shusha",
+		// Latvia's 2009 municipalities and republican cities.
+		"Cēsis Municipality":      "LV-022",
+		"Cesis Municipality":      "LV-022",
+		"Cēsu novads":             "LV-022",
+		"Цесисский край":          "LV-022",
+		"Cēsis":                   "LV-022.cesis",
+		"Цесис":                   "LV-022.cesis",
+		"Daugavpils Municipality": "LV-025",
+		"Stopiņi Municipality":    "LV-095",
+		"Ulbroka":                 "LV-095.ulbroka",
+		"Priekuļi Municipality":   "LV-075",
+		"Priekule Municipality":   "LV-074",
+		"Liepāja":                 "LV-LPX",
+		"Лиепая":                  "LV-LPX",
 		// Countries: official, former and translated names, alpha-3.
 		"Kirghizia":                 "KG",
 		"Byelorussia":               "BY",
@@ -205,9 +255,22 @@ func TestGazetteerCoverage(t *testing.T) {
 		t.Fatal(err)
 	}
 	handCountries := map[string]int{}
+	rowOf := map[string]handRegion{}
+	isoCodes := map[string]bool{}
+	for _, s := range iso.Subdivisions {
+		isoCodes[s.Code] = true
+	}
 	for _, r := range rows {
-		handCountries[r.Code[:2]]++
+		rowOf[r.Code] = r
+		if isoCodes[r.Code] {
+			handCountries[r.Code[:2]]++
+		} else if r.NotInSnapshot == "" {
+			t.Errorf("%s is neither in the snapshot nor marked not_in_snapshot", r.Code)
+		}
 		e := w.byCode[r.Code]
+		if e.GetCountry() != r.Code[:2] || (e.GetKind() != bilatv1.EntityKind_ENTITY_KIND_REGION && e.GetKind() != bilatv1.EntityKind_ENTITY_KIND_CITY) {
+			t.Errorf("hand-kept subdivision %s: %v", r.Code, e)
+		}
 		switch {
 		case r.City:
 			if e.GetKind() != bilatv1.EntityKind_ENTITY_KIND_CITY {
@@ -217,7 +280,7 @@ func TestGazetteerCoverage(t *testing.T) {
 			code := r.CentreCode
 			if code == "" {
 				stem, _, _ := strings.Cut(r.Centre, " (")
-				code = r.Code + "." + slug(stem)
+				code = r.Code + "." + placeSlug(stem)
 			}
 			c := w.byCode[code]
 			if c.GetKind() != bilatv1.EntityKind_ENTITY_KIND_CITY {
@@ -225,18 +288,34 @@ func TestGazetteerCoverage(t *testing.T) {
 			} else if r.CentreCode == "" && c.Parent != r.Code {
 				t.Errorf("%s: centre %s has parent %s", r.Code, code, c.Parent)
 			}
-		case r.Note == "":
+		case !strings.Contains(strings.ToLower(r.Note), "centre"):
 			t.Errorf("%s has no centre and no note saying why", r.Code)
 		}
 	}
-	// These countries have a hand-kept row for every subdivision; the others
-	// (AZ, LT, LV) only for some or none.
-	for _, cc := range []string{"AM", "BY", "CN", "GE", "KG", "KZ", "MD", "PL", "RU", "TJ", "TM", "UA", "UZ"} {
-		if handCountries[cc] != perCountry[cc] {
+	// Every subdivision of the covered countries has a hand-kept row, and so
+	// a centre or a documented reason for none (checked above), except
+	// Lithuania's 60 municipalities, which have no rows yet (only its 10
+	// counties do).
+	for _, cc := range subdivisionCountries {
+		if cc != "LT" && handCountries[cc] != perCountry[cc] {
 			t.Errorf("%s: %d hand-kept rows for %d subdivisions", cc, handCountries[cc], perCountry[cc])
 		}
 	}
-	if sum.Centres < 200 {
+	for _, s := range iso.Subdivisions {
+		if _, ok := rowOf[s.Code]; !ok && (s.Code[:2] != "LT" || !strings.Contains(s.Type, "unicipality")) {
+			t.Errorf("subdivision %s (%s, %s) has no hand-kept row: no centre and no reason", s.Code, s.Name, s.Type)
+		}
+	}
+	// Kazakhstan's regions formed in 2022 are outside the 4.15 snapshot.
+	for _, code := range []string{"KZ-10", "KZ-33", "KZ-62"} {
+		if r, ok := rowOf[code]; !ok || r.NotInSnapshot == "" || isoCodes[code] || r.Centre == "" {
+			t.Errorf("%s: want a hand-kept row with centre, marked not_in_snapshot (snapshot has it: %v)", code, isoCodes[code])
+		}
+	}
+	if want := len(iso.Subdivisions) + 3; sum.Subdivisions != want {
+		t.Errorf("summary counts %d subdivisions, want %d", sum.Subdivisions, want)
+	}
+	if sum.Centres < 420 {
 		t.Errorf("%d administrative centres", sum.Centres)
 	}
 	capitals := 0
@@ -318,5 +397,45 @@ func TestHandRowsNeedSource(t *testing.T) {
 	}
 	if _, err := readHand[handCapital](p); err == nil {
 		t.Error("a row with an unknown field was accepted")
+	}
+}
+
+func TestPlaceSlug(t *testing.T) {
+	for in, want := range map[string]string{
+		"Klaipėda": "klaipeda", "Xırdalan": "xirdalan", "Cēsis": "cesis", "Ağdam": "agdam",
+		"Şəki": "saki", "Pļaviņas": "plavinas", "Łódź": "lodz", "Kazan": "kazan",
+	} {
+		if got := placeSlug(in); got != want {
+			t.Errorf("placeSlug(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestHandRegionOutsideSnapshot(t *testing.T) {
+	for _, tc := range []struct{ row, want string }{
+		{`{"code":"KZ-99","name":"Nowhere Region","type":"oblast","source":"test"}`, "not a first-level subdivision"},
+		{`{"code":"KZ-PAV","name":"Pavlodar Region","type":"oblast","not_in_snapshot":"x","source":"test"}`, "marked not_in_snapshot"},
+		{`{"code":"FR-99","name":"Nowhere","type":"region","not_in_snapshot":"x","source":"test"}`, "covered country"},
+	} {
+		dir := t.TempDir()
+		iso := filepath.Join(dir, "iso-codes")
+		if err := os.CopyFS(iso, os.DirFS(filepath.Join(committedSources, "iso-codes"))); err != nil {
+			t.Fatal(err)
+		}
+		hd := filepath.Join(dir, handDir)
+		if err := os.CopyFS(hd, os.DirFS(filepath.Join(committedSources, handDir))); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(hd, fileRegions)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, append(data, []byte(tc.row+"\n")...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := buildWorld(dir); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("row %s: err = %v, want %q", tc.row, err, tc.want)
+		}
 	}
 }

@@ -47,8 +47,12 @@ type handRegion struct {
 	// CentreCode names an existing entity as the centre (Kyiv Oblast's
 	// centre is the city of Kyiv, UA-30) instead of a new "<code>.<slug>".
 	CentreCode string `json:"centre_code,omitempty"`
-	Source     string `json:"source"`
-	Note       string `json:"note,omitempty"`
+	// NotInSnapshot says why a subdivision is missing from the iso-codes
+	// snapshot (Kazakhstan's regions formed in 2022); only such rows may
+	// name a code the snapshot lacks.
+	NotInSnapshot string `json:"not_in_snapshot,omitempty"`
+	Source        string `json:"source"`
+	Note          string `json:"note,omitempty"`
 }
 
 type handCapital struct {
@@ -101,6 +105,8 @@ type world struct {
 	centres map[string]string
 	// cityRegions are the subdivisions that are cities themselves.
 	cityRegions []string
+	// extraSubdivisions are the hand-kept subdivisions the snapshot lacks.
+	extraSubdivisions []string
 }
 
 func readHand[T any](path string) ([]T, error) {
@@ -155,6 +161,7 @@ var genericForms = map[string][]string{
 	"autonomous_republic": {"Autonomous Republic of %s", "%s"},
 	"raion":               {"%s District", "%s Raion", "%s Rayon"},
 	"county":              {"%s County"},
+	"novads":              {"%s Municipality"},
 	"districts":           nil,
 }
 
@@ -196,6 +203,21 @@ var districtSuffix = map[string]string{
 	"Rayon":                 " Rayon",
 	"District":              " District",
 }
+
+// latinFold spells the Latin letters with diacritics of the covered
+// countries' place names (Lithuanian, Latvian, Azerbaijani, Polish,
+// Turkmen, Uzbek) in plain ASCII, for codes.
+var latinFold = strings.NewReplacer(
+	"ā", "a", "ą", "a", "ä", "a", "á", "a", "č", "c", "ć", "c", "ç", "c", "ē", "e", "ė", "e", "ę", "e", "é", "e", "ə", "a",
+	"ģ", "g", "ğ", "g", "ī", "i", "į", "i", "ı", "i", "İ", "I", "ķ", "k", "ļ", "l", "ł", "l", "ņ", "n", "ń", "n", "ň", "n",
+	"ó", "o", "ö", "o", "õ", "o", "ō", "o", "š", "s", "ś", "s", "ş", "s", "ū", "u", "ų", "u", "ü", "u", "ž", "z", "ź", "z",
+	"ż", "z", "ý", "y", "Ā", "A", "Č", "C", "Ē", "E", "Ģ", "G", "Ī", "I", "Ķ", "K", "Ļ", "L", "Ł", "L", "Ņ", "N", "Ö", "O",
+	"Š", "S", "Ş", "S", "Ū", "U", "Ü", "U", "Ž", "Z", "Ż", "Z", "Ə", "A",
+)
+
+// placeSlug is slug for place names: "Klaipėda" -> "klaipeda", not
+// "klaip-da".
+func placeSlug(s string) string { return slug(latinFold.Replace(s)) }
 
 // russianRomanised are the countries whose iso-codes subdivision names are
 // (GOST-like) romanisations of Russian, which romanVariants respells.
@@ -285,8 +307,16 @@ func buildWorld(sources string) (*world, error) {
 	handRegions := map[string]bool{}
 	for _, r := range regions {
 		s, ok := subs[r.Code]
-		if !ok {
+		switch {
+		case !ok && r.NotInSnapshot == "":
 			return nil, fmt.Errorf("%s: %s is not a first-level subdivision in the iso-codes snapshot", fileRegions, r.Code)
+		case ok && r.NotInSnapshot != "":
+			return nil, fmt.Errorf("%s: %s is in the iso-codes snapshot but marked not_in_snapshot", fileRegions, r.Code)
+		case !ok:
+			if !reISO31662.MatchString(r.Code) || !slices.Contains(subdivisionCountries, r.Code[:2]) {
+				return nil, fmt.Errorf("%s: %s: a subdivision outside the snapshot needs an ISO 3166-2 code of a covered country", fileRegions, r.Code)
+			}
+			w.extraSubdivisions = append(w.extraSubdivisions, r.Code)
 		}
 		if handRegions[r.Code] {
 			return nil, fmt.Errorf("%s: %s listed twice", fileRegions, r.Code)
@@ -332,7 +362,7 @@ func buildWorld(sources string) (*world, error) {
 			// "Brest (city)" -> "BY-BR.brest": the bracket only keeps the
 			// canonical name apart from the region's.
 			stem, _, _ := strings.Cut(r.Centre, " (")
-			centre = &bilatv1.Entity{Code: r.Code + "." + slug(stem), Kind: bilatv1.EntityKind_ENTITY_KIND_CITY, Name: r.Centre,
+			centre = &bilatv1.Entity{Code: r.Code + "." + placeSlug(stem), Kind: bilatv1.EntityKind_ENTITY_KIND_CITY, Name: r.Centre,
 				Aliases: appendUnique(nil, slices.Concat([]string{r.Centre, r.CentreRU}, r.CentreAliases, cityForms(r.Centre, r.CentreRU))...),
 				Parent:  r.Code, Country: cc}
 			w.centres[r.Code] = centre.Code
