@@ -73,7 +73,7 @@ func TestQuickModeSmoke(t *testing.T) {
 		"rebuild", "projection apply direct, 1 writer", "projection apply direct, 16 writers",
 		"ListAgreements (partner+domain, page 50) throughput", "ListAgreements (partner+domain, page 50) p50", "ListAgreements (partner+domain, page 50) p99",
 		"GetAgreement throughput", "GetAgreement p50", "GetAgreement p99",
-		"GetTradeSeries throughput", "GetTradeSeries p50", "GetTradeSeries p99",
+		"GetTradeSeries (turnover) throughput", "GetTradeSeries (turnover) p50", "GetTradeSeries (turnover) p99",
 	}
 	plain := []string{
 		"freshness p50 at half load", "freshness p99 at half load", "freshness max at half load",

@@ -320,6 +320,15 @@ func (st *stack) close() {
 // handleMean is the mean of bilat_jetstream_handle_seconds (handler plus
 // ack, one message) over the process's life, and how many messages it covers.
 func (p *proc) handleMean(ctx context.Context) (time.Duration, int64, error) {
+	sum, count, err := p.handleTotals(ctx)
+	if err != nil || count == 0 {
+		return 0, 0, err
+	}
+	return time.Duration(sum / float64(count) * float64(time.Second)), count, nil
+}
+
+// handleTotals is the sum (seconds) and count of bilat_jetstream_handle_seconds.
+func (p *proc) handleTotals(ctx context.Context) (float64, int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.httpAddr+"/metrics", nil)
 	if err != nil {
 		return 0, 0, fmt.Errorf("metrics %s: %w", p.name, err)
@@ -356,8 +365,5 @@ func (p *proc) handleMean(ctx context.Context) (time.Duration, int64, error) {
 	if err := sc.Err(); err != nil {
 		return 0, 0, fmt.Errorf("metrics %s: %w", p.name, err)
 	}
-	if count == 0 {
-		return 0, 0, nil
-	}
-	return time.Duration(sum / count * float64(time.Second)), int64(count), nil
+	return sum, int64(count), nil
 }
