@@ -157,8 +157,10 @@ func handle(js jetstream.JetStream, cfg ConsumerConfig, h Handler, log *slog.Log
 	err := safeCall(ctx, h, msg)
 	switch {
 	case err == nil:
-		if aerr := msg.DoubleAck(ctx); aerr != nil {
-			// The effect is durable and idempotent: a redelivery is harmless.
+		// A plain ack, not a confirmed one: the effect is already durable
+		// and idempotent, so a lost ack costs one harmless redelivery, while
+		// waiting for the confirmation cost a round trip per message.
+		if aerr := msg.Ack(); aerr != nil {
 			log.Warn("ack failed, message will be redelivered", "seq", seq, "err", aerr)
 			return
 		}
