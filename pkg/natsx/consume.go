@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -55,6 +56,14 @@ type ConsumerConfig struct {
 	MaxAckPending int
 	// HandlerTimeout bounds one handler call.
 	HandlerTimeout time.Duration
+	// Workers handle messages concurrently; 0 or 1 handles one at a time.
+	// A stage waits on the network for most of each message, so a few
+	// workers multiply its throughput.
+	Workers int
+	// PartitionKey sends messages with the same key to the same worker, in
+	// stream order (for example the record id, so two versions of one
+	// record are never applied at once). Nil spreads messages by sequence.
+	PartitionKey func(jetstream.Msg) string
 }
 
 func (c ConsumerConfig) withDefaults() ConsumerConfig {
@@ -92,12 +101,25 @@ func (c ConsumerConfig) backoff(delivered uint64) time.Duration {
 
 // Consumer is a running consume loop.
 type Consumer struct {
-	cc   jetstream.ConsumeContext
-	once sync.Once
+	cc     jetstream.ConsumeContext
+	once   sync.Once
+	queues []chan jetstream.Msg
+	wg     sync.WaitGroup
+	// abandon tells workers to leave queued messages unhandled (they are
+	// redelivered) once Stop's deadline has passed.
+	abandon     chan struct{}
+	abandonOnce sync.Once
 }
 
+func (c *Consumer) abandonWork() { c.abandonOnce.Do(func() { close(c.abandon) }) }
+
+// stuckWait bounds how long Stop waits, past its deadline, for a handler
+// that is still running.
+const stuckWait = 5 * time.Second
+
 // Consume creates (or updates) the durable consumer and handles its
-// messages one at a time, in stream order, until Stop.
+// messages until Stop: one at a time in stream order, or with cfg.Workers
+// workers, in stream order per partition key.
 func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h Handler, log *slog.Logger) (*Consumer, error) {
 	cfg = cfg.withDefaults()
 	var cons jetstream.Consumer
@@ -118,27 +140,95 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 		return nil, fmt.Errorf("ensure consumer %s on %s: %w", cfg.Durable, cfg.Stream, err)
 	}
 	log = log.With("stage", cfg.Stage, "consumer", cfg.Durable)
-	cc, err := cons.Consume(func(msg jetstream.Msg) {
-		handle(js, cfg, h, log, msg)
-	}, jetstream.PullMaxMessages(64), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+	c := &Consumer{abandon: make(chan struct{})}
+	deliver := func(msg jetstream.Msg) { handle(js, cfg, h, log, msg) }
+	if cfg.Workers > 1 {
+		c.startWorkers(cfg.Workers, deliver)
+		deliver = func(msg jetstream.Msg) { c.queues[partition(cfg, msg, len(c.queues))] <- msg }
+	}
+	cc, err := cons.Consume(deliver, jetstream.PullMaxMessages(64), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		log.Warn("consume", "err", err)
 	}))
 	if err != nil {
+		c.stopWorkers(ctx)
 		return nil, fmt.Errorf("consume %s: %w", cfg.Durable, err)
 	}
-	return &Consumer{cc: cc}, nil
+	c.cc = cc
+	return c, nil
+}
+
+func (c *Consumer) startWorkers(n int, handle func(jetstream.Msg)) {
+	c.queues = make([]chan jetstream.Msg, n)
+	for i := range c.queues {
+		q := make(chan jetstream.Msg, 16)
+		c.queues[i] = q
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			for msg := range q {
+				select {
+				case <-c.abandon:
+					continue // not acked: redelivered after AckWait
+				default:
+				}
+				handle(msg)
+			}
+		}()
+	}
+}
+
+// stopWorkers closes the queues and waits for the workers to finish what
+// they hold, or abandons it when ctx ends first. Call it only when no
+// callback can enqueue any more.
+func (c *Consumer) stopWorkers(ctx context.Context) {
+	for _, q := range c.queues {
+		close(q)
+	}
+	done := make(chan struct{})
+	go func() { c.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		c.abandonWork()
+		select {
+		case <-done:
+		case <-time.After(stuckWait):
+		}
+	}
+}
+
+func partition(cfg ConsumerConfig, msg jetstream.Msg, n int) int {
+	var key string
+	if cfg.PartitionKey != nil {
+		key = cfg.PartitionKey(msg)
+	} else if meta := Meta(msg); meta != nil {
+		key = strconv.FormatUint(meta.Sequence.Stream, 10)
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	return int(h.Sum32() % uint32(n))
 }
 
 // Stop stops fetching, lets the buffered and in-flight messages finish,
 // and returns when the loop is done or ctx ends (unfinished messages are
 // then redelivered later, never lost).
 func (c *Consumer) Stop(ctx context.Context) {
-	c.once.Do(c.cc.Drain)
-	select {
-	case <-c.cc.Closed():
-	case <-ctx.Done():
-		c.cc.Stop()
-	}
+	c.once.Do(func() {
+		c.cc.Drain()
+		select {
+		case <-c.cc.Closed():
+		case <-ctx.Done():
+			c.abandonWork() // unblocks a callback waiting on a full queue
+			c.cc.Stop()
+			select {
+			case <-c.cc.Closed():
+			case <-time.After(stuckWait):
+				return // a handler is stuck; its message is redelivered after AckWait
+			}
+		}
+		// No callback runs any more: nothing else enters the queues.
+		c.stopWorkers(ctx)
+	})
 }
 
 func handle(js jetstream.JetStream, cfg ConsumerConfig, h Handler, log *slog.Logger, msg jetstream.Msg) {

@@ -3,6 +3,8 @@ package natsx_test
 import (
 	"context"
 	"errors"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -175,5 +177,127 @@ func TestEnsureStreamsIdempotentAndDurableConsumerSurvivesRestart(t *testing.T) 
 	testenv.Eventually(t, 10*time.Second, "reconnect", n.Conn.IsConnected)
 	if got := n.StreamMsgs(t, natsx.StreamEvents); got != 1 {
 		t.Fatalf("after restart the stream holds %d messages, want 1 (file storage)", got)
+	}
+}
+
+// With workers, messages of one partition key are handled in stream order,
+// one at a time, while different keys run concurrently; every message is
+// acked once.
+func TestWorkersKeepOrderPerKey(t *testing.T) {
+	n := testenv.NATS(t)
+	n.EnsureStreams(t, natsx.StreamsConfig{})
+	ctx := context.Background()
+	const keys, perKey = 6, 40
+	var (
+		mu        sync.Mutex
+		seen      = map[string][]int{}
+		busy      = map[string]bool{}
+		inFlight  int
+		maxFlight int
+		overlap   bool
+	)
+	cfg := consumerCfg()
+	cfg.Workers = 4
+	cfg.PartitionKey = func(msg jetstream.Msg) string { return msg.Headers().Get("Key") }
+	c, err := natsx.Consume(ctx, n.JS, cfg, func(_ context.Context, msg jetstream.Msg) error {
+		key := msg.Headers().Get("Key")
+		i, _ := strconv.Atoi(string(msg.Data()))
+		mu.Lock()
+		if busy[key] {
+			overlap = true
+		}
+		busy[key] = true
+		inFlight++
+		maxFlight = max(maxFlight, inFlight)
+		mu.Unlock()
+		time.Sleep(time.Duration(i%3) * time.Millisecond)
+		mu.Lock()
+		seen[key] = append(seen[key], i)
+		busy[key] = false
+		inFlight--
+		mu.Unlock()
+		return nil
+	}, testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < keys*perKey; i++ {
+		hdr := nats.Header{}
+		hdr.Set("Key", strconv.Itoa(i%keys))
+		if _, err := natsx.Publish(ctx, n.JS, natsx.SubjectEventAgreement, "w"+strconv.Itoa(i), []byte(strconv.Itoa(i)), hdr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.Eventually(t, 20*time.Second, "all handled and acked", func() bool {
+		ackPending, numPending := pending(t, n, "test")
+		mu.Lock()
+		defer mu.Unlock()
+		total := 0
+		for _, v := range seen {
+			total += len(v)
+		}
+		return total == keys*perKey && ackPending == 0 && numPending == 0
+	})
+	c.Stop(ctx)
+	mu.Lock()
+	defer mu.Unlock()
+	if overlap {
+		t.Fatal("two messages of one key were handled at once")
+	}
+	for key, got := range seen {
+		for j := 1; j < len(got); j++ {
+			if got[j] <= got[j-1] {
+				t.Fatalf("key %s handled out of order: %v", key, got)
+			}
+		}
+	}
+	if maxFlight < 2 {
+		t.Fatalf("never more than %d message in flight: workers did not run concurrently", maxFlight)
+	}
+}
+
+// Stop with workers lets every queued message finish and be acked.
+func TestWorkersStopDrains(t *testing.T) {
+	n := testenv.NATS(t)
+	n.EnsureStreams(t, natsx.StreamsConfig{})
+	ctx := context.Background()
+	var handled atomic.Int32
+	cfg := consumerCfg()
+	cfg.Workers = 3
+	c, err := natsx.Consume(ctx, n.JS, cfg, func(context.Context, jetstream.Msg) error {
+		time.Sleep(5 * time.Millisecond)
+		handled.Add(1)
+		return nil
+	}, testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 60; i++ {
+		if _, err := natsx.Publish(ctx, n.JS, natsx.SubjectEventAgreement, "s"+strconv.Itoa(i), []byte("x"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.Eventually(t, 10*time.Second, "some handled", func() bool { return handled.Load() > 5 })
+	c.Stop(ctx)
+	after := handled.Load()
+	time.Sleep(100 * time.Millisecond)
+	if handled.Load() != after {
+		t.Fatal("a handler ran after Stop returned")
+	}
+	// Whatever was not fetched before Stop stays in the stream for the next run.
+	c2, err := natsx.Consume(ctx, n.JS, cfg, func(context.Context, jetstream.Msg) error {
+		handled.Add(1)
+		return nil
+	}, testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Stop(ctx)
+	testenv.Eventually(t, 10*time.Second, "all 60 handled exactly once overall", func() bool {
+		ackPending, numPending := pending(t, n, "test")
+		return ackPending == 0 && numPending == 0
+	})
+	if got := handled.Load(); got != 60 {
+		t.Fatalf("handled %d times, want 60", got)
 	}
 }

@@ -26,6 +26,10 @@ func ConsumerConfig() natsx.ConsumerConfig {
 		Durable:        Durable,
 		Stage:          Stage,
 		FilterSubjects: []string{"bilat.events.>"},
+		// Each event waits on a PubAck; workers overlap them. Order does not
+		// matter here: statistics orders versions by their BILAT_EVENTS
+		// sequence, and the KV updates are compare-and-set.
+		Workers: 8,
 	}
 }
 

@@ -39,6 +39,10 @@ func DoorConsumerConfig() natsx.ConsumerConfig {
 		Stream:  natsx.StreamIngest,
 		Durable: "ingest",
 		Stage:   "ingest",
+		// Each message waits on three JetStream round trips; workers overlap
+		// them. Duplicates racing on two workers share an event id, so the
+		// stream stores one of them.
+		Workers: 8,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -425,8 +426,15 @@ func TestRawDoorDeadLetters(t *testing.T) {
 		return s.nats.StreamMsgs(t, natsx.StreamDLQ) == uint64(len(cases))
 	})
 	waitDoorIdle(t, s)
+	// Workers dead-letter in any order: match each by its origin sequence
+	// (the cases were published in order, as sequences 1..n).
 	dlq := streamMsgs(t, s.nats, natsx.StreamDLQ)
-	for i, m := range dlq {
+	for _, m := range dlq {
+		seq, err := strconv.Atoi(m.Header.Get(natsx.HeaderDLQSequence))
+		if err != nil || seq < 1 || seq > len(cases) {
+			t.Fatalf("dead letter with origin sequence %q", m.Header.Get(natsx.HeaderDLQSequence))
+		}
+		i := seq - 1
 		c := cases[i]
 		if m.Subject != natsx.SubjectDLQ("ingest") || m.Header.Get(natsx.HeaderDLQSubject) != c.subject || m.Header.Get(natsx.HeaderDLQStage) != "ingest" {
 			t.Errorf("dead letter %d: subject %s headers %v", i, m.Subject, m.Header)

@@ -5,6 +5,10 @@ package domain
 import (
 	"fmt"
 	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	bilatv1 "bilat.dev/proto/bilat/v1"
 )
 
 // Kind is the record type of an enriched event.
@@ -113,4 +117,35 @@ func ValidateCountsQuery(partner string, from, to int32) []Violation {
 		vs = append(vs, Violation{"partner", "is required (an entity code such as GE, or \"unresolved\")"})
 	}
 	return append(vs, ValidateYearRange(from, to)...)
+}
+
+// RecordKey names the record an enriched event is about ("agreement/<id>",
+// "trade_figure/<id>"), so versions and retractions of one record can be
+// kept in order while other records are applied concurrently. An
+// undecodable body gets "" (it is dead-lettered anyway).
+func RecordKey(subject string, data []byte) string {
+	var id string
+	switch KindOf(subject) {
+	case KindAgreement:
+		var ev bilatv1.AgreementRecorded
+		if proto.Unmarshal(data, &ev) == nil {
+			id = "agreement/" + ev.GetAgreement().GetId()
+		}
+	case KindTradeFigure:
+		var ev bilatv1.TradeFigureRecorded
+		if proto.Unmarshal(data, &ev) == nil {
+			id = "trade_figure/" + ev.GetFigure().GetId()
+		}
+	case KindAgreementRetraction:
+		var ev bilatv1.AgreementRetracted
+		if proto.Unmarshal(data, &ev) == nil {
+			id = "agreement/" + ev.GetAgreementId()
+		}
+	case KindTradeRetraction:
+		var ev bilatv1.TradeFigureRetracted
+		if proto.Unmarshal(data, &ev) == nil {
+			id = "trade_figure/" + ev.GetFigureId()
+		}
+	}
+	return id
 }

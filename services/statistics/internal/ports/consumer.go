@@ -15,6 +15,7 @@ import (
 
 	"bilat.dev/pkg/natsx"
 	"bilat.dev/services/statistics/internal/app"
+	"bilat.dev/services/statistics/internal/domain"
 )
 
 // Consumer settings of the statistics stage.
@@ -42,8 +43,18 @@ func ConsumerConfig() natsx.ConsumerConfig {
 		MaxDeliver:     1000,
 		BackOff: []time.Duration{100 * time.Millisecond, 500 * time.Millisecond, time.Second,
 			2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second},
+		// Each event waits on Redis round trips; several workers overlap
+		// them. Events of one record stay in order on one worker, which the
+		// partner-move protocol needs (docs/architecture.md).
+		Workers: Workers,
+		PartitionKey: func(msg jetstream.Msg) string {
+			return domain.RecordKey(msg.Subject(), msg.Data())
+		},
 	}
 }
+
+// Workers is how many events statistics applies at once.
+const Workers = 8
 
 // EventHandler adapts the app to natsx.Consume: it returns nil (ack) only
 // after Redis accepted every step, Poison for messages no retry can fix,
