@@ -3,6 +3,7 @@ package projection_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,4 +93,52 @@ func BenchmarkRawPipelineHINCRBY(b *testing.B) {
 	r := testenv.Redis(b)
 	b.ResetTimer()
 	b.ReportMetric(rawRate(b, r, b.N, 1), "updates/s")
+}
+
+// BenchmarkApplyAgreementWorkers applies as the statistics service does:
+// eight workers, each applying its own records one at a time, timed in
+// alternating chunks against the same raw pipelines.
+func BenchmarkApplyAgreementWorkers(b *testing.B) {
+	const workers, chunk = 8, 400
+	r := testenv.Redis(b)
+	s := projection.New(r.Client)
+	ctx := context.Background()
+	events := make([]*bilatv1.AgreementRecorded, b.N)
+	for i := range events {
+		events[i] = benchAgreement(i)
+	}
+	var applyT, rawT, batchT time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i += chunk {
+		n := min(chunk, b.N-i)
+		start := time.Now()
+		var wg sync.WaitGroup
+		errs := make(chan error, workers)
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := i + w; j < i+n; j += workers {
+					if _, err := s.ApplyAgreement(ctx, events[j]); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		applyT += time.Since(start)
+		close(errs)
+		if err := <-errs; err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		rawT += time.Duration(float64(n) / rawRate(b, r, n, 1) * float64(time.Second))
+		batchT += time.Duration(float64(n) / rawRate(b, r, n, 100) * float64(time.Second))
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/applyT.Seconds(), "updates/s")
+	b.ReportMetric(rawT.Seconds()/applyT.Seconds(), "ratio")
+	b.ReportMetric(batchT.Seconds()/applyT.Seconds(), "ratio-vs-batch100")
 }
