@@ -49,7 +49,7 @@ func TestAliasReenrichesAndProjectionsCorrectThemselves(t *testing.T) {
 	}
 	defer conn.Close()
 	health := healthpb.NewHealthClient(conn)
-	testenv.Eventually(t, 20*time.Second, "gRPC health SERVING", func() bool {
+	testenv.Eventually(t, 60*time.Second, "gRPC health SERVING", func() bool {
 		resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{})
 		return err == nil && resp.Status == healthpb.HealthCheckResponse_SERVING
 	})

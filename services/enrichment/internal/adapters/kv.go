@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -103,6 +104,23 @@ type AliasWatcher struct {
 // the first set is applied, so a replica never enriches without the
 // aliases already stored.
 func WatchAliases(ctx context.Context, kv jetstream.KeyValue, apply func(map[string]string), log *slog.Logger) (*AliasWatcher, error) {
+	for {
+		aw, err := watchAliasesOnce(ctx, kv, apply, log)
+		if !errors.Is(err, errWatchSlow) {
+			return aw, err
+		}
+		// The watch's end-of-content marker never came (a busy server, or a
+		// lost reply): a fresh watch reads the bucket again.
+		log.Warn("alias watch gave no end-of-content marker; watching again", "after", watchStartTimeout)
+	}
+}
+
+// watchStartTimeout bounds the wait for a watch's initial content.
+const watchStartTimeout = 10 * time.Second
+
+var errWatchSlow = errors.New("alias watch: no end-of-content marker")
+
+func watchAliasesOnce(ctx context.Context, kv jetstream.KeyValue, apply func(map[string]string), log *slog.Logger) (*AliasWatcher, error) {
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("watch %s: %w", BucketAliases, err)
@@ -151,6 +169,10 @@ func WatchAliases(ctx context.Context, kv jetstream.KeyValue, apply func(map[str
 	case <-ctx.Done():
 		_ = w.Stop()
 		return nil, fmt.Errorf("read aliases: %w", ctx.Err())
+	case <-time.After(watchStartTimeout):
+		_ = w.Stop()
+		<-aw.done
+		return nil, errWatchSlow
 	}
 }
 
