@@ -6,10 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
 
 	"bilat.dev/pkg/natsx"
+	bilatv1 "bilat.dev/proto/bilat/v1"
 	"bilat.dev/services/enrichment/internal/app"
 )
 
@@ -26,10 +29,12 @@ func ConsumerConfig() natsx.ConsumerConfig {
 		Durable:        Durable,
 		Stage:          Stage,
 		FilterSubjects: []string{"bilat.events.>"},
-		// Each event waits on a PubAck; workers overlap them. Order does not
-		// matter here: statistics orders versions by their BILAT_EVENTS
-		// sequence, and the KV updates are compare-and-set.
-		Workers: 8,
+		// Each event waits on a PubAck; workers overlap them. Events of one
+		// record stay on one worker in stream order, so BILAT_ENRICHED
+		// carries a record's versions in the order they were recorded; the
+		// KV updates are compare-and-set.
+		Workers:      8,
+		PartitionKey: RecordKey,
 	}
 }
 
@@ -58,4 +63,40 @@ func EventHandler(svc *app.Service) natsx.Handler {
 		}
 		return nil
 	}
+}
+
+// RecordKey names the record an event is about ("agreement/<id>",
+// "trade_figure/<id>"); an undecodable body gets "" (it is dead-lettered).
+func RecordKey(msg jetstream.Msg) string {
+	parts := strings.Split(msg.Subject(), ".")
+	if len(parts) != 4 {
+		return ""
+	}
+	var id string
+	switch parts[2] + "." + parts[3] {
+	case "agreement.recorded":
+		var ev bilatv1.AgreementRecorded
+		if proto.Unmarshal(msg.Data(), &ev) == nil {
+			id = ev.GetAgreement().GetId()
+		}
+	case "trade_figure.recorded":
+		var ev bilatv1.TradeFigureRecorded
+		if proto.Unmarshal(msg.Data(), &ev) == nil {
+			id = ev.GetFigure().GetId()
+		}
+	case "agreement.retracted":
+		var ev bilatv1.AgreementRetracted
+		if proto.Unmarshal(msg.Data(), &ev) == nil {
+			id = ev.GetAgreementId()
+		}
+	case "trade_figure.retracted":
+		var ev bilatv1.TradeFigureRetracted
+		if proto.Unmarshal(msg.Data(), &ev) == nil {
+			id = ev.GetFigureId()
+		}
+	}
+	if id == "" {
+		return ""
+	}
+	return parts[2] + "/" + id
 }

@@ -39,10 +39,8 @@ func DoorConsumerConfig() natsx.ConsumerConfig {
 		Stream:  natsx.StreamIngest,
 		Durable: "ingest",
 		Stage:   "ingest",
-		// Each message waits on three JetStream round trips; workers overlap
-		// them. Duplicates racing on two workers share an event id, so the
-		// stream stores one of them.
-		Workers: 8,
+		// One at a time, in publish order: of two messages with the same
+		// key the first wins, and versions of a record keep their order.
 	}
 }
 
