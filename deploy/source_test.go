@@ -124,13 +124,14 @@ var (
 
 // readEnv returns, per program, the BILAT_* variables it reads: the common
 // flags of pkg/config (every service registers them), the stream flags of
-// pkg/natsx (for the services that register them) and those declared in
-// the program's own code.
+// pkg/natsx and the key-prefix flag of pkg/projection (for the services
+// that register them) and those declared in the program's own code.
 func readEnv(t *testing.T) map[string]map[string]bool {
 	t.Helper()
 	envOnce.Do(func() {
 		common := envReads(readFile(t, repoPath("pkg", "config", "config.go")))
 		streams := envReads(readFile(t, repoPath("pkg", "natsx", "topology.go")))
+		prefix := envReads(readFile(t, repoPath("pkg", "projection", "flags.go")))
 		envByProg = map[string]map[string]bool{}
 		for _, p := range programs {
 			dir := repoPath("services", p)
@@ -148,6 +149,11 @@ func readEnv(t *testing.T) map[string]map[string]bool {
 				}
 				if strings.Contains(src, ".RegisterFlags(fs)") {
 					for _, v := range streams {
+						set[v] = true
+					}
+				}
+				if strings.Contains(src, "projection.RegisterPrefixFlag(fs)") {
+					for _, v := range prefix {
 						set[v] = true
 					}
 				}

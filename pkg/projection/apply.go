@@ -81,6 +81,20 @@ type record interface {
 	alreadySynced() bool
 }
 
+// storedState reads the state field (domains, series) of the version of r
+// stored under partner; "" when there is none.
+func storedState(ctx context.Context, rdb redis.Cmdable, r record, partner string) (string, error) {
+	key, field := r.stateField(partner)
+	v, err := rdb.HGet(ctx, key, field).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read stored %s: %w", field, err)
+	}
+	return v, nil
+}
+
 // prefetch is a stored state read ahead of the apply script, and whether
 // the record had no location before this event.
 type prefetch struct {
@@ -344,18 +358,6 @@ func (r *agreementRecord) docKey(partner string) string {
 	return r.s.keys.AgreementDoc(partner, r.agrID)
 }
 
-// storedDomains reads the domains of the version stored under partner ("" when none).
-func (r *agreementRecord) storedDomains(ctx context.Context, partner string) (string, error) {
-	v, err := r.s.rdb.HGet(ctx, r.s.keys.AgreementDoc(partner, r.agrID), fieldDomains).Result()
-	if errors.Is(err, redis.Nil) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("read stored domains: %w", err)
-	}
-	return v, nil
-}
-
 // domainKeys are the per-domain ZSETs of partner named in the csv lists.
 func (r *agreementRecord) domainKeys(partner string, csvs ...string) []string {
 	seen := map[string]bool{}
@@ -375,7 +377,7 @@ func (r *agreementRecord) domainKeys(partner string, csvs ...string) []string {
 func (r *agreementRecord) remove(ctx context.Context, from string) (string, int64, error) {
 	k := r.s.keys
 	for range maxRetries {
-		stored, err := r.storedDomains(ctx, from)
+		stored, err := storedState(ctx, r.s.rdb, r, from)
 		if err != nil {
 			return "", 0, err
 		}
@@ -397,7 +399,7 @@ func (r *agreementRecord) apply(ctx context.Context, baseRev int64) (applyResult
 		stored, ok := r.take()
 		if !ok {
 			var err error
-			if stored, err = r.storedDomains(ctx, p); err != nil {
+			if stored, err = storedState(ctx, r.s.rdb, r, p); err != nil {
 				return applyResult{}, err
 			}
 		}
@@ -577,21 +579,10 @@ func (r *tradeRecord) docKey(partner string) string {
 	return r.s.keys.TradeFigure(partner, r.figID)
 }
 
-func (r *tradeRecord) storedSeries(ctx context.Context, partner string) (string, error) {
-	v, err := r.s.rdb.HGet(ctx, r.s.keys.TradeFigure(partner, r.figID), fieldSeries).Result()
-	if errors.Is(err, redis.Nil) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("read stored series: %w", err)
-	}
-	return v, nil
-}
-
 func (r *tradeRecord) remove(ctx context.Context, from string) (string, int64, error) {
 	k := r.s.keys
 	for range maxRetries {
-		stored, err := r.storedSeries(ctx, from)
+		stored, err := storedState(ctx, r.s.rdb, r, from)
 		if err != nil {
 			return "", 0, err
 		}
@@ -612,7 +603,7 @@ func (r *tradeRecord) apply(ctx context.Context, baseRev int64) (applyResult, er
 		stored, ok := r.take()
 		if !ok {
 			var err error
-			if stored, err = r.storedSeries(ctx, p); err != nil {
+			if stored, err = storedState(ctx, r.s.rdb, r, p); err != nil {
 				return applyResult{}, err
 			}
 		}

@@ -138,7 +138,7 @@ func (s *Store) retractAgreement(ctx context.Context, env *bilatv1.Envelope, id 
 	var out Outcome
 	done := false
 	for range maxRetries {
-		stored, err := r.storedDomains(ctx, loc)
+		stored, err := storedState(ctx, s.rdb, r, loc)
 		if err != nil {
 			return 0, err
 		}
@@ -197,7 +197,7 @@ func (s *Store) ApplyTradeRetraction(ctx context.Context, ev *bilatv1.TradeFigur
 	}
 	r := &tradeRecord{s: s, ev: env, figID: id, part: loc}
 	for range maxRetries {
-		stored, err := r.storedSeries(ctx, loc)
+		stored, err := storedState(ctx, s.rdb, r, loc)
 		if err != nil {
 			return 0, fmt.Errorf("retract trade figure %q: %w", id, err)
 		}

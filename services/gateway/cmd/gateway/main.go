@@ -44,8 +44,7 @@ func parse(args []string, stderr io.Writer) (*settings, error) {
 	fs := config.NewFlagSet("gateway")
 	fs.SetOutput(stderr)
 	s.Register(fs, "127.0.0.1:7100", "127.0.0.1:7110")
-	prefix := config.String(fs, "redis-key-prefix", "BILAT_REDIS_KEY_PREFIX", projection.DefaultPrefix,
-		"prefix of every projection key; statistics must use the same")
+	prefix := projection.RegisterPrefixFlag(fs)
 	stats := config.String(fs, "statistics-addr", "BILAT_STATISTICS_ADDR", "127.0.0.1:7103",
 		"StatisticsService gRPC address (trade balance, growth, targets, rankings, conflicts)")
 	if err := config.Parse(fs, args); err != nil {

@@ -47,8 +47,7 @@ func parse(args []string, stderr io.Writer) (*settings, error) {
 	fs.SetOutput(stderr)
 	s.Register(fs, "127.0.0.1:7103", "127.0.0.1:7113")
 	s.Streams.RegisterFlags(fs)
-	prefix := config.String(fs, "redis-key-prefix", "BILAT_REDIS_KEY_PREFIX", projection.DefaultPrefix,
-		"prefix of every projection key; gateway must use the same")
+	prefix := projection.RegisterPrefixFlag(fs)
 	gaz := config.String(fs, "gazetteer", "BILAT_GAZETTEER", "data/gazetteer/entities.ndjson",
 		"gazetteer file (protojson bilat.v1.Entity per line) for bloc memberships and regions")
 	if err := config.Parse(fs, args); err != nil {
