@@ -301,3 +301,26 @@ func TestWorkersStopDrains(t *testing.T) {
 		t.Fatalf("handled %d times, want 60", got)
 	}
 }
+
+// EnsureStreams leaves a stream alone when nothing changed and updates it
+// when a setting does.
+func TestEnsureStreamsUpdatesOnlyOnChange(t *testing.T) {
+	n := testenv.NATS(t)
+	n.EnsureStreams(t, natsx.StreamsConfig{DuplicateWindow: time.Minute})
+	info := func() *jetstream.StreamInfo {
+		s, err := n.JS.Stream(context.Background(), natsx.StreamEvents)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.CachedInfo()
+	}
+	created := info().Created
+	n.EnsureStreams(t, natsx.StreamsConfig{DuplicateWindow: time.Minute})
+	if got := info(); got.Config.Duplicates != time.Minute || !got.Created.Equal(created) {
+		t.Fatalf("stream changed without a setting change: %+v", got.Config)
+	}
+	n.EnsureStreams(t, natsx.StreamsConfig{DuplicateWindow: 2 * time.Minute})
+	if got := info().Config.Duplicates; got != 2*time.Minute {
+		t.Fatalf("duplicate window %v after the update, want 2m", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -118,27 +119,58 @@ func StreamConfigs(cfg StreamsConfig) []jetstream.StreamConfig {
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfig) error {
 	cfg = cfg.withDefaults()
 	for _, sc := range StreamConfigs(cfg) {
-		if err := retry(ctx, func() error {
-			_, err := js.CreateOrUpdateStream(ctx, sc)
-			return err
-		}); err != nil {
+		if err := retry(ctx, func() error { return ensureStream(ctx, js, sc) }); err != nil {
 			return fmt.Errorf("ensure stream %s: %w", sc.Name, err)
 		}
 	}
 	err := retry(ctx, func() error {
-		_, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		// Created once; an existing bucket is left as it is, for the same
+		// reason as the streams above.
+		_, err := js.KeyValue(ctx, BucketIdempotency)
+		if !errors.Is(err, jetstream.ErrBucketNotFound) {
+			return err
+		}
+		_, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
 			Bucket:      BucketIdempotency,
 			Description: "Accepted idempotency keys -> event id, kept forever",
 			Storage:     jetstream.FileStorage,
 			Replicas:    cfg.Replicas,
 			History:     1,
 		})
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			return nil
+		}
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("ensure bucket %s: %w", BucketIdempotency, err)
 	}
 	return nil
+}
+
+// ensureStream creates the stream, or updates it only when a setting
+// Bilat owns differs: every service start calls this, and a needless
+// update races with consumers being created (a nats-server data race).
+func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.StreamConfig) error {
+	st, err := js.Stream(ctx, want.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		_, err = js.CreateStream(ctx, want)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return nil // another service created it meanwhile
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	have := st.CachedInfo().Config
+	if slices.Equal(have.Subjects, want.Subjects) && have.Replicas == want.Replicas &&
+		have.Duplicates == want.Duplicates && have.Storage == want.Storage &&
+		have.Retention == want.Retention && have.Discard == want.Discard && have.Description == want.Description {
+		return nil
+	}
+	_, err = js.UpdateStream(ctx, want)
+	return err
 }
 
 // retry runs f until it succeeds, fails with a non-transient error, or ctx
