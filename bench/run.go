@@ -339,7 +339,7 @@ func (st *stack) queries(ctx context.Context, cfg Config, gen *generator, res *R
 		return &bilatv1.GetAgreementRequest{Id: gen.seedID(r.IntN(seedIDs))}
 	}
 	listReq := func(r *rand.Rand) *bilatv1.ListAgreementsRequest {
-		return &bilatv1.ListAgreementsRequest{Partner: partners[r.IntN(len(partners))].code, Domain: commonDomains[r.IntN(len(commonDomains))], PageSize: 50}
+		return &bilatv1.ListAgreementsRequest{Filter: &bilatv1.AgreementFilter{Partner: partners[r.IntN(len(partners))].code, Domain: commonDomains[r.IntN(len(commonDomains))]}, PageSize: 50}
 	}
 	tradeReq := func(r *rand.Rand) *bilatv1.GetTradeSeriesRequest {
 		return &bilatv1.GetTradeSeriesRequest{Partner: partners[r.IntN(len(partners))].code, Flow: bilatv1.TradeFlow_TRADE_FLOW_TURNOVER}

@@ -137,14 +137,25 @@ type stack struct {
 	redis    *testenv.RedisServer
 	services map[string]*service
 	conns    map[string]*grpc.ClientConn
+	// apiURL is the gateway's HTTP/JSON API ("http://127.0.0.1:port").
+	apiURL string
 }
 
 var serviceNames = []string{"ingest", "enrichment", "statistics", "gateway"}
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
+	return newStackEnv(t, nil)
+}
+
+// newStackEnv is newStack with extra environment for every service
+// (BILAT_AUTH_TOKENS_FILE, BILAT_RATE_LIMIT, ...).
+func newStackEnv(t *testing.T, extraEnv []string) *stack {
+	t.Helper()
 	skipShort(t)
 	st := &stack{t: t, nats: testenv.NATS(t), redis: testenv.Redis(t), services: map[string]*service{}, conns: map[string]*grpc.ClientConn{}}
+	apiAddr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
+	st.apiURL = "http://" + apiAddr
 	logDir := t.TempDir()
 	for _, name := range serviceNames {
 		addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
@@ -162,8 +173,12 @@ func newStack(t *testing.T) *stack {
 			},
 		}
 		if name == "gateway" {
-			s.env = append(s.env, "BILAT_STATISTICS_ADDR="+st.services["statistics"].grpcAddr)
+			s.env = append(s.env,
+				"BILAT_STATISTICS_ADDR="+st.services["statistics"].grpcAddr,
+				"BILAT_ENRICHMENT_ADDR="+st.services["enrichment"].grpcAddr,
+				"BILAT_HTTP_API_ADDR="+apiAddr)
 		}
+		s.env = append(s.env, extraEnv...)
 		st.services[name] = s
 		s.start(t)
 		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -235,13 +250,28 @@ func (st *stack) bilat(args ...string) (stdout, stderr string, code int) {
 // bilatStdin is bilat with stdin.
 func (st *stack) bilatStdin(stdin string, args ...string) (stdout, stderr string, code int) {
 	st.t.Helper()
+	return st.bilatWith(nil, stdin, args...)
+}
+
+// bilatEnv is bilat with extra environment (a token, say).
+func (st *stack) bilatEnv(env []string, args ...string) (stdout, stderr string, code int) {
+	st.t.Helper()
+	return st.bilatWith(env, "", args...)
+}
+
+func (st *stack) bilatWith(env []string, stdin string, args ...string) (stdout, stderr string, code int) {
+	st.t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, "bilat"), args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(),
+		"XDG_CONFIG_HOME="+st.t.TempDir(), "HOME="+st.t.TempDir(), // no user config file
 		"BILAT_GATEWAY="+st.services["gateway"].grpcAddr,
+		"BILAT_SERVER="+st.services["gateway"].grpcAddr,
 		"BILAT_INGEST="+st.services["ingest"].grpcAddr,
-		"BILAT_STATISTICS="+st.services["statistics"].grpcAddr)
+		"BILAT_STATISTICS="+st.services["statistics"].grpcAddr,
+		"BILAT_ENRICHMENT="+st.services["enrichment"].grpcAddr)
+	cmd.Env = append(cmd.Env, env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -97,7 +97,7 @@ func TestImportSurvivesStatisticsCrash(t *testing.T) {
 	ctx := ctxT(t, time.Minute)
 	var sum int64
 	for _, p := range partners {
-		list, err := st.agreements().ListAgreements(ctx, &bilatv1.ListAgreementsRequest{Partner: p.code, PageSize: 1})
+		list, err := st.agreements().ListAgreements(ctx, &bilatv1.ListAgreementsRequest{Filter: &bilatv1.AgreementFilter{Partner: p.code}, PageSize: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,7 +173,7 @@ func TestBookDataLoads(t *testing.T) {
 		}
 	}
 	// The book's Georgian agreements are there, by partner.
-	ge, err := st.agreements().ListAgreements(ctxT(t, time.Minute), &bilatv1.ListAgreementsRequest{Partner: "GE", PageSize: 500})
+	ge, err := st.agreements().ListAgreements(ctxT(t, time.Minute), &bilatv1.ListAgreementsRequest{Filter: &bilatv1.AgreementFilter{Partner: "GE"}, PageSize: 500})
 	if err != nil {
 		t.Fatal(err)
 	}

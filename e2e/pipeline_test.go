@@ -84,14 +84,14 @@ func TestBothDoorsReachTheGateway(t *testing.T) {
 	if a.Partner.Resolution != bilatv1.Resolution_RESOLUTION_RESOLVED {
 		t.Fatalf("partner not resolved: %v", a.Partner)
 	}
-	list, err := st.agreements().ListAgreements(ctx, &bilatv1.ListAgreementsRequest{Partner: "GE"})
+	list, err := st.agreements().ListAgreements(ctx, &bilatv1.ListAgreementsRequest{Filter: &bilatv1.AgreementFilter{Partner: "GE"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if list.TotalSize != 2 || len(list.Agreements) != 2 || list.Agreements[0].Id != "e2e-raw-1" {
 		t.Fatalf("list: total %d, %d items, first %q (want the 2019 one first)", list.TotalSize, len(list.Agreements), first(list.Agreements))
 	}
-	byDomain, err := st.agreements().ListAgreements(ctx, &bilatv1.ListAgreementsRequest{Partner: "GE", Domain: bilatv1.Domain_DOMAIN_CULTURE, FromYear: 2018, ToYear: 2018})
+	byDomain, err := st.agreements().ListAgreements(ctx, &bilatv1.ListAgreementsRequest{Filter: &bilatv1.AgreementFilter{Partner: "GE", Domain: bilatv1.Domain_DOMAIN_CULTURE, SignedFrom: &bilatv1.PartialDate{Year: 2018}, SignedTo: &bilatv1.PartialDate{Year: 2018}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestInvalidInputIsRejectedWithTheField(t *testing.T) {
 	}
 
 	// A bad filter is InvalidArgument too.
-	_, err = st.agreements().ListAgreements(ctx, &bilatv1.ListAgreementsRequest{FromYear: 2020, ToYear: 2010})
+	_, err = st.agreements().ListAgreements(ctx, &bilatv1.ListAgreementsRequest{Filter: &bilatv1.AgreementFilter{SignedFrom: &bilatv1.PartialDate{Year: 2020}, SignedTo: &bilatv1.PartialDate{Year: 2010}}})
 	if status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("bad year range: %v", err)
 	}

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"bilat.dev/pkg/tlsx"
 )
 
 // Common holds the settings every service shares.
@@ -22,6 +25,15 @@ type Common struct {
 	LogLevel        string
 	LogFormat       string
 	ShutdownTimeout time.Duration
+
+	// Edge: see docs/operations.md "Security and limits".
+	TLSCert        string  // certificate chain (PEM) of every listener; with TLSKey enables TLS
+	TLSKey         string  // private key (PEM) of TLSCert
+	TLSCA          string  // CA bundle (PEM) outgoing gRPC clients trust; set enables TLS on them
+	AuthTokensFile string  // bearer tokens and their scopes; empty disables auth
+	RateLimit      float64 // calls per second per client; 0 disables
+	RateBurst      int     // bucket size per client; 0 means ceil(RateLimit)
+	MaxMsgBytes    int     // largest gRPC message sent or received
 }
 
 // NewFlagSet returns a flag set that reports errors instead of exiting.
@@ -39,6 +51,34 @@ func (c *Common) Register(fs *flag.FlagSet, defaultGRPC, defaultHTTP string) {
 	fs.StringVar(&c.LogLevel, "log-level", env("BILAT_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env BILAT_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("BILAT_LOG_FORMAT", "text"), "log format: text or json (env BILAT_LOG_FORMAT)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration(fs, "BILAT_SHUTDOWN_TIMEOUT", 15*time.Second), "bound on graceful shutdown (env BILAT_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&c.TLSCert, "tls-cert", env("BILAT_TLS_CERT", ""), "TLS certificate chain (PEM) for every listener; with --tls-key enables TLS (env BILAT_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", env("BILAT_TLS_KEY", ""), "TLS private key (PEM) of --tls-cert (env BILAT_TLS_KEY)")
+	fs.StringVar(&c.TLSCA, "tls-ca", env("BILAT_TLS_CA", ""), "CA certificates (PEM) trusted by outgoing gRPC clients; set enables TLS on them (env BILAT_TLS_CA)")
+	fs.StringVar(&c.AuthTokensFile, "auth-tokens-file", env("BILAT_AUTH_TOKENS_FILE", ""), "bearer token file (<client> <scope,scope> <sha256:hex|token> per line); empty disables auth (env BILAT_AUTH_TOKENS_FILE)")
+	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat(fs, "BILAT_RATE_LIMIT", 0), "gRPC calls per second per client, 0 for no limit (env BILAT_RATE_LIMIT)")
+	fs.IntVar(&c.RateBurst, "rate-burst", envInt(fs, "BILAT_RATE_BURST", 0), "calls a client may make at once before --rate-limit applies, 0 for ceil(rate) (env BILAT_RATE_BURST)")
+	fs.IntVar(&c.MaxMsgBytes, "max-msg-bytes", envInt(fs, "BILAT_MAX_MSG_BYTES", 4<<20), "largest gRPC message received or sent (env BILAT_MAX_MSG_BYTES)")
+}
+
+// ServerTLS is the TLS configuration of the service's listeners (gRPC, ops
+// HTTP and any other HTTP listener), or nil when TLS is off.
+func (c *Common) ServerTLS() (*tls.Config, error) { return tlsx.Server(c.TLSCert, c.TLSKey) }
+
+// ClientTLS is the TLS configuration of the service's outgoing gRPC
+// clients, or nil when no CA is set.
+func (c *Common) ClientTLS() (*tls.Config, error) { return tlsx.Client(c.TLSCA) }
+
+func envFloat(fs *flag.FlagSet, key string, def float64) float64 {
+	s, ok := os.LookupEnv(key)
+	if !ok || s == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		recordErr(fs, fmt.Errorf("%s=%q: not a number", key, s))
+		return def
+	}
+	return f
 }
 
 // String declares a string flag whose default is taken from env when set.

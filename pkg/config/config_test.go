@@ -42,3 +42,31 @@ func TestBadEnvReported(t *testing.T) {
 		t.Fatal("malformed BILAT_SHUTDOWN_TIMEOUT accepted")
 	}
 }
+
+func TestEdgeSettings(t *testing.T) {
+	t.Setenv("BILAT_RATE_LIMIT", "2.5")
+	t.Setenv("BILAT_AUTH_TOKENS_FILE", "/etc/bilat/tokens")
+	fs := NewFlagSet("t")
+	var c Common
+	c.Register(fs, ":1", ":2")
+	if err := Parse(fs, []string{"--rate-burst", "7", "--tls-ca", "ca.pem"}); err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimit != 2.5 || c.RateBurst != 7 || c.AuthTokensFile != "/etc/bilat/tokens" || c.TLSCA != "ca.pem" || c.MaxMsgBytes != 4<<20 {
+		t.Fatalf("got %+v", c)
+	}
+	if tc, err := c.ServerTLS(); tc != nil || err != nil {
+		t.Fatalf("no cert: %v %v", tc, err)
+	}
+	if _, err := c.ClientTLS(); err == nil {
+		t.Fatal("missing CA file accepted")
+	}
+
+	t.Setenv("BILAT_RATE_LIMIT", "fast")
+	fs2 := NewFlagSet("t2")
+	var c2 Common
+	c2.Register(fs2, ":1", ":2")
+	if err := Parse(fs2, nil); err == nil {
+		t.Fatal("malformed BILAT_RATE_LIMIT accepted")
+	}
+}

@@ -23,6 +23,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
+
+	"bilat.dev/pkg/auth"
 )
 
 // Check reports whether a dependency is usable.
@@ -54,6 +56,7 @@ type Server struct {
 	grpc            *grpc.Server
 	health          *health.Server
 	checks          []Check
+	guard           *auth.Guard
 	ShutdownTimeout time.Duration
 	CheckInterval   time.Duration
 
@@ -73,20 +76,30 @@ var (
 	}, []string{"method"})
 )
 
-// NewServer builds the server; readiness is the conjunction of checks.
+// NewServer builds a server with no edge settings (plaintext, open, no
+// rate limit, default message sizes); readiness is the conjunction of checks.
 func NewServer(log *slog.Logger, checks ...Check) *Server {
+	return New(log, Edge{}, checks...)
+}
+
+// New builds the server with the edge settings applied; readiness is the
+// conjunction of checks.
+func New(log *slog.Logger, edge Edge, checks ...Check) *Server {
 	s := &Server{
 		log:             log,
 		health:          health.NewServer(),
 		checks:          checks,
 		ShutdownTimeout: 15 * time.Second,
 		CheckInterval:   time.Second,
+		guard:           edge.Guard,
 	}
-	s.grpc = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
-		grpc.ChainStreamInterceptor(s.streamInterceptor),
-		grpc.MaxRecvMsgSize(8<<20),
-	)
+	// Logging and recovery go first so that rejected calls are logged and
+	// counted too; the guard runs before the limiter, which keys on the
+	// client the guard identified.
+	s.grpc = grpc.NewServer(append(edge.serverOptions(),
+		grpc.ChainUnaryInterceptor(s.unaryInterceptor, edge.Guard.Unary, edge.Limiter.Unary),
+		grpc.ChainStreamInterceptor(s.streamInterceptor, edge.Guard.Stream, edge.Limiter.Stream),
+	)...)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
@@ -112,6 +125,9 @@ func (s *Server) ServeListener(ctx context.Context, lis net.Listener) error {
 	s.log.Info("grpc listening", "addr", lis.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- s.grpc.Serve(lis) }()
+	hupCtx, stopHUP := context.WithCancel(ctx)
+	defer stopHUP()
+	go s.guard.ReloadOnSIGHUP(hupCtx, s.log)
 	s.updateReadiness(ctx)
 	ticker := time.NewTicker(s.CheckInterval)
 	defer ticker.Stop()
@@ -178,6 +194,7 @@ func (s *Server) updateReadiness(ctx context.Context) {
 
 func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 	start := time.Now()
+	ctx = auth.WithSlot(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("panic in handler", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
@@ -190,6 +207,7 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 
 func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 	start := time.Now()
+	ss = auth.WrapStream(auth.WithSlot(ss.Context()), ss)
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("panic in handler", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
@@ -207,9 +225,12 @@ func (s *Server) observe(ctx context.Context, method string, start time.Time, er
 	metricRPCSeconds.WithLabelValues(method).Observe(d.Seconds())
 	lvl := slog.LevelDebug
 	switch code {
-	case codes.OK, codes.NotFound, codes.InvalidArgument, codes.AlreadyExists, codes.Canceled:
+	// ResourceExhausted is a client over its rate limit: a flood of them
+	// must not flood the log too (bilat_grpc_requests_total counts them).
+	case codes.OK, codes.NotFound, codes.InvalidArgument, codes.AlreadyExists, codes.Canceled, codes.ResourceExhausted:
 	default:
 		lvl = slog.LevelWarn
 	}
-	s.log.Log(ctx, lvl, "rpc", "method", method, "code", code.String(), "duration", d, "err", err)
+	client, _ := auth.ClientFromContext(ctx)
+	s.log.Log(ctx, lvl, "rpc", "method", method, "client", client, "code", code.String(), "duration", d, "err", err)
 }

@@ -6,6 +6,7 @@ package lifecycle
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,6 +32,8 @@ type Service struct {
 	Listener net.Listener
 	// HTTPAddr is the ops endpoint (metrics, pprof); empty disables it.
 	HTTPAddr string
+	// HTTPTLS, when set, serves the ops endpoint over TLS (grpcx.Edge.TLS).
+	HTTPTLS *tls.Config
 	// Drain is stopped first, in order.
 	Drain []Drainer
 	// ShutdownTimeout bounds draining.
@@ -47,7 +50,7 @@ func Run(ctx context.Context, s Service) error {
 	grpcDone := make(chan error, 1)
 	go func() { grpcDone <- s.GRPC.ServeListener(grpcCtx, s.Listener) }()
 	opsDone := make(chan error, 1)
-	go func() { opsDone <- ops.Serve(opsCtx, s.HTTPAddr, s.Log) }()
+	go func() { opsDone <- ops.ServeTLS(opsCtx, s.HTTPAddr, s.HTTPTLS, s.Log) }()
 	s.Log.Info("started", "grpc", s.Listener.Addr().String(), "http", s.HTTPAddr)
 
 	var errs []error

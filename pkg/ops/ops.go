@@ -4,6 +4,7 @@ package ops
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,6 +31,11 @@ func Handler() http.Handler {
 
 // Serve serves Handler on addr until ctx ends; an empty addr disables it.
 func Serve(ctx context.Context, addr string, log *slog.Logger) error {
+	return ServeTLS(ctx, addr, nil, log)
+}
+
+// ServeTLS is Serve over TLS when tlsConf is not nil.
+func ServeTLS(ctx context.Context, addr string, tlsConf *tls.Config, log *slog.Logger) error {
 	if addr == "" {
 		<-ctx.Done()
 		return nil
@@ -38,8 +44,11 @@ func Serve(ctx context.Context, addr string, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("ops listen %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: Handler(), ReadHeaderTimeout: 5 * time.Second}
-	log.Info("ops http listening", "addr", lis.Addr().String())
+	if tlsConf != nil {
+		lis = tls.NewListener(lis, tlsConf)
+	}
+	srv := &http.Server{Handler: Handler(), ReadHeaderTimeout: 5 * time.Second, TLSConfig: tlsConf}
+	log.Info("ops http listening", "addr", lis.Addr().String(), "tls", tlsConf != nil)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(lis) }()
 	select {

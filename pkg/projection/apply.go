@@ -140,8 +140,18 @@ func (s *Store) applyRecord(ctx context.Context, r record) (Outcome, error) {
 	stateKey, stateField := r.stateField(p)
 	stateCmd := pipe.HGet(ctx, stateKey, stateField)
 	setCmd := pipe.SetNX(ctx, r.locKey(), p, 0)
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return 0, fmt.Errorf("read location of %q: %w", r.id(), err)
+	// Records with a revision history write their entry in the same round
+	// trip: it is idempotent and independent of the steps below.
+	var histCmd *redis.Cmd
+	if h, ok := r.(historian); ok {
+		histCmd = h.queueHistory(ctx, pipe)
+	}
+	_, execErr := pipe.Exec(ctx)
+	if histCmd != nil && histCmd.Err() != nil && !errors.Is(histCmd.Err(), redis.Nil) {
+		return 0, fmt.Errorf("write history of %q: %w", r.id(), histCmd.Err())
+	}
+	if execErr != nil && !errors.Is(execErr, redis.Nil) {
+		return 0, fmt.Errorf("read location of %q: %w", r.id(), execErr)
 	}
 	loc, err := locCmd.Result()
 	if errors.Is(err, redis.Nil) {
@@ -321,8 +331,12 @@ func (s *Store) ApplyAgreement(ctx context.Context, ev *bilatv1.AgreementRecorde
 	if year < 0 || DateScore(a.GetSignedOn()) == 0 {
 		year = 0
 	}
+	hist, err := historyEntry(env, a, "", false)
+	if err != nil {
+		return 0, err
+	}
 	r := &agreementRecord{
-		s: s, ev: env, agrID: a.GetId(), part: partner, data: data,
+		s: s, ev: env, agrID: a.GetId(), part: partner, data: data, hist: hist,
 		score: DateScore(a.GetSignedOn()), year: year,
 		domains: strings.Join(domainNames(a.GetDomains()), ","),
 		dims:    strings.Join(agreementDims(a), ","),
@@ -345,6 +359,16 @@ type agreementRecord struct {
 	year    int32
 	domains string
 	dims    string
+	hist    []byte // history entry (history.go); nil for retractions
+}
+
+// historian is a record that keeps a revision history.
+type historian interface {
+	queueHistory(ctx context.Context, pipe redis.Pipeliner) *redis.Cmd
+}
+
+func (r *agreementRecord) queueHistory(ctx context.Context, pipe redis.Pipeliner) *redis.Cmd {
+	return r.s.queueHistory(ctx, pipe, r.agrID, r.ev, r.hist)
 }
 
 func (r *agreementRecord) id() string      { return r.agrID }

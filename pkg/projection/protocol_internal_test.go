@@ -224,6 +224,8 @@ func TestRandomHistoriesMatchModel(t *testing.T) {
 		latestA := map[string]*bilatv1.AgreementRecorded{}
 		latestT := map[string]*bilatv1.TradeFigureRecorded{}
 		retractedSeq := map[string]uint64{}
+		// The revision history keeps every agreement event, by sequence.
+		histModel := map[string][]string{}
 		n := 0
 		for i, c := range counts {
 			if retract[i] {
@@ -234,8 +236,9 @@ func TestRandomHistoriesMatchModel(t *testing.T) {
 				switch {
 				case i < nAgr || i == nAgr+nFig:
 					id := fmt.Sprintf("a%d", i)
-					events = append(events, &bilatv1.AgreementRetracted{Envelope: env, AgreementId: id})
+					events = append(events, &bilatv1.AgreementRetracted{Envelope: env, AgreementId: id, Reason: "r" + ev})
 					retractedSeq[id] = seq
+					histModel[id] = append(histModel[id], fmt.Sprintf("%06d %s retracted r%s", seq, ev, ev))
 				default:
 					id := fmt.Sprintf("f%d", i)
 					events = append(events, &bilatv1.TradeFigureRetracted{Envelope: env, FigureId: id})
@@ -255,6 +258,7 @@ func TestRandomHistoriesMatchModel(t *testing.T) {
 					}
 					e := agreementEvent(ev, seq, fmt.Sprintf("a%d", i), p, y, ds...)
 					events = append(events, e)
+					histModel[e.Agreement.Id] = append(histModel[e.Agreement.Id], fmt.Sprintf("%06d %s %s", seq, ev, e.Agreement.Title))
 					if cur := latestA[e.Agreement.Id]; cur == nil || cur.Envelope.Sequence < seq {
 						latestA[e.Agreement.Id] = e
 					}
@@ -301,6 +305,25 @@ func TestRandomHistoriesMatchModel(t *testing.T) {
 		// A retraction newer than every version takes the record out; its
 		// location then names wherever the tombstone landed (order-dependent).
 		got := projectionSnapshot(t, r.Client)
+		for id, want := range histModel {
+			delete(got, s.keys.AgreementHistory(id))
+			slices.Sort(want)
+			revs, err := s.AgreementRevisions(ctx, id)
+			if err != nil {
+				t.Fatalf("history %d: revisions of %s: %v", h, id, err)
+			}
+			var have []string
+			for _, r := range revs {
+				if r.GetRetracted() {
+					have = append(have, fmt.Sprintf("%06d %s retracted %s", r.Sequence, r.GetEventId(), r.GetRetractionReason()))
+				} else {
+					have = append(have, fmt.Sprintf("%06d %s %s", r.Sequence, r.GetEventId(), r.GetAgreement().GetTitle()))
+				}
+			}
+			if !slices.Equal(have, want) {
+				t.Fatalf("history %d: revisions of %s = %q, want %q", h, id, have, want)
+			}
+		}
 		for id, rs := range retractedSeq {
 			if e := latestA[id]; e != nil && e.Envelope.Sequence < rs {
 				delete(latestA, id)

@@ -125,6 +125,15 @@ func (s *Store) ApplyAgreementRetraction(ctx context.Context, ev *bilatv1.Agreem
 	if err != nil {
 		return 0, fmt.Errorf("retract agreement %q event %q: %w", id, env.GetEventId(), err)
 	}
+	// The tombstone entry of the history, after the retraction itself: a
+	// crash before it is repaired by the redelivery (both are idempotent).
+	entry, err := historyEntry(env, nil, ev.GetReason(), true)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.writeHistory(ctx, id, env, entry); err != nil {
+		return 0, fmt.Errorf("retract agreement %q event %q: %w", id, env.GetEventId(), err)
+	}
 	return out, nil
 }
 

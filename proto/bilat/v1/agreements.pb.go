@@ -9,6 +9,7 @@ package bilatv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -20,6 +21,173 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// AgreementOrder is the order of a listing.
+type AgreementOrder int32
+
+const (
+	// Same as AGREEMENT_ORDER_SIGNED_DESC.
+	AgreementOrder_AGREEMENT_ORDER_UNSPECIFIED AgreementOrder = 0
+	// Newest signing date first, undated last; ties by id.
+	AgreementOrder_AGREEMENT_ORDER_SIGNED_DESC AgreementOrder = 1
+	// Oldest signing date first, undated last; ties by id.
+	AgreementOrder_AGREEMENT_ORDER_SIGNED_ASC AgreementOrder = 2
+	// Best match of the query words first (needs filter.query), then newest.
+	AgreementOrder_AGREEMENT_ORDER_RELEVANCE AgreementOrder = 3
+)
+
+// Enum value maps for AgreementOrder.
+var (
+	AgreementOrder_name = map[int32]string{
+		0: "AGREEMENT_ORDER_UNSPECIFIED",
+		1: "AGREEMENT_ORDER_SIGNED_DESC",
+		2: "AGREEMENT_ORDER_SIGNED_ASC",
+		3: "AGREEMENT_ORDER_RELEVANCE",
+	}
+	AgreementOrder_value = map[string]int32{
+		"AGREEMENT_ORDER_UNSPECIFIED": 0,
+		"AGREEMENT_ORDER_SIGNED_DESC": 1,
+		"AGREEMENT_ORDER_SIGNED_ASC":  2,
+		"AGREEMENT_ORDER_RELEVANCE":   3,
+	}
+)
+
+func (x AgreementOrder) Enum() *AgreementOrder {
+	p := new(AgreementOrder)
+	*p = x
+	return p
+}
+
+func (x AgreementOrder) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AgreementOrder) Descriptor() protoreflect.EnumDescriptor {
+	return file_bilat_v1_agreements_proto_enumTypes[0].Descriptor()
+}
+
+func (AgreementOrder) Type() protoreflect.EnumType {
+	return &file_bilat_v1_agreements_proto_enumTypes[0]
+}
+
+func (x AgreementOrder) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AgreementOrder.Descriptor instead.
+func (AgreementOrder) EnumDescriptor() ([]byte, []int) {
+	return file_bilat_v1_agreements_proto_rawDescGZIP(), []int{0}
+}
+
+// WatchStart says where a watch without a position begins.
+type WatchStart int32
+
+const (
+	// Same as WATCH_START_NOW.
+	WatchStart_WATCH_START_UNSPECIFIED WatchStart = 0
+	// Only changes recorded after the call.
+	WatchStart_WATCH_START_NOW WatchStart = 1
+	// Every change still held by the event stream, oldest first, then live ones.
+	WatchStart_WATCH_START_BEGINNING WatchStart = 2
+)
+
+// Enum value maps for WatchStart.
+var (
+	WatchStart_name = map[int32]string{
+		0: "WATCH_START_UNSPECIFIED",
+		1: "WATCH_START_NOW",
+		2: "WATCH_START_BEGINNING",
+	}
+	WatchStart_value = map[string]int32{
+		"WATCH_START_UNSPECIFIED": 0,
+		"WATCH_START_NOW":         1,
+		"WATCH_START_BEGINNING":   2,
+	}
+)
+
+func (x WatchStart) Enum() *WatchStart {
+	p := new(WatchStart)
+	*p = x
+	return p
+}
+
+func (x WatchStart) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WatchStart) Descriptor() protoreflect.EnumDescriptor {
+	return file_bilat_v1_agreements_proto_enumTypes[1].Descriptor()
+}
+
+func (WatchStart) Type() protoreflect.EnumType {
+	return &file_bilat_v1_agreements_proto_enumTypes[1]
+}
+
+func (x WatchStart) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WatchStart.Descriptor instead.
+func (WatchStart) EnumDescriptor() ([]byte, []int) {
+	return file_bilat_v1_agreements_proto_rawDescGZIP(), []int{1}
+}
+
+// AgreementChangeKind says what happened to an agreement.
+type AgreementChangeKind int32
+
+const (
+	AgreementChangeKind_AGREEMENT_CHANGE_KIND_UNSPECIFIED AgreementChangeKind = 0
+	// First version of an agreement.
+	AgreementChangeKind_AGREEMENT_CHANGE_KIND_RECORDED AgreementChangeKind = 1
+	// A new version of an agreement already recorded (a correction, or a
+	// re-enrichment after the gazetteer changed).
+	AgreementChangeKind_AGREEMENT_CHANGE_KIND_REVISED AgreementChangeKind = 2
+	// The agreement was withdrawn.
+	AgreementChangeKind_AGREEMENT_CHANGE_KIND_RETRACTED AgreementChangeKind = 3
+)
+
+// Enum value maps for AgreementChangeKind.
+var (
+	AgreementChangeKind_name = map[int32]string{
+		0: "AGREEMENT_CHANGE_KIND_UNSPECIFIED",
+		1: "AGREEMENT_CHANGE_KIND_RECORDED",
+		2: "AGREEMENT_CHANGE_KIND_REVISED",
+		3: "AGREEMENT_CHANGE_KIND_RETRACTED",
+	}
+	AgreementChangeKind_value = map[string]int32{
+		"AGREEMENT_CHANGE_KIND_UNSPECIFIED": 0,
+		"AGREEMENT_CHANGE_KIND_RECORDED":    1,
+		"AGREEMENT_CHANGE_KIND_REVISED":     2,
+		"AGREEMENT_CHANGE_KIND_RETRACTED":   3,
+	}
+)
+
+func (x AgreementChangeKind) Enum() *AgreementChangeKind {
+	p := new(AgreementChangeKind)
+	*p = x
+	return p
+}
+
+func (x AgreementChangeKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AgreementChangeKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_bilat_v1_agreements_proto_enumTypes[2].Descriptor()
+}
+
+func (AgreementChangeKind) Type() protoreflect.EnumType {
+	return &file_bilat_v1_agreements_proto_enumTypes[2]
+}
+
+func (x AgreementChangeKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AgreementChangeKind.Descriptor instead.
+func (AgreementChangeKind) EnumDescriptor() ([]byte, []int) {
+	return file_bilat_v1_agreements_proto_rawDescGZIP(), []int{2}
+}
 
 type GetAgreementRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -109,19 +277,157 @@ func (x *GetAgreementResponse) GetAgreement() *Agreement {
 	return nil
 }
 
-type ListAgreementsRequest struct {
+// AgreementFilter selects agreements. Every set field must match (AND);
+// unset fields do not filter.
+type AgreementFilter struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Partner entity code (e.g. "GE", "RU-STA", "bloc.cis"); empty for all partners.
+	// Partner entity code (e.g. "GE", "RU-STA", "bloc.cis").
 	Partner string `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
-	// Only agreements in this domain; unspecified for all.
-	Domain Domain `protobuf:"varint,2,opt,name=domain,proto3,enum=bilat.v1.Domain" json:"domain,omitempty"`
-	// Inclusive signing-year range; 0 leaves that end open. Undated
-	// agreements are left out when either end is set.
-	FromYear int32 `protobuf:"varint,3,opt,name=from_year,json=fromYear,proto3" json:"from_year,omitempty"`
-	ToYear   int32 `protobuf:"varint,4,opt,name=to_year,json=toYear,proto3" json:"to_year,omitempty"`
+	// With partner: also the partner's sub-entities at any depth (regions
+	// and cities of a country: "Russia and all its regions").
+	IncludeSubEntities bool `protobuf:"varint,2,opt,name=include_sub_entities,json=includeSubEntities,proto3" json:"include_sub_entities,omitempty"`
+	// Bloc code ("bloc.eaeu"): agreements with the bloc itself or with an
+	// entity (or a sub-entity of one) that was a member on the signing date.
+	Bloc string `protobuf:"bytes,3,opt,name=bloc,proto3" json:"bloc,omitempty"`
+	// The agreement has this domain.
+	Domain Domain `protobuf:"varint,4,opt,name=domain,proto3,enum=bilat.v1.Domain" json:"domain,omitempty"`
+	// Some party signs at this level.
+	Level  PartyLevel      `protobuf:"varint,5,opt,name=level,proto3,enum=bilat.v1.PartyLevel" json:"level,omitempty"`
+	Kind   AgreementKind   `protobuf:"varint,6,opt,name=kind,proto3,enum=bilat.v1.AgreementKind" json:"kind,omitempty"`
+	Status AgreementStatus `protobuf:"varint,7,opt,name=status,proto3,enum=bilat.v1.AgreementStatus" json:"status,omitempty"`
+	// Signing-date range, each end inclusive and as precise as the client
+	// likes ("2017", "2017-03", "2017-03-05"). A partially dated agreement
+	// matches when the period its date denotes overlaps the range (an
+	// agreement dated "2017" matches from 2017-06); undated agreements never
+	// match a range.
+	SignedFrom *PartialDate `protobuf:"bytes,8,opt,name=signed_from,json=signedFrom,proto3" json:"signed_from,omitempty"`
+	SignedTo   *PartialDate `protobuf:"bytes,9,opt,name=signed_to,json=signedTo,proto3" json:"signed_to,omitempty"`
+	// Words of the signing place, case- and accent-insensitive ("Tbilisi").
+	Place string `protobuf:"bytes,10,opt,name=place,proto3" json:"place,omitempty"`
+	// Words that must all occur in the title, in English or Russian; a word
+	// matches any title word it starts ("econom" matches "economic").
+	Query         string `protobuf:"bytes,11,opt,name=query,proto3" json:"query,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AgreementFilter) Reset() {
+	*x = AgreementFilter{}
+	mi := &file_bilat_v1_agreements_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AgreementFilter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AgreementFilter) ProtoMessage() {}
+
+func (x *AgreementFilter) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_agreements_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AgreementFilter.ProtoReflect.Descriptor instead.
+func (*AgreementFilter) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_agreements_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AgreementFilter) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *AgreementFilter) GetIncludeSubEntities() bool {
+	if x != nil {
+		return x.IncludeSubEntities
+	}
+	return false
+}
+
+func (x *AgreementFilter) GetBloc() string {
+	if x != nil {
+		return x.Bloc
+	}
+	return ""
+}
+
+func (x *AgreementFilter) GetDomain() Domain {
+	if x != nil {
+		return x.Domain
+	}
+	return Domain_DOMAIN_UNSPECIFIED
+}
+
+func (x *AgreementFilter) GetLevel() PartyLevel {
+	if x != nil {
+		return x.Level
+	}
+	return PartyLevel_PARTY_LEVEL_UNSPECIFIED
+}
+
+func (x *AgreementFilter) GetKind() AgreementKind {
+	if x != nil {
+		return x.Kind
+	}
+	return AgreementKind_AGREEMENT_KIND_UNSPECIFIED
+}
+
+func (x *AgreementFilter) GetStatus() AgreementStatus {
+	if x != nil {
+		return x.Status
+	}
+	return AgreementStatus_AGREEMENT_STATUS_UNSPECIFIED
+}
+
+func (x *AgreementFilter) GetSignedFrom() *PartialDate {
+	if x != nil {
+		return x.SignedFrom
+	}
+	return nil
+}
+
+func (x *AgreementFilter) GetSignedTo() *PartialDate {
+	if x != nil {
+		return x.SignedTo
+	}
+	return nil
+}
+
+func (x *AgreementFilter) GetPlace() string {
+	if x != nil {
+		return x.Place
+	}
+	return ""
+}
+
+func (x *AgreementFilter) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+type ListAgreementsRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Filter  *AgreementFilter       `protobuf:"bytes,7,opt,name=filter,proto3" json:"filter,omitempty"`
+	OrderBy AgreementOrder         `protobuf:"varint,8,opt,name=order_by,json=orderBy,proto3,enum=bilat.v1.AgreementOrder" json:"order_by,omitempty"`
 	// 1..500; 0 means 50.
 	PageSize int32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// From a previous response's next_page_token; the other fields must not change.
+	// From a previous response's next_page_token, with the same filter and
+	// order. Tokens hold a position, not an offset: they stay valid while
+	// agreements are added, and a page never repeats an agreement already
+	// returned.
 	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -129,7 +435,7 @@ type ListAgreementsRequest struct {
 
 func (x *ListAgreementsRequest) Reset() {
 	*x = ListAgreementsRequest{}
-	mi := &file_bilat_v1_agreements_proto_msgTypes[2]
+	mi := &file_bilat_v1_agreements_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -141,7 +447,7 @@ func (x *ListAgreementsRequest) String() string {
 func (*ListAgreementsRequest) ProtoMessage() {}
 
 func (x *ListAgreementsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bilat_v1_agreements_proto_msgTypes[2]
+	mi := &file_bilat_v1_agreements_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -154,35 +460,21 @@ func (x *ListAgreementsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgreementsRequest.ProtoReflect.Descriptor instead.
 func (*ListAgreementsRequest) Descriptor() ([]byte, []int) {
-	return file_bilat_v1_agreements_proto_rawDescGZIP(), []int{2}
+	return file_bilat_v1_agreements_proto_rawDescGZIP(), []int{3}
 }
 
-func (x *ListAgreementsRequest) GetPartner() string {
+func (x *ListAgreementsRequest) GetFilter() *AgreementFilter {
 	if x != nil {
-		return x.Partner
+		return x.Filter
 	}
-	return ""
+	return nil
 }
 
-func (x *ListAgreementsRequest) GetDomain() Domain {
+func (x *ListAgreementsRequest) GetOrderBy() AgreementOrder {
 	if x != nil {
-		return x.Domain
+		return x.OrderBy
 	}
-	return Domain_DOMAIN_UNSPECIFIED
-}
-
-func (x *ListAgreementsRequest) GetFromYear() int32 {
-	if x != nil {
-		return x.FromYear
-	}
-	return 0
-}
-
-func (x *ListAgreementsRequest) GetToYear() int32 {
-	if x != nil {
-		return x.ToYear
-	}
-	return 0
+	return AgreementOrder_AGREEMENT_ORDER_UNSPECIFIED
 }
 
 func (x *ListAgreementsRequest) GetPageSize() int32 {
@@ -204,7 +496,7 @@ type ListAgreementsResponse struct {
 	Agreements []*Agreement           `protobuf:"bytes,1,rep,name=agreements,proto3" json:"agreements,omitempty"`
 	// Empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
-	// Number of agreements that match the filters.
+	// Number of agreements that match the filter now.
 	TotalSize     int64 `protobuf:"varint,3,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -212,7 +504,7 @@ type ListAgreementsResponse struct {
 
 func (x *ListAgreementsResponse) Reset() {
 	*x = ListAgreementsResponse{}
-	mi := &file_bilat_v1_agreements_proto_msgTypes[3]
+	mi := &file_bilat_v1_agreements_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -224,7 +516,7 @@ func (x *ListAgreementsResponse) String() string {
 func (*ListAgreementsResponse) ProtoMessage() {}
 
 func (x *ListAgreementsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bilat_v1_agreements_proto_msgTypes[3]
+	mi := &file_bilat_v1_agreements_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -237,7 +529,7 @@ func (x *ListAgreementsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgreementsResponse.ProtoReflect.Descriptor instead.
 func (*ListAgreementsResponse) Descriptor() ([]byte, []int) {
-	return file_bilat_v1_agreements_proto_rawDescGZIP(), []int{3}
+	return file_bilat_v1_agreements_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListAgreementsResponse) GetAgreements() []*Agreement {
@@ -261,33 +553,426 @@ func (x *ListAgreementsResponse) GetTotalSize() int64 {
 	return 0
 }
 
+type ListRevisionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRevisionsRequest) Reset() {
+	*x = ListRevisionsRequest{}
+	mi := &file_bilat_v1_agreements_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRevisionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRevisionsRequest) ProtoMessage() {}
+
+func (x *ListRevisionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_agreements_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRevisionsRequest.ProtoReflect.Descriptor instead.
+func (*ListRevisionsRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_agreements_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListRevisionsRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// AgreementRevision is one recorded version of an agreement.
+type AgreementRevision struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 for the first version; the current version has the highest.
+	Revision int32 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
+	// The version as enriched; on a retraction, the last version before it.
+	Agreement *Agreement `protobuf:"bytes,2,opt,name=agreement,proto3" json:"agreement,omitempty"`
+	// The event that recorded this version.
+	EventId string `protobuf:"bytes,3,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	// When ingest accepted the event.
+	RecordedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
+	// Who sent it ("grpc:<peer>", "jetstream:<subject>", "import:<file>").
+	Source string `protobuf:"bytes,5,opt,name=source,proto3" json:"source,omitempty"`
+	// This entry is the agreement's retraction.
+	Retracted bool `protobuf:"varint,6,opt,name=retracted,proto3" json:"retracted,omitempty"`
+	// Why it was retracted.
+	RetractionReason string `protobuf:"bytes,7,opt,name=retraction_reason,json=retractionReason,proto3" json:"retraction_reason,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *AgreementRevision) Reset() {
+	*x = AgreementRevision{}
+	mi := &file_bilat_v1_agreements_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AgreementRevision) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AgreementRevision) ProtoMessage() {}
+
+func (x *AgreementRevision) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_agreements_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AgreementRevision.ProtoReflect.Descriptor instead.
+func (*AgreementRevision) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_agreements_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AgreementRevision) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *AgreementRevision) GetAgreement() *Agreement {
+	if x != nil {
+		return x.Agreement
+	}
+	return nil
+}
+
+func (x *AgreementRevision) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *AgreementRevision) GetRecordedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordedAt
+	}
+	return nil
+}
+
+func (x *AgreementRevision) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *AgreementRevision) GetRetracted() bool {
+	if x != nil {
+		return x.Retracted
+	}
+	return false
+}
+
+func (x *AgreementRevision) GetRetractionReason() string {
+	if x != nil {
+		return x.RetractionReason
+	}
+	return ""
+}
+
+type ListRevisionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Oldest first.
+	Revisions     []*AgreementRevision `protobuf:"bytes,2,rep,name=revisions,proto3" json:"revisions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRevisionsResponse) Reset() {
+	*x = ListRevisionsResponse{}
+	mi := &file_bilat_v1_agreements_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRevisionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRevisionsResponse) ProtoMessage() {}
+
+func (x *ListRevisionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_agreements_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRevisionsResponse.ProtoReflect.Descriptor instead.
+func (*ListRevisionsResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_agreements_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListRevisionsResponse) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ListRevisionsResponse) GetRevisions() []*AgreementRevision {
+	if x != nil {
+		return x.Revisions
+	}
+	return nil
+}
+
+type WatchAgreementsRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Filter *AgreementFilter       `protobuf:"bytes,1,opt,name=filter,proto3" json:"filter,omitempty"`
+	// A position from an earlier WatchAgreementsResponse: the stream resumes
+	// with the first change after it. Overrides start.
+	AfterPosition string     `protobuf:"bytes,2,opt,name=after_position,json=afterPosition,proto3" json:"after_position,omitempty"`
+	Start         WatchStart `protobuf:"varint,3,opt,name=start,proto3,enum=bilat.v1.WatchStart" json:"start,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchAgreementsRequest) Reset() {
+	*x = WatchAgreementsRequest{}
+	mi := &file_bilat_v1_agreements_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchAgreementsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchAgreementsRequest) ProtoMessage() {}
+
+func (x *WatchAgreementsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_agreements_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchAgreementsRequest.ProtoReflect.Descriptor instead.
+func (*WatchAgreementsRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_agreements_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *WatchAgreementsRequest) GetFilter() *AgreementFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+func (x *WatchAgreementsRequest) GetAfterPosition() string {
+	if x != nil {
+		return x.AfterPosition
+	}
+	return ""
+}
+
+func (x *WatchAgreementsRequest) GetStart() WatchStart {
+	if x != nil {
+		return x.Start
+	}
+	return WatchStart_WATCH_START_UNSPECIFIED
+}
+
+type WatchAgreementsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Opaque; pass it as after_position to resume after this change.
+	Position string              `protobuf:"bytes,1,opt,name=position,proto3" json:"position,omitempty"`
+	Kind     AgreementChangeKind `protobuf:"varint,2,opt,name=kind,proto3,enum=bilat.v1.AgreementChangeKind" json:"kind,omitempty"`
+	// The agreement as recorded; for a retraction, its last version.
+	Agreement *Agreement `protobuf:"bytes,3,opt,name=agreement,proto3" json:"agreement,omitempty"`
+	// When ingest accepted the change.
+	RecordedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
+	// Why a retracted agreement was withdrawn.
+	RetractionReason string `protobuf:"bytes,5,opt,name=retraction_reason,json=retractionReason,proto3" json:"retraction_reason,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *WatchAgreementsResponse) Reset() {
+	*x = WatchAgreementsResponse{}
+	mi := &file_bilat_v1_agreements_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchAgreementsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchAgreementsResponse) ProtoMessage() {}
+
+func (x *WatchAgreementsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_agreements_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchAgreementsResponse.ProtoReflect.Descriptor instead.
+func (*WatchAgreementsResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_agreements_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *WatchAgreementsResponse) GetPosition() string {
+	if x != nil {
+		return x.Position
+	}
+	return ""
+}
+
+func (x *WatchAgreementsResponse) GetKind() AgreementChangeKind {
+	if x != nil {
+		return x.Kind
+	}
+	return AgreementChangeKind_AGREEMENT_CHANGE_KIND_UNSPECIFIED
+}
+
+func (x *WatchAgreementsResponse) GetAgreement() *Agreement {
+	if x != nil {
+		return x.Agreement
+	}
+	return nil
+}
+
+func (x *WatchAgreementsResponse) GetRecordedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordedAt
+	}
+	return nil
+}
+
+func (x *WatchAgreementsResponse) GetRetractionReason() string {
+	if x != nil {
+		return x.RetractionReason
+	}
+	return ""
+}
+
 var File_bilat_v1_agreements_proto protoreflect.FileDescriptor
 
 const file_bilat_v1_agreements_proto_rawDesc = "" +
 	"\n" +
-	"\x19bilat/v1/agreements.proto\x12\bbilat.v1\x1a\x18bilat/v1/agreement.proto\"%\n" +
+	"\x19bilat/v1/agreements.proto\x12\bbilat.v1\x1a\x18bilat/v1/agreement.proto\x1a\x15bilat/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"%\n" +
 	"\x13GetAgreementRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"I\n" +
 	"\x14GetAgreementResponse\x121\n" +
-	"\tagreement\x18\x01 \x01(\v2\x13.bilat.v1.AgreementR\tagreement\"\xcd\x01\n" +
-	"\x15ListAgreementsRequest\x12\x18\n" +
-	"\apartner\x18\x01 \x01(\tR\apartner\x12(\n" +
-	"\x06domain\x18\x02 \x01(\x0e2\x10.bilat.v1.DomainR\x06domain\x12\x1b\n" +
-	"\tfrom_year\x18\x03 \x01(\x05R\bfromYear\x12\x17\n" +
-	"\ato_year\x18\x04 \x01(\x05R\x06toYear\x12\x1b\n" +
+	"\tagreement\x18\x01 \x01(\v2\x13.bilat.v1.AgreementR\tagreement\"\xbf\x03\n" +
+	"\x0fAgreementFilter\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x120\n" +
+	"\x14include_sub_entities\x18\x02 \x01(\bR\x12includeSubEntities\x12\x12\n" +
+	"\x04bloc\x18\x03 \x01(\tR\x04bloc\x12(\n" +
+	"\x06domain\x18\x04 \x01(\x0e2\x10.bilat.v1.DomainR\x06domain\x12*\n" +
+	"\x05level\x18\x05 \x01(\x0e2\x14.bilat.v1.PartyLevelR\x05level\x12+\n" +
+	"\x04kind\x18\x06 \x01(\x0e2\x17.bilat.v1.AgreementKindR\x04kind\x121\n" +
+	"\x06status\x18\a \x01(\x0e2\x19.bilat.v1.AgreementStatusR\x06status\x126\n" +
+	"\vsigned_from\x18\b \x01(\v2\x15.bilat.v1.PartialDateR\n" +
+	"signedFrom\x122\n" +
+	"\tsigned_to\x18\t \x01(\v2\x15.bilat.v1.PartialDateR\bsignedTo\x12\x14\n" +
+	"\x05place\x18\n" +
+	" \x01(\tR\x05place\x12\x14\n" +
+	"\x05query\x18\v \x01(\tR\x05query\"\xf8\x01\n" +
+	"\x15ListAgreementsRequest\x121\n" +
+	"\x06filter\x18\a \x01(\v2\x19.bilat.v1.AgreementFilterR\x06filter\x123\n" +
+	"\border_by\x18\b \x01(\x0e2\x18.bilat.v1.AgreementOrderR\aorderBy\x12\x1b\n" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x06 \x01(\tR\tpageToken\"\x94\x01\n" +
+	"page_token\x18\x06 \x01(\tR\tpageTokenJ\x04\b\x01\x10\x02J\x04\b\x02\x10\x03J\x04\b\x03\x10\x04J\x04\b\x04\x10\x05R\apartnerR\x06domainR\tfrom_yearR\ato_year\"\x94\x01\n" +
 	"\x16ListAgreementsResponse\x123\n" +
 	"\n" +
 	"agreements\x18\x01 \x03(\v2\x13.bilat.v1.AgreementR\n" +
 	"agreements\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
 	"\n" +
-	"total_size\x18\x03 \x01(\x03R\ttotalSize2\xb6\x01\n" +
+	"total_size\x18\x03 \x01(\x03R\ttotalSize\"&\n" +
+	"\x14ListRevisionsRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x9d\x02\n" +
+	"\x11AgreementRevision\x12\x1a\n" +
+	"\brevision\x18\x01 \x01(\x05R\brevision\x121\n" +
+	"\tagreement\x18\x02 \x01(\v2\x13.bilat.v1.AgreementR\tagreement\x12\x19\n" +
+	"\bevent_id\x18\x03 \x01(\tR\aeventId\x12;\n" +
+	"\vrecorded_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"recordedAt\x12\x16\n" +
+	"\x06source\x18\x05 \x01(\tR\x06source\x12\x1c\n" +
+	"\tretracted\x18\x06 \x01(\bR\tretracted\x12+\n" +
+	"\x11retraction_reason\x18\a \x01(\tR\x10retractionReason\"b\n" +
+	"\x15ListRevisionsResponse\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
+	"\trevisions\x18\x02 \x03(\v2\x1b.bilat.v1.AgreementRevisionR\trevisions\"\x9e\x01\n" +
+	"\x16WatchAgreementsRequest\x121\n" +
+	"\x06filter\x18\x01 \x01(\v2\x19.bilat.v1.AgreementFilterR\x06filter\x12%\n" +
+	"\x0eafter_position\x18\x02 \x01(\tR\rafterPosition\x12*\n" +
+	"\x05start\x18\x03 \x01(\x0e2\x14.bilat.v1.WatchStartR\x05start\"\x85\x02\n" +
+	"\x17WatchAgreementsResponse\x12\x1a\n" +
+	"\bposition\x18\x01 \x01(\tR\bposition\x121\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1d.bilat.v1.AgreementChangeKindR\x04kind\x121\n" +
+	"\tagreement\x18\x03 \x01(\v2\x13.bilat.v1.AgreementR\tagreement\x12;\n" +
+	"\vrecorded_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"recordedAt\x12+\n" +
+	"\x11retraction_reason\x18\x05 \x01(\tR\x10retractionReason*\x91\x01\n" +
+	"\x0eAgreementOrder\x12\x1f\n" +
+	"\x1bAGREEMENT_ORDER_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bAGREEMENT_ORDER_SIGNED_DESC\x10\x01\x12\x1e\n" +
+	"\x1aAGREEMENT_ORDER_SIGNED_ASC\x10\x02\x12\x1d\n" +
+	"\x19AGREEMENT_ORDER_RELEVANCE\x10\x03*Y\n" +
+	"\n" +
+	"WatchStart\x12\x1b\n" +
+	"\x17WATCH_START_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fWATCH_START_NOW\x10\x01\x12\x19\n" +
+	"\x15WATCH_START_BEGINNING\x10\x02*\xa8\x01\n" +
+	"\x13AgreementChangeKind\x12%\n" +
+	"!AGREEMENT_CHANGE_KIND_UNSPECIFIED\x10\x00\x12\"\n" +
+	"\x1eAGREEMENT_CHANGE_KIND_RECORDED\x10\x01\x12!\n" +
+	"\x1dAGREEMENT_CHANGE_KIND_REVISED\x10\x02\x12#\n" +
+	"\x1fAGREEMENT_CHANGE_KIND_RETRACTED\x10\x032\xe2\x02\n" +
 	"\x10AgreementService\x12M\n" +
 	"\fGetAgreement\x12\x1d.bilat.v1.GetAgreementRequest\x1a\x1e.bilat.v1.GetAgreementResponse\x12S\n" +
-	"\x0eListAgreements\x12\x1f.bilat.v1.ListAgreementsRequest\x1a .bilat.v1.ListAgreementsResponseB\"Z bilat.dev/proto/bilat/v1;bilatv1b\x06proto3"
+	"\x0eListAgreements\x12\x1f.bilat.v1.ListAgreementsRequest\x1a .bilat.v1.ListAgreementsResponse\x12P\n" +
+	"\rListRevisions\x12\x1e.bilat.v1.ListRevisionsRequest\x1a\x1f.bilat.v1.ListRevisionsResponse\x12X\n" +
+	"\x0fWatchAgreements\x12 .bilat.v1.WatchAgreementsRequest\x1a!.bilat.v1.WatchAgreementsResponse0\x01B\"Z bilat.dev/proto/bilat/v1;bilatv1b\x06proto3"
 
 var (
 	file_bilat_v1_agreements_proto_rawDescOnce sync.Once
@@ -301,28 +986,62 @@ func file_bilat_v1_agreements_proto_rawDescGZIP() []byte {
 	return file_bilat_v1_agreements_proto_rawDescData
 }
 
-var file_bilat_v1_agreements_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_bilat_v1_agreements_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_bilat_v1_agreements_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_bilat_v1_agreements_proto_goTypes = []any{
-	(*GetAgreementRequest)(nil),    // 0: bilat.v1.GetAgreementRequest
-	(*GetAgreementResponse)(nil),   // 1: bilat.v1.GetAgreementResponse
-	(*ListAgreementsRequest)(nil),  // 2: bilat.v1.ListAgreementsRequest
-	(*ListAgreementsResponse)(nil), // 3: bilat.v1.ListAgreementsResponse
-	(*Agreement)(nil),              // 4: bilat.v1.Agreement
-	(Domain)(0),                    // 5: bilat.v1.Domain
+	(AgreementOrder)(0),             // 0: bilat.v1.AgreementOrder
+	(WatchStart)(0),                 // 1: bilat.v1.WatchStart
+	(AgreementChangeKind)(0),        // 2: bilat.v1.AgreementChangeKind
+	(*GetAgreementRequest)(nil),     // 3: bilat.v1.GetAgreementRequest
+	(*GetAgreementResponse)(nil),    // 4: bilat.v1.GetAgreementResponse
+	(*AgreementFilter)(nil),         // 5: bilat.v1.AgreementFilter
+	(*ListAgreementsRequest)(nil),   // 6: bilat.v1.ListAgreementsRequest
+	(*ListAgreementsResponse)(nil),  // 7: bilat.v1.ListAgreementsResponse
+	(*ListRevisionsRequest)(nil),    // 8: bilat.v1.ListRevisionsRequest
+	(*AgreementRevision)(nil),       // 9: bilat.v1.AgreementRevision
+	(*ListRevisionsResponse)(nil),   // 10: bilat.v1.ListRevisionsResponse
+	(*WatchAgreementsRequest)(nil),  // 11: bilat.v1.WatchAgreementsRequest
+	(*WatchAgreementsResponse)(nil), // 12: bilat.v1.WatchAgreementsResponse
+	(*Agreement)(nil),               // 13: bilat.v1.Agreement
+	(Domain)(0),                     // 14: bilat.v1.Domain
+	(PartyLevel)(0),                 // 15: bilat.v1.PartyLevel
+	(AgreementKind)(0),              // 16: bilat.v1.AgreementKind
+	(AgreementStatus)(0),            // 17: bilat.v1.AgreementStatus
+	(*PartialDate)(nil),             // 18: bilat.v1.PartialDate
+	(*timestamppb.Timestamp)(nil),   // 19: google.protobuf.Timestamp
 }
 var file_bilat_v1_agreements_proto_depIdxs = []int32{
-	4, // 0: bilat.v1.GetAgreementResponse.agreement:type_name -> bilat.v1.Agreement
-	5, // 1: bilat.v1.ListAgreementsRequest.domain:type_name -> bilat.v1.Domain
-	4, // 2: bilat.v1.ListAgreementsResponse.agreements:type_name -> bilat.v1.Agreement
-	0, // 3: bilat.v1.AgreementService.GetAgreement:input_type -> bilat.v1.GetAgreementRequest
-	2, // 4: bilat.v1.AgreementService.ListAgreements:input_type -> bilat.v1.ListAgreementsRequest
-	1, // 5: bilat.v1.AgreementService.GetAgreement:output_type -> bilat.v1.GetAgreementResponse
-	3, // 6: bilat.v1.AgreementService.ListAgreements:output_type -> bilat.v1.ListAgreementsResponse
-	5, // [5:7] is the sub-list for method output_type
-	3, // [3:5] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	13, // 0: bilat.v1.GetAgreementResponse.agreement:type_name -> bilat.v1.Agreement
+	14, // 1: bilat.v1.AgreementFilter.domain:type_name -> bilat.v1.Domain
+	15, // 2: bilat.v1.AgreementFilter.level:type_name -> bilat.v1.PartyLevel
+	16, // 3: bilat.v1.AgreementFilter.kind:type_name -> bilat.v1.AgreementKind
+	17, // 4: bilat.v1.AgreementFilter.status:type_name -> bilat.v1.AgreementStatus
+	18, // 5: bilat.v1.AgreementFilter.signed_from:type_name -> bilat.v1.PartialDate
+	18, // 6: bilat.v1.AgreementFilter.signed_to:type_name -> bilat.v1.PartialDate
+	5,  // 7: bilat.v1.ListAgreementsRequest.filter:type_name -> bilat.v1.AgreementFilter
+	0,  // 8: bilat.v1.ListAgreementsRequest.order_by:type_name -> bilat.v1.AgreementOrder
+	13, // 9: bilat.v1.ListAgreementsResponse.agreements:type_name -> bilat.v1.Agreement
+	13, // 10: bilat.v1.AgreementRevision.agreement:type_name -> bilat.v1.Agreement
+	19, // 11: bilat.v1.AgreementRevision.recorded_at:type_name -> google.protobuf.Timestamp
+	9,  // 12: bilat.v1.ListRevisionsResponse.revisions:type_name -> bilat.v1.AgreementRevision
+	5,  // 13: bilat.v1.WatchAgreementsRequest.filter:type_name -> bilat.v1.AgreementFilter
+	1,  // 14: bilat.v1.WatchAgreementsRequest.start:type_name -> bilat.v1.WatchStart
+	2,  // 15: bilat.v1.WatchAgreementsResponse.kind:type_name -> bilat.v1.AgreementChangeKind
+	13, // 16: bilat.v1.WatchAgreementsResponse.agreement:type_name -> bilat.v1.Agreement
+	19, // 17: bilat.v1.WatchAgreementsResponse.recorded_at:type_name -> google.protobuf.Timestamp
+	3,  // 18: bilat.v1.AgreementService.GetAgreement:input_type -> bilat.v1.GetAgreementRequest
+	6,  // 19: bilat.v1.AgreementService.ListAgreements:input_type -> bilat.v1.ListAgreementsRequest
+	8,  // 20: bilat.v1.AgreementService.ListRevisions:input_type -> bilat.v1.ListRevisionsRequest
+	11, // 21: bilat.v1.AgreementService.WatchAgreements:input_type -> bilat.v1.WatchAgreementsRequest
+	4,  // 22: bilat.v1.AgreementService.GetAgreement:output_type -> bilat.v1.GetAgreementResponse
+	7,  // 23: bilat.v1.AgreementService.ListAgreements:output_type -> bilat.v1.ListAgreementsResponse
+	10, // 24: bilat.v1.AgreementService.ListRevisions:output_type -> bilat.v1.ListRevisionsResponse
+	12, // 25: bilat.v1.AgreementService.WatchAgreements:output_type -> bilat.v1.WatchAgreementsResponse
+	22, // [22:26] is the sub-list for method output_type
+	18, // [18:22] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_bilat_v1_agreements_proto_init() }
@@ -331,18 +1050,20 @@ func file_bilat_v1_agreements_proto_init() {
 		return
 	}
 	file_bilat_v1_agreement_proto_init()
+	file_bilat_v1_common_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bilat_v1_agreements_proto_rawDesc), len(file_bilat_v1_agreements_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   4,
+			NumEnums:      3,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_bilat_v1_agreements_proto_goTypes,
 		DependencyIndexes: file_bilat_v1_agreements_proto_depIdxs,
+		EnumInfos:         file_bilat_v1_agreements_proto_enumTypes,
 		MessageInfos:      file_bilat_v1_agreements_proto_msgTypes,
 	}.Build()
 	File_bilat_v1_agreements_proto = out.File

@@ -19,8 +19,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AgreementService_GetAgreement_FullMethodName   = "/bilat.v1.AgreementService/GetAgreement"
-	AgreementService_ListAgreements_FullMethodName = "/bilat.v1.AgreementService/ListAgreements"
+	AgreementService_GetAgreement_FullMethodName    = "/bilat.v1.AgreementService/GetAgreement"
+	AgreementService_ListAgreements_FullMethodName  = "/bilat.v1.AgreementService/ListAgreements"
+	AgreementService_ListRevisions_FullMethodName   = "/bilat.v1.AgreementService/ListRevisions"
+	AgreementService_WatchAgreements_FullMethodName = "/bilat.v1.AgreementService/WatchAgreements"
 )
 
 // AgreementServiceClient is the client API for AgreementService service.
@@ -31,8 +33,16 @@ const (
 type AgreementServiceClient interface {
 	// GetAgreement returns the current version of one agreement.
 	GetAgreement(ctx context.Context, in *GetAgreementRequest, opts ...grpc.CallOption) (*GetAgreementResponse, error)
-	// ListAgreements lists agreements, newest signing date first.
+	// ListAgreements lists the agreements matching a filter, newest signing
+	// date first or by relevance to the title words, a page at a time.
 	ListAgreements(ctx context.Context, in *ListAgreementsRequest, opts ...grpc.CallOption) (*ListAgreementsResponse, error)
+	// ListRevisions returns every recorded version of one agreement, oldest
+	// first, including its retraction if it was retracted.
+	ListRevisions(ctx context.Context, in *ListRevisionsRequest, opts ...grpc.CallOption) (*ListRevisionsResponse, error)
+	// WatchAgreements streams every agreement change matching a filter as it
+	// is recorded. Each message carries a position; a client that reconnects
+	// with the last position it received misses nothing and sees nothing twice.
+	WatchAgreements(ctx context.Context, in *WatchAgreementsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchAgreementsResponse], error)
 }
 
 type agreementServiceClient struct {
@@ -63,6 +73,35 @@ func (c *agreementServiceClient) ListAgreements(ctx context.Context, in *ListAgr
 	return out, nil
 }
 
+func (c *agreementServiceClient) ListRevisions(ctx context.Context, in *ListRevisionsRequest, opts ...grpc.CallOption) (*ListRevisionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRevisionsResponse)
+	err := c.cc.Invoke(ctx, AgreementService_ListRevisions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *agreementServiceClient) WatchAgreements(ctx context.Context, in *WatchAgreementsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchAgreementsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AgreementService_ServiceDesc.Streams[0], AgreementService_WatchAgreements_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchAgreementsRequest, WatchAgreementsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AgreementService_WatchAgreementsClient = grpc.ServerStreamingClient[WatchAgreementsResponse]
+
 // AgreementServiceServer is the server API for AgreementService service.
 // All implementations must embed UnimplementedAgreementServiceServer
 // for forward compatibility.
@@ -71,8 +110,16 @@ func (c *agreementServiceClient) ListAgreements(ctx context.Context, in *ListAgr
 type AgreementServiceServer interface {
 	// GetAgreement returns the current version of one agreement.
 	GetAgreement(context.Context, *GetAgreementRequest) (*GetAgreementResponse, error)
-	// ListAgreements lists agreements, newest signing date first.
+	// ListAgreements lists the agreements matching a filter, newest signing
+	// date first or by relevance to the title words, a page at a time.
 	ListAgreements(context.Context, *ListAgreementsRequest) (*ListAgreementsResponse, error)
+	// ListRevisions returns every recorded version of one agreement, oldest
+	// first, including its retraction if it was retracted.
+	ListRevisions(context.Context, *ListRevisionsRequest) (*ListRevisionsResponse, error)
+	// WatchAgreements streams every agreement change matching a filter as it
+	// is recorded. Each message carries a position; a client that reconnects
+	// with the last position it received misses nothing and sees nothing twice.
+	WatchAgreements(*WatchAgreementsRequest, grpc.ServerStreamingServer[WatchAgreementsResponse]) error
 	mustEmbedUnimplementedAgreementServiceServer()
 }
 
@@ -88,6 +135,12 @@ func (UnimplementedAgreementServiceServer) GetAgreement(context.Context, *GetAgr
 }
 func (UnimplementedAgreementServiceServer) ListAgreements(context.Context, *ListAgreementsRequest) (*ListAgreementsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAgreements not implemented")
+}
+func (UnimplementedAgreementServiceServer) ListRevisions(context.Context, *ListRevisionsRequest) (*ListRevisionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRevisions not implemented")
+}
+func (UnimplementedAgreementServiceServer) WatchAgreements(*WatchAgreementsRequest, grpc.ServerStreamingServer[WatchAgreementsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchAgreements not implemented")
 }
 func (UnimplementedAgreementServiceServer) mustEmbedUnimplementedAgreementServiceServer() {}
 func (UnimplementedAgreementServiceServer) testEmbeddedByValue()                          {}
@@ -146,6 +199,35 @@ func _AgreementService_ListAgreements_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AgreementService_ListRevisions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRevisionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgreementServiceServer).ListRevisions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AgreementService_ListRevisions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgreementServiceServer).ListRevisions(ctx, req.(*ListRevisionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AgreementService_WatchAgreements_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchAgreementsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AgreementServiceServer).WatchAgreements(m, &grpc.GenericServerStream[WatchAgreementsRequest, WatchAgreementsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AgreementService_WatchAgreementsServer = grpc.ServerStreamingServer[WatchAgreementsResponse]
+
 // AgreementService_ServiceDesc is the grpc.ServiceDesc for AgreementService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -161,7 +243,17 @@ var AgreementService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ListAgreements",
 			Handler:    _AgreementService_ListAgreements_Handler,
 		},
+		{
+			MethodName: "ListRevisions",
+			Handler:    _AgreementService_ListRevisions_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchAgreements",
+			Handler:       _AgreementService_WatchAgreements_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "bilat/v1/agreements.proto",
 }

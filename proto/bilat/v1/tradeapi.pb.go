@@ -844,11 +844,570 @@ func (x *GetTradeConflictsResponse) GetConflicts() []*TradeConflict {
 	return nil
 }
 
+type CompareTradeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Two to twenty partner entity codes, in the order of the columns.
+	Partners []string `protobuf:"bytes,1,rep,name=partners,proto3" json:"partners,omitempty"`
+	// Reporter entity code; empty for every reporter.
+	Reporter string `protobuf:"bytes,2,opt,name=reporter,proto3" json:"reporter,omitempty"`
+	// Inclusive year range; 0 leaves that end open.
+	FromYear int32 `protobuf:"varint,3,opt,name=from_year,json=fromYear,proto3" json:"from_year,omitempty"`
+	ToYear   int32 `protobuf:"varint,4,opt,name=to_year,json=toYear,proto3" json:"to_year,omitempty"`
+	// The flow the CAGR and shares are computed on; unspecified means turnover.
+	Flow          TradeFlow `protobuf:"varint,5,opt,name=flow,proto3,enum=bilat.v1.TradeFlow" json:"flow,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompareTradeRequest) Reset() {
+	*x = CompareTradeRequest{}
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompareTradeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompareTradeRequest) ProtoMessage() {}
+
+func (x *CompareTradeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompareTradeRequest.ProtoReflect.Descriptor instead.
+func (*CompareTradeRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_tradeapi_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CompareTradeRequest) GetPartners() []string {
+	if x != nil {
+		return x.Partners
+	}
+	return nil
+}
+
+func (x *CompareTradeRequest) GetReporter() string {
+	if x != nil {
+		return x.Reporter
+	}
+	return ""
+}
+
+func (x *CompareTradeRequest) GetFromYear() int32 {
+	if x != nil {
+		return x.FromYear
+	}
+	return 0
+}
+
+func (x *CompareTradeRequest) GetToYear() int32 {
+	if x != nil {
+		return x.ToYear
+	}
+	return 0
+}
+
+func (x *CompareTradeRequest) GetFlow() TradeFlow {
+	if x != nil {
+		return x.Flow
+	}
+	return TradeFlow_TRADE_FLOW_UNSPECIFIED
+}
+
+// PartnerTrade is one partner's column of a comparison.
+type PartnerTrade struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Partner string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	// Canonical name of the partner.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Best values per reporter, period and scope, as GetTradeBalance gives them.
+	Periods []*TradePeriodStats `protobuf:"bytes,3,rep,name=periods,proto3" json:"periods,omitempty"`
+	// CAGR of the chosen flow over the years with USD values.
+	Cagr          []*Cagr `protobuf:"bytes,4,rep,name=cagr,proto3" json:"cagr,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartnerTrade) Reset() {
+	*x = PartnerTrade{}
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartnerTrade) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartnerTrade) ProtoMessage() {}
+
+func (x *PartnerTrade) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartnerTrade.ProtoReflect.Descriptor instead.
+func (*PartnerTrade) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_tradeapi_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *PartnerTrade) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *PartnerTrade) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PartnerTrade) GetPeriods() []*TradePeriodStats {
+	if x != nil {
+		return x.Periods
+	}
+	return nil
+}
+
+func (x *PartnerTrade) GetCagr() []*Cagr {
+	if x != nil {
+		return x.Cagr
+	}
+	return nil
+}
+
+// CompareYear is one year of the chosen flow across the partners.
+type CompareYear struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Year  int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	// One cell per requested partner, in request order; unset when the
+	// partner has no USD value of the flow for the year.
+	Cells         []*CompareCell `protobuf:"bytes,2,rep,name=cells,proto3" json:"cells,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompareYear) Reset() {
+	*x = CompareYear{}
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompareYear) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompareYear) ProtoMessage() {}
+
+func (x *CompareYear) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompareYear.ProtoReflect.Descriptor instead.
+func (*CompareYear) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_tradeapi_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *CompareYear) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *CompareYear) GetCells() []*CompareCell {
+	if x != nil {
+		return x.Cells
+	}
+	return nil
+}
+
+// CompareCell is one partner's value in one year.
+type CompareCell struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Partner string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	Usd     *Money                 `protobuf:"bytes,2,opt,name=usd,proto3" json:"usd,omitempty"`
+	// The value was derived rather than reported.
+	Derived bool `protobuf:"varint,3,opt,name=derived,proto3" json:"derived,omitempty"`
+	// Share of the year's total over the compared partners, in percent.
+	SharePct float64 `protobuf:"fixed64,4,opt,name=share_pct,json=sharePct,proto3" json:"share_pct,omitempty"`
+	// Change from the partner's previous year, in percent; unset when unknown.
+	YoyPct        *float64 `protobuf:"fixed64,5,opt,name=yoy_pct,json=yoyPct,proto3,oneof" json:"yoy_pct,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompareCell) Reset() {
+	*x = CompareCell{}
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompareCell) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompareCell) ProtoMessage() {}
+
+func (x *CompareCell) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompareCell.ProtoReflect.Descriptor instead.
+func (*CompareCell) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_tradeapi_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *CompareCell) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *CompareCell) GetUsd() *Money {
+	if x != nil {
+		return x.Usd
+	}
+	return nil
+}
+
+func (x *CompareCell) GetDerived() bool {
+	if x != nil {
+		return x.Derived
+	}
+	return false
+}
+
+func (x *CompareCell) GetSharePct() float64 {
+	if x != nil {
+		return x.SharePct
+	}
+	return 0
+}
+
+func (x *CompareCell) GetYoyPct() float64 {
+	if x != nil && x.YoyPct != nil {
+		return *x.YoyPct
+	}
+	return 0
+}
+
+type CompareTradeResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Partners []*PartnerTrade        `protobuf:"bytes,1,rep,name=partners,proto3" json:"partners,omitempty"`
+	Flow     TradeFlow              `protobuf:"varint,2,opt,name=flow,proto3,enum=bilat.v1.TradeFlow" json:"flow,omitempty"`
+	// Whole-year (calendar) values of the flow side by side, oldest first.
+	Years         []*CompareYear `protobuf:"bytes,3,rep,name=years,proto3" json:"years,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompareTradeResponse) Reset() {
+	*x = CompareTradeResponse{}
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompareTradeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompareTradeResponse) ProtoMessage() {}
+
+func (x *CompareTradeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompareTradeResponse.ProtoReflect.Descriptor instead.
+func (*CompareTradeResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_tradeapi_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *CompareTradeResponse) GetPartners() []*PartnerTrade {
+	if x != nil {
+		return x.Partners
+	}
+	return nil
+}
+
+func (x *CompareTradeResponse) GetFlow() TradeFlow {
+	if x != nil {
+		return x.Flow
+	}
+	return TradeFlow_TRADE_FLOW_UNSPECIFIED
+}
+
+func (x *CompareTradeResponse) GetYears() []*CompareYear {
+	if x != nil {
+		return x.Years
+	}
+	return nil
+}
+
+type WatchTradeAlertsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Partner entity codes to watch; empty for every partner.
+	Partners []string `protobuf:"bytes,1,rep,name=partners,proto3" json:"partners,omitempty"`
+	// Only figures of this reporter; empty for every reporter.
+	Reporter string `protobuf:"bytes,2,opt,name=reporter,proto3" json:"reporter,omitempty"`
+	// The flow whose change is watched; unspecified means turnover.
+	Flow TradeFlow `protobuf:"varint,3,opt,name=flow,proto3,enum=bilat.v1.TradeFlow" json:"flow,omitempty"`
+	// Fire when the absolute year-on-year change is at least this many
+	// percent; must be greater than 0.
+	ThresholdPct float64 `protobuf:"fixed64,4,opt,name=threshold_pct,json=thresholdPct,proto3" json:"threshold_pct,omitempty"`
+	// A position from an earlier alert: resume after it. Overrides start.
+	AfterPosition string     `protobuf:"bytes,5,opt,name=after_position,json=afterPosition,proto3" json:"after_position,omitempty"`
+	Start         WatchStart `protobuf:"varint,6,opt,name=start,proto3,enum=bilat.v1.WatchStart" json:"start,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchTradeAlertsRequest) Reset() {
+	*x = WatchTradeAlertsRequest{}
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchTradeAlertsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchTradeAlertsRequest) ProtoMessage() {}
+
+func (x *WatchTradeAlertsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchTradeAlertsRequest.ProtoReflect.Descriptor instead.
+func (*WatchTradeAlertsRequest) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_tradeapi_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *WatchTradeAlertsRequest) GetPartners() []string {
+	if x != nil {
+		return x.Partners
+	}
+	return nil
+}
+
+func (x *WatchTradeAlertsRequest) GetReporter() string {
+	if x != nil {
+		return x.Reporter
+	}
+	return ""
+}
+
+func (x *WatchTradeAlertsRequest) GetFlow() TradeFlow {
+	if x != nil {
+		return x.Flow
+	}
+	return TradeFlow_TRADE_FLOW_UNSPECIFIED
+}
+
+func (x *WatchTradeAlertsRequest) GetThresholdPct() float64 {
+	if x != nil {
+		return x.ThresholdPct
+	}
+	return 0
+}
+
+func (x *WatchTradeAlertsRequest) GetAfterPosition() string {
+	if x != nil {
+		return x.AfterPosition
+	}
+	return ""
+}
+
+func (x *WatchTradeAlertsRequest) GetStart() WatchStart {
+	if x != nil {
+		return x.Start
+	}
+	return WatchStart_WATCH_START_UNSPECIFIED
+}
+
+type WatchTradeAlertsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Opaque; pass it as after_position to resume after this alert.
+	Position string `protobuf:"bytes,1,opt,name=position,proto3" json:"position,omitempty"`
+	// The figure that moved the change.
+	Figure   *TradeFigure `protobuf:"bytes,2,opt,name=figure,proto3" json:"figure,omitempty"`
+	Partner  string       `protobuf:"bytes,3,opt,name=partner,proto3" json:"partner,omitempty"`
+	Reporter string       `protobuf:"bytes,4,opt,name=reporter,proto3" json:"reporter,omitempty"`
+	Flow     TradeFlow    `protobuf:"varint,5,opt,name=flow,proto3,enum=bilat.v1.TradeFlow" json:"flow,omitempty"`
+	Period   *Period      `protobuf:"bytes,6,opt,name=period,proto3" json:"period,omitempty"`
+	// The figure's value in USD and the best value of the same period a
+	// year earlier that it is compared with.
+	Usd         *Money `protobuf:"bytes,7,opt,name=usd,proto3" json:"usd,omitempty"`
+	PreviousUsd *Money `protobuf:"bytes,8,opt,name=previous_usd,json=previousUsd,proto3" json:"previous_usd,omitempty"`
+	// (usd - previous_usd) / previous_usd, in percent.
+	ChangePct     float64 `protobuf:"fixed64,9,opt,name=change_pct,json=changePct,proto3" json:"change_pct,omitempty"`
+	ThresholdPct  float64 `protobuf:"fixed64,10,opt,name=threshold_pct,json=thresholdPct,proto3" json:"threshold_pct,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchTradeAlertsResponse) Reset() {
+	*x = WatchTradeAlertsResponse{}
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchTradeAlertsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchTradeAlertsResponse) ProtoMessage() {}
+
+func (x *WatchTradeAlertsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bilat_v1_tradeapi_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchTradeAlertsResponse.ProtoReflect.Descriptor instead.
+func (*WatchTradeAlertsResponse) Descriptor() ([]byte, []int) {
+	return file_bilat_v1_tradeapi_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *WatchTradeAlertsResponse) GetPosition() string {
+	if x != nil {
+		return x.Position
+	}
+	return ""
+}
+
+func (x *WatchTradeAlertsResponse) GetFigure() *TradeFigure {
+	if x != nil {
+		return x.Figure
+	}
+	return nil
+}
+
+func (x *WatchTradeAlertsResponse) GetPartner() string {
+	if x != nil {
+		return x.Partner
+	}
+	return ""
+}
+
+func (x *WatchTradeAlertsResponse) GetReporter() string {
+	if x != nil {
+		return x.Reporter
+	}
+	return ""
+}
+
+func (x *WatchTradeAlertsResponse) GetFlow() TradeFlow {
+	if x != nil {
+		return x.Flow
+	}
+	return TradeFlow_TRADE_FLOW_UNSPECIFIED
+}
+
+func (x *WatchTradeAlertsResponse) GetPeriod() *Period {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+func (x *WatchTradeAlertsResponse) GetUsd() *Money {
+	if x != nil {
+		return x.Usd
+	}
+	return nil
+}
+
+func (x *WatchTradeAlertsResponse) GetPreviousUsd() *Money {
+	if x != nil {
+		return x.PreviousUsd
+	}
+	return nil
+}
+
+func (x *WatchTradeAlertsResponse) GetChangePct() float64 {
+	if x != nil {
+		return x.ChangePct
+	}
+	return 0
+}
+
+func (x *WatchTradeAlertsResponse) GetThresholdPct() float64 {
+	if x != nil {
+		return x.ThresholdPct
+	}
+	return 0
+}
+
 var File_bilat_v1_tradeapi_proto protoreflect.FileDescriptor
 
 const file_bilat_v1_tradeapi_proto_rawDesc = "" +
 	"\n" +
-	"\x17bilat/v1/tradeapi.proto\x12\bbilat.v1\x1a\x19bilat/v1/statistics.proto\x1a\x14bilat/v1/trade.proto\"\xac\x01\n" +
+	"\x17bilat/v1/tradeapi.proto\x12\bbilat.v1\x1a\x19bilat/v1/agreements.proto\x1a\x15bilat/v1/common.proto\x1a\x19bilat/v1/statistics.proto\x1a\x14bilat/v1/trade.proto\"\xac\x01\n" +
 	"\x15GetTradeSeriesRequest\x12\x18\n" +
 	"\apartner\x18\x01 \x01(\tR\apartner\x12\x1a\n" +
 	"\breporter\x18\x02 \x01(\tR\breporter\x12'\n" +
@@ -906,14 +1465,62 @@ const file_bilat_v1_tradeapi_proto_rawDesc = "" +
 	"\rtolerance_pct\x18\x02 \x01(\x01R\ftolerancePct\"l\n" +
 	"\x19GetTradeConflictsResponse\x12\x18\n" +
 	"\apartner\x18\x01 \x01(\tR\apartner\x125\n" +
-	"\tconflicts\x18\x02 \x03(\v2\x17.bilat.v1.TradeConflictR\tconflicts2\x9b\x04\n" +
+	"\tconflicts\x18\x02 \x03(\v2\x17.bilat.v1.TradeConflictR\tconflicts\"\xac\x01\n" +
+	"\x13CompareTradeRequest\x12\x1a\n" +
+	"\bpartners\x18\x01 \x03(\tR\bpartners\x12\x1a\n" +
+	"\breporter\x18\x02 \x01(\tR\breporter\x12\x1b\n" +
+	"\tfrom_year\x18\x03 \x01(\x05R\bfromYear\x12\x17\n" +
+	"\ato_year\x18\x04 \x01(\x05R\x06toYear\x12'\n" +
+	"\x04flow\x18\x05 \x01(\x0e2\x13.bilat.v1.TradeFlowR\x04flow\"\x96\x01\n" +
+	"\fPartnerTrade\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x124\n" +
+	"\aperiods\x18\x03 \x03(\v2\x1a.bilat.v1.TradePeriodStatsR\aperiods\x12\"\n" +
+	"\x04cagr\x18\x04 \x03(\v2\x0e.bilat.v1.CagrR\x04cagr\"N\n" +
+	"\vCompareYear\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x12+\n" +
+	"\x05cells\x18\x02 \x03(\v2\x15.bilat.v1.CompareCellR\x05cells\"\xab\x01\n" +
+	"\vCompareCell\x12\x18\n" +
+	"\apartner\x18\x01 \x01(\tR\apartner\x12!\n" +
+	"\x03usd\x18\x02 \x01(\v2\x0f.bilat.v1.MoneyR\x03usd\x12\x18\n" +
+	"\aderived\x18\x03 \x01(\bR\aderived\x12\x1b\n" +
+	"\tshare_pct\x18\x04 \x01(\x01R\bsharePct\x12\x1c\n" +
+	"\ayoy_pct\x18\x05 \x01(\x01H\x00R\x06yoyPct\x88\x01\x01B\n" +
+	"\n" +
+	"\b_yoy_pct\"\xa0\x01\n" +
+	"\x14CompareTradeResponse\x122\n" +
+	"\bpartners\x18\x01 \x03(\v2\x16.bilat.v1.PartnerTradeR\bpartners\x12'\n" +
+	"\x04flow\x18\x02 \x01(\x0e2\x13.bilat.v1.TradeFlowR\x04flow\x12+\n" +
+	"\x05years\x18\x03 \x03(\v2\x15.bilat.v1.CompareYearR\x05years\"\xf2\x01\n" +
+	"\x17WatchTradeAlertsRequest\x12\x1a\n" +
+	"\bpartners\x18\x01 \x03(\tR\bpartners\x12\x1a\n" +
+	"\breporter\x18\x02 \x01(\tR\breporter\x12'\n" +
+	"\x04flow\x18\x03 \x01(\x0e2\x13.bilat.v1.TradeFlowR\x04flow\x12#\n" +
+	"\rthreshold_pct\x18\x04 \x01(\x01R\fthresholdPct\x12%\n" +
+	"\x0eafter_position\x18\x05 \x01(\tR\rafterPosition\x12*\n" +
+	"\x05start\x18\x06 \x01(\x0e2\x14.bilat.v1.WatchStartR\x05start\"\x89\x03\n" +
+	"\x18WatchTradeAlertsResponse\x12\x1a\n" +
+	"\bposition\x18\x01 \x01(\tR\bposition\x12-\n" +
+	"\x06figure\x18\x02 \x01(\v2\x15.bilat.v1.TradeFigureR\x06figure\x12\x18\n" +
+	"\apartner\x18\x03 \x01(\tR\apartner\x12\x1a\n" +
+	"\breporter\x18\x04 \x01(\tR\breporter\x12'\n" +
+	"\x04flow\x18\x05 \x01(\x0e2\x13.bilat.v1.TradeFlowR\x04flow\x12(\n" +
+	"\x06period\x18\x06 \x01(\v2\x10.bilat.v1.PeriodR\x06period\x12!\n" +
+	"\x03usd\x18\a \x01(\v2\x0f.bilat.v1.MoneyR\x03usd\x122\n" +
+	"\fprevious_usd\x18\b \x01(\v2\x0f.bilat.v1.MoneyR\vpreviousUsd\x12\x1d\n" +
+	"\n" +
+	"change_pct\x18\t \x01(\x01R\tchangePct\x12#\n" +
+	"\rthreshold_pct\x18\n" +
+	" \x01(\x01R\fthresholdPct2\xc7\x05\n" +
 	"\fTradeService\x12S\n" +
 	"\x0eGetTradeSeries\x12\x1f.bilat.v1.GetTradeSeriesRequest\x1a .bilat.v1.GetTradeSeriesResponse\x12V\n" +
 	"\x0fGetTradeBalance\x12 .bilat.v1.GetTradeBalanceRequest\x1a!.bilat.v1.GetTradeBalanceResponse\x12S\n" +
 	"\x0eGetTradeGrowth\x12\x1f.bilat.v1.GetTradeGrowthRequest\x1a .bilat.v1.GetTradeGrowthResponse\x12\\\n" +
 	"\x11GetTargetProgress\x12\".bilat.v1.GetTargetProgressRequest\x1a#.bilat.v1.GetTargetProgressResponse\x12M\n" +
 	"\fRankPartners\x12\x1d.bilat.v1.RankPartnersRequest\x1a\x1e.bilat.v1.RankPartnersResponse\x12\\\n" +
-	"\x11GetTradeConflicts\x12\".bilat.v1.GetTradeConflictsRequest\x1a#.bilat.v1.GetTradeConflictsResponseB\"Z bilat.dev/proto/bilat/v1;bilatv1b\x06proto3"
+	"\x11GetTradeConflicts\x12\".bilat.v1.GetTradeConflictsRequest\x1a#.bilat.v1.GetTradeConflictsResponse\x12M\n" +
+	"\fCompareTrade\x12\x1d.bilat.v1.CompareTradeRequest\x1a\x1e.bilat.v1.CompareTradeResponse\x12[\n" +
+	"\x10WatchTradeAlerts\x12!.bilat.v1.WatchTradeAlertsRequest\x1a\".bilat.v1.WatchTradeAlertsResponse0\x01B\"Z bilat.dev/proto/bilat/v1;bilatv1b\x06proto3"
 
 var (
 	file_bilat_v1_tradeapi_proto_rawDescOnce sync.Once
@@ -927,7 +1534,7 @@ func file_bilat_v1_tradeapi_proto_rawDescGZIP() []byte {
 	return file_bilat_v1_tradeapi_proto_rawDescData
 }
 
-var file_bilat_v1_tradeapi_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_bilat_v1_tradeapi_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_bilat_v1_tradeapi_proto_goTypes = []any{
 	(*GetTradeSeriesRequest)(nil),     // 0: bilat.v1.GetTradeSeriesRequest
 	(*TradePoint)(nil),                // 1: bilat.v1.TradePoint
@@ -942,53 +1549,81 @@ var file_bilat_v1_tradeapi_proto_goTypes = []any{
 	(*RankPartnersResponse)(nil),      // 10: bilat.v1.RankPartnersResponse
 	(*GetTradeConflictsRequest)(nil),  // 11: bilat.v1.GetTradeConflictsRequest
 	(*GetTradeConflictsResponse)(nil), // 12: bilat.v1.GetTradeConflictsResponse
-	(TradeFlow)(0),                    // 13: bilat.v1.TradeFlow
-	(*Period)(nil),                    // 14: bilat.v1.Period
-	(TradeScope)(0),                   // 15: bilat.v1.TradeScope
-	(*TradeFigure)(nil),               // 16: bilat.v1.TradeFigure
-	(Rollup)(0),                       // 17: bilat.v1.Rollup
-	(*TradePeriodStats)(nil),          // 18: bilat.v1.TradePeriodStats
-	(*GrowthPoint)(nil),               // 19: bilat.v1.GrowthPoint
-	(*Cagr)(nil),                      // 20: bilat.v1.Cagr
-	(*TargetProgress)(nil),            // 21: bilat.v1.TargetProgress
-	(RankMetric)(0),                   // 22: bilat.v1.RankMetric
-	(*RankedPartner)(nil),             // 23: bilat.v1.RankedPartner
-	(*TradeConflict)(nil),             // 24: bilat.v1.TradeConflict
+	(*CompareTradeRequest)(nil),       // 13: bilat.v1.CompareTradeRequest
+	(*PartnerTrade)(nil),              // 14: bilat.v1.PartnerTrade
+	(*CompareYear)(nil),               // 15: bilat.v1.CompareYear
+	(*CompareCell)(nil),               // 16: bilat.v1.CompareCell
+	(*CompareTradeResponse)(nil),      // 17: bilat.v1.CompareTradeResponse
+	(*WatchTradeAlertsRequest)(nil),   // 18: bilat.v1.WatchTradeAlertsRequest
+	(*WatchTradeAlertsResponse)(nil),  // 19: bilat.v1.WatchTradeAlertsResponse
+	(TradeFlow)(0),                    // 20: bilat.v1.TradeFlow
+	(*Period)(nil),                    // 21: bilat.v1.Period
+	(TradeScope)(0),                   // 22: bilat.v1.TradeScope
+	(*TradeFigure)(nil),               // 23: bilat.v1.TradeFigure
+	(Rollup)(0),                       // 24: bilat.v1.Rollup
+	(*TradePeriodStats)(nil),          // 25: bilat.v1.TradePeriodStats
+	(*GrowthPoint)(nil),               // 26: bilat.v1.GrowthPoint
+	(*Cagr)(nil),                      // 27: bilat.v1.Cagr
+	(*TargetProgress)(nil),            // 28: bilat.v1.TargetProgress
+	(RankMetric)(0),                   // 29: bilat.v1.RankMetric
+	(*RankedPartner)(nil),             // 30: bilat.v1.RankedPartner
+	(*TradeConflict)(nil),             // 31: bilat.v1.TradeConflict
+	(*Money)(nil),                     // 32: bilat.v1.Money
+	(WatchStart)(0),                   // 33: bilat.v1.WatchStart
 }
 var file_bilat_v1_tradeapi_proto_depIdxs = []int32{
-	13, // 0: bilat.v1.GetTradeSeriesRequest.flow:type_name -> bilat.v1.TradeFlow
-	14, // 1: bilat.v1.TradePoint.period:type_name -> bilat.v1.Period
-	13, // 2: bilat.v1.TradePoint.flow:type_name -> bilat.v1.TradeFlow
-	15, // 3: bilat.v1.TradePoint.scope:type_name -> bilat.v1.TradeScope
-	16, // 4: bilat.v1.TradePoint.figures:type_name -> bilat.v1.TradeFigure
+	20, // 0: bilat.v1.GetTradeSeriesRequest.flow:type_name -> bilat.v1.TradeFlow
+	21, // 1: bilat.v1.TradePoint.period:type_name -> bilat.v1.Period
+	20, // 2: bilat.v1.TradePoint.flow:type_name -> bilat.v1.TradeFlow
+	22, // 3: bilat.v1.TradePoint.scope:type_name -> bilat.v1.TradeScope
+	23, // 4: bilat.v1.TradePoint.figures:type_name -> bilat.v1.TradeFigure
 	1,  // 5: bilat.v1.GetTradeSeriesResponse.points:type_name -> bilat.v1.TradePoint
-	17, // 6: bilat.v1.GetTradeBalanceRequest.rollup:type_name -> bilat.v1.Rollup
-	18, // 7: bilat.v1.GetTradeBalanceResponse.periods:type_name -> bilat.v1.TradePeriodStats
-	13, // 8: bilat.v1.GetTradeGrowthRequest.flow:type_name -> bilat.v1.TradeFlow
-	19, // 9: bilat.v1.GetTradeGrowthResponse.points:type_name -> bilat.v1.GrowthPoint
-	20, // 10: bilat.v1.GetTradeGrowthResponse.cagr:type_name -> bilat.v1.Cagr
-	21, // 11: bilat.v1.GetTargetProgressResponse.targets:type_name -> bilat.v1.TargetProgress
-	22, // 12: bilat.v1.RankPartnersRequest.metric:type_name -> bilat.v1.RankMetric
-	22, // 13: bilat.v1.RankPartnersResponse.metric:type_name -> bilat.v1.RankMetric
-	23, // 14: bilat.v1.RankPartnersResponse.partners:type_name -> bilat.v1.RankedPartner
-	24, // 15: bilat.v1.GetTradeConflictsResponse.conflicts:type_name -> bilat.v1.TradeConflict
-	0,  // 16: bilat.v1.TradeService.GetTradeSeries:input_type -> bilat.v1.GetTradeSeriesRequest
-	3,  // 17: bilat.v1.TradeService.GetTradeBalance:input_type -> bilat.v1.GetTradeBalanceRequest
-	5,  // 18: bilat.v1.TradeService.GetTradeGrowth:input_type -> bilat.v1.GetTradeGrowthRequest
-	7,  // 19: bilat.v1.TradeService.GetTargetProgress:input_type -> bilat.v1.GetTargetProgressRequest
-	9,  // 20: bilat.v1.TradeService.RankPartners:input_type -> bilat.v1.RankPartnersRequest
-	11, // 21: bilat.v1.TradeService.GetTradeConflicts:input_type -> bilat.v1.GetTradeConflictsRequest
-	2,  // 22: bilat.v1.TradeService.GetTradeSeries:output_type -> bilat.v1.GetTradeSeriesResponse
-	4,  // 23: bilat.v1.TradeService.GetTradeBalance:output_type -> bilat.v1.GetTradeBalanceResponse
-	6,  // 24: bilat.v1.TradeService.GetTradeGrowth:output_type -> bilat.v1.GetTradeGrowthResponse
-	8,  // 25: bilat.v1.TradeService.GetTargetProgress:output_type -> bilat.v1.GetTargetProgressResponse
-	10, // 26: bilat.v1.TradeService.RankPartners:output_type -> bilat.v1.RankPartnersResponse
-	12, // 27: bilat.v1.TradeService.GetTradeConflicts:output_type -> bilat.v1.GetTradeConflictsResponse
-	22, // [22:28] is the sub-list for method output_type
-	16, // [16:22] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	24, // 6: bilat.v1.GetTradeBalanceRequest.rollup:type_name -> bilat.v1.Rollup
+	25, // 7: bilat.v1.GetTradeBalanceResponse.periods:type_name -> bilat.v1.TradePeriodStats
+	20, // 8: bilat.v1.GetTradeGrowthRequest.flow:type_name -> bilat.v1.TradeFlow
+	26, // 9: bilat.v1.GetTradeGrowthResponse.points:type_name -> bilat.v1.GrowthPoint
+	27, // 10: bilat.v1.GetTradeGrowthResponse.cagr:type_name -> bilat.v1.Cagr
+	28, // 11: bilat.v1.GetTargetProgressResponse.targets:type_name -> bilat.v1.TargetProgress
+	29, // 12: bilat.v1.RankPartnersRequest.metric:type_name -> bilat.v1.RankMetric
+	29, // 13: bilat.v1.RankPartnersResponse.metric:type_name -> bilat.v1.RankMetric
+	30, // 14: bilat.v1.RankPartnersResponse.partners:type_name -> bilat.v1.RankedPartner
+	31, // 15: bilat.v1.GetTradeConflictsResponse.conflicts:type_name -> bilat.v1.TradeConflict
+	20, // 16: bilat.v1.CompareTradeRequest.flow:type_name -> bilat.v1.TradeFlow
+	25, // 17: bilat.v1.PartnerTrade.periods:type_name -> bilat.v1.TradePeriodStats
+	27, // 18: bilat.v1.PartnerTrade.cagr:type_name -> bilat.v1.Cagr
+	16, // 19: bilat.v1.CompareYear.cells:type_name -> bilat.v1.CompareCell
+	32, // 20: bilat.v1.CompareCell.usd:type_name -> bilat.v1.Money
+	14, // 21: bilat.v1.CompareTradeResponse.partners:type_name -> bilat.v1.PartnerTrade
+	20, // 22: bilat.v1.CompareTradeResponse.flow:type_name -> bilat.v1.TradeFlow
+	15, // 23: bilat.v1.CompareTradeResponse.years:type_name -> bilat.v1.CompareYear
+	20, // 24: bilat.v1.WatchTradeAlertsRequest.flow:type_name -> bilat.v1.TradeFlow
+	33, // 25: bilat.v1.WatchTradeAlertsRequest.start:type_name -> bilat.v1.WatchStart
+	23, // 26: bilat.v1.WatchTradeAlertsResponse.figure:type_name -> bilat.v1.TradeFigure
+	20, // 27: bilat.v1.WatchTradeAlertsResponse.flow:type_name -> bilat.v1.TradeFlow
+	21, // 28: bilat.v1.WatchTradeAlertsResponse.period:type_name -> bilat.v1.Period
+	32, // 29: bilat.v1.WatchTradeAlertsResponse.usd:type_name -> bilat.v1.Money
+	32, // 30: bilat.v1.WatchTradeAlertsResponse.previous_usd:type_name -> bilat.v1.Money
+	0,  // 31: bilat.v1.TradeService.GetTradeSeries:input_type -> bilat.v1.GetTradeSeriesRequest
+	3,  // 32: bilat.v1.TradeService.GetTradeBalance:input_type -> bilat.v1.GetTradeBalanceRequest
+	5,  // 33: bilat.v1.TradeService.GetTradeGrowth:input_type -> bilat.v1.GetTradeGrowthRequest
+	7,  // 34: bilat.v1.TradeService.GetTargetProgress:input_type -> bilat.v1.GetTargetProgressRequest
+	9,  // 35: bilat.v1.TradeService.RankPartners:input_type -> bilat.v1.RankPartnersRequest
+	11, // 36: bilat.v1.TradeService.GetTradeConflicts:input_type -> bilat.v1.GetTradeConflictsRequest
+	13, // 37: bilat.v1.TradeService.CompareTrade:input_type -> bilat.v1.CompareTradeRequest
+	18, // 38: bilat.v1.TradeService.WatchTradeAlerts:input_type -> bilat.v1.WatchTradeAlertsRequest
+	2,  // 39: bilat.v1.TradeService.GetTradeSeries:output_type -> bilat.v1.GetTradeSeriesResponse
+	4,  // 40: bilat.v1.TradeService.GetTradeBalance:output_type -> bilat.v1.GetTradeBalanceResponse
+	6,  // 41: bilat.v1.TradeService.GetTradeGrowth:output_type -> bilat.v1.GetTradeGrowthResponse
+	8,  // 42: bilat.v1.TradeService.GetTargetProgress:output_type -> bilat.v1.GetTargetProgressResponse
+	10, // 43: bilat.v1.TradeService.RankPartners:output_type -> bilat.v1.RankPartnersResponse
+	12, // 44: bilat.v1.TradeService.GetTradeConflicts:output_type -> bilat.v1.GetTradeConflictsResponse
+	17, // 45: bilat.v1.TradeService.CompareTrade:output_type -> bilat.v1.CompareTradeResponse
+	19, // 46: bilat.v1.TradeService.WatchTradeAlerts:output_type -> bilat.v1.WatchTradeAlertsResponse
+	39, // [39:47] is the sub-list for method output_type
+	31, // [31:39] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_bilat_v1_tradeapi_proto_init() }
@@ -996,15 +1631,18 @@ func file_bilat_v1_tradeapi_proto_init() {
 	if File_bilat_v1_tradeapi_proto != nil {
 		return
 	}
+	file_bilat_v1_agreements_proto_init()
+	file_bilat_v1_common_proto_init()
 	file_bilat_v1_statistics_proto_init()
 	file_bilat_v1_trade_proto_init()
+	file_bilat_v1_tradeapi_proto_msgTypes[16].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bilat_v1_tradeapi_proto_rawDesc), len(file_bilat_v1_tradeapi_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,8 @@ const (
 	TradeService_GetTargetProgress_FullMethodName = "/bilat.v1.TradeService/GetTargetProgress"
 	TradeService_RankPartners_FullMethodName      = "/bilat.v1.TradeService/RankPartners"
 	TradeService_GetTradeConflicts_FullMethodName = "/bilat.v1.TradeService/GetTradeConflicts"
+	TradeService_CompareTrade_FullMethodName      = "/bilat.v1.TradeService/CompareTrade"
+	TradeService_WatchTradeAlerts_FullMethodName  = "/bilat.v1.TradeService/WatchTradeAlerts"
 )
 
 // TradeServiceClient is the client API for TradeService service.
@@ -47,6 +49,13 @@ type TradeServiceClient interface {
 	RankPartners(ctx context.Context, in *RankPartnersRequest, opts ...grpc.CallOption) (*RankPartnersResponse, error)
 	// GetTradeConflicts lists points whose sources disagree beyond a tolerance.
 	GetTradeConflicts(ctx context.Context, in *GetTradeConflictsRequest, opts ...grpc.CallOption) (*GetTradeConflictsResponse, error)
+	// CompareTrade puts several partners' best turnover, exports, imports and
+	// balance side by side, year by year, with each partner's CAGR.
+	CompareTrade(ctx context.Context, in *CompareTradeRequest, opts ...grpc.CallOption) (*CompareTradeResponse, error)
+	// WatchTradeAlerts streams an alert each time a newly recorded figure
+	// moves a partner's year-on-year change beyond the client's threshold.
+	// Like WatchAgreements it resumes from a position without loss or repeats.
+	WatchTradeAlerts(ctx context.Context, in *WatchTradeAlertsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchTradeAlertsResponse], error)
 }
 
 type tradeServiceClient struct {
@@ -117,6 +126,35 @@ func (c *tradeServiceClient) GetTradeConflicts(ctx context.Context, in *GetTrade
 	return out, nil
 }
 
+func (c *tradeServiceClient) CompareTrade(ctx context.Context, in *CompareTradeRequest, opts ...grpc.CallOption) (*CompareTradeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CompareTradeResponse)
+	err := c.cc.Invoke(ctx, TradeService_CompareTrade_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *tradeServiceClient) WatchTradeAlerts(ctx context.Context, in *WatchTradeAlertsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchTradeAlertsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &TradeService_ServiceDesc.Streams[0], TradeService_WatchTradeAlerts_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchTradeAlertsRequest, WatchTradeAlertsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TradeService_WatchTradeAlertsClient = grpc.ServerStreamingClient[WatchTradeAlertsResponse]
+
 // TradeServiceServer is the server API for TradeService service.
 // All implementations must embed UnimplementedTradeServiceServer
 // for forward compatibility.
@@ -137,6 +175,13 @@ type TradeServiceServer interface {
 	RankPartners(context.Context, *RankPartnersRequest) (*RankPartnersResponse, error)
 	// GetTradeConflicts lists points whose sources disagree beyond a tolerance.
 	GetTradeConflicts(context.Context, *GetTradeConflictsRequest) (*GetTradeConflictsResponse, error)
+	// CompareTrade puts several partners' best turnover, exports, imports and
+	// balance side by side, year by year, with each partner's CAGR.
+	CompareTrade(context.Context, *CompareTradeRequest) (*CompareTradeResponse, error)
+	// WatchTradeAlerts streams an alert each time a newly recorded figure
+	// moves a partner's year-on-year change beyond the client's threshold.
+	// Like WatchAgreements it resumes from a position without loss or repeats.
+	WatchTradeAlerts(*WatchTradeAlertsRequest, grpc.ServerStreamingServer[WatchTradeAlertsResponse]) error
 	mustEmbedUnimplementedTradeServiceServer()
 }
 
@@ -164,6 +209,12 @@ func (UnimplementedTradeServiceServer) RankPartners(context.Context, *RankPartne
 }
 func (UnimplementedTradeServiceServer) GetTradeConflicts(context.Context, *GetTradeConflictsRequest) (*GetTradeConflictsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetTradeConflicts not implemented")
+}
+func (UnimplementedTradeServiceServer) CompareTrade(context.Context, *CompareTradeRequest) (*CompareTradeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CompareTrade not implemented")
+}
+func (UnimplementedTradeServiceServer) WatchTradeAlerts(*WatchTradeAlertsRequest, grpc.ServerStreamingServer[WatchTradeAlertsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchTradeAlerts not implemented")
 }
 func (UnimplementedTradeServiceServer) mustEmbedUnimplementedTradeServiceServer() {}
 func (UnimplementedTradeServiceServer) testEmbeddedByValue()                      {}
@@ -294,6 +345,35 @@ func _TradeService_GetTradeConflicts_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TradeService_CompareTrade_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CompareTradeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TradeServiceServer).CompareTrade(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TradeService_CompareTrade_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TradeServiceServer).CompareTrade(ctx, req.(*CompareTradeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TradeService_WatchTradeAlerts_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchTradeAlertsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(TradeServiceServer).WatchTradeAlerts(m, &grpc.GenericServerStream[WatchTradeAlertsRequest, WatchTradeAlertsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TradeService_WatchTradeAlertsServer = grpc.ServerStreamingServer[WatchTradeAlertsResponse]
+
 // TradeService_ServiceDesc is the grpc.ServiceDesc for TradeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -325,7 +405,17 @@ var TradeService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "GetTradeConflicts",
 			Handler:    _TradeService_GetTradeConflicts_Handler,
 		},
+		{
+			MethodName: "CompareTrade",
+			Handler:    _TradeService_CompareTrade_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchTradeAlerts",
+			Handler:       _TradeService_WatchTradeAlerts_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "bilat/v1/tradeapi.proto",
 }

@@ -21,7 +21,7 @@ func newAgreementsCmd(a *app) *cobra.Command {
 		Aliases: []string{"agreement", "ag"},
 		Short:   "List and show recorded agreements (gateway)",
 	}
-	cmd.AddCommand(newAgreementsListCmd(a), newAgreementsGetCmd(a), newAgreementsStatsCmd(a))
+	cmd.AddCommand(newAgreementsListCmd(a), newAgreementsGetCmd(a), newAgreementsStatsCmd(a), newAgreementsHistoryCmd(a), newAgreementsWatchCmd(a))
 	return cmd
 }
 
@@ -30,86 +30,53 @@ func newAgreementsListCmd(a *app) *cobra.Command {
 	domains := format.EnumNames(bilatv1.Domain(0).Descriptor())
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List agreements, newest signing date first",
-		Long: `List agreements recorded by the gateway, newest signing date first, one page
-at a time (--all follows the page tokens to the end).
+		Short: "List agreements matching a filter, newest signing date first",
+		Long: `List agreements recorded by the gateway, newest signing date first (--sort
+oldest, or relevance to --query words). Every filter flag given must match.
+Pages are printed as they arrive; --all follows the page tokens to the end,
+--limit N stops after N agreements. With -o json each page is one line of
+protojson (a ListAgreementsResponse: JSON lines); -o csv writes one header
+and every row.
 
 SIGNED shows the date at the precision the source gives ("2017", "2017-03",
 "2017-03-14"), "~" when the source hedges it, "-" when undated. PARTNER shows
 the resolved entity code, or the name as written with "?" when unresolved.
-Undated agreements are left out when --from or --to is set.
+--from/--to take partial dates; an agreement dated "2017" matches --from
+2017-06. Undated agreements are left out when --from or --to is set.
+--partner takes a code or a name ("Georgia").
 
 Domains:
   ` + wrap(strings.Join(domains, ", ")+".", 76, "  "),
 		Example: `  bilat agreements list --partner GE --from 2017
-  bilat agreements list --domain science_technology --all
-  bilat agreements list --partner RU-STA -o json
-  bilat agreements list --limit 20 --page-token <token from the previous page>`,
+  bilat agreements list --partner Russia --with-subentities --domain science_technology --all
+  bilat agreements list --bloc bloc.eaeu --level government --from 2015-03 --to 2018
+  bilat agreements list --query "economic cooperation" --sort relevance --limit 5
+  bilat agreements list --partner RU-STA -o csv --all > stavropol.csv`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			req, err := f.request()
 			if err != nil {
 				return usageErr(cmd, err)
 			}
-			conn, err := dial(a.gateway)
+			if err := a.resolvePartners(cmd.Context(), &req.Filter.Partner, &req.Filter.Bloc); err != nil {
+				return err
+			}
+			conn, err := a.dial(a.gateway)
 			if err != nil {
 				return err
 			}
 			defer conn.Close()
-			gw := bilatv1.NewAgreementServiceClient(conn)
-
-			all := &bilatv1.ListAgreementsResponse{}
-			seen := map[string]bool{}
-			for page := 0; ; page++ {
-				ctx, cancel := a.callCtx(cmd.Context())
-				resp, err := gw.ListAgreements(ctx, req)
-				cancel()
-				if err != nil {
-					return a.gatewayErr(err)
-				}
-				all.Agreements = append(all.Agreements, resp.GetAgreements()...)
-				all.TotalSize = resp.GetTotalSize()
-				all.NextPageToken = resp.GetNextPageToken()
-				if !f.all || all.NextPageToken == "" {
-					break
-				}
-				if seen[all.NextPageToken] || page >= maxPages {
-					return fmt.Errorf("gateway at %s repeats page token %q; stopping --all", a.gateway, all.NextPageToken)
-				}
-				seen[all.NextPageToken] = true
-				req.PageToken = all.NextPageToken
-			}
-			if a.output == OutputJSON {
-				return a.printProto(all)
-			}
-			rows := make([][]string, 0, len(all.GetAgreements()))
-			for _, ag := range all.GetAgreements() {
-				rows = append(rows, format.AgreementRow(ag))
-			}
-			if len(rows) == 0 {
-				fmt.Fprintln(a.stdout, "no agreements match")
-				return nil
-			}
-			if err := format.Table(a.stdout, format.AgreementHeader, rows); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "\n%d of %d agreements", len(rows), all.GetTotalSize())
-			if t := all.GetNextPageToken(); t != "" {
-				fmt.Fprintf(a.stdout, "; next page: --page-token %s (or --all)", t)
-			}
-			fmt.Fprintln(a.stdout)
-			return nil
+			return a.listAgreements(cmd, bilatv1.NewAgreementServiceClient(conn), req, f.all, f.limit)
 		},
 	}
+	f.register(a, cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&f.partner, "partner", "", "partner entity code (GE, RU-STA, bloc.cis, ...)")
-	fl.StringVar(&f.domain, "domain", "", "only this domain, e.g. science_technology")
-	fl.IntVar(&f.from, "from", 0, "first signing year (inclusive)")
-	fl.IntVar(&f.to, "to", 0, "last signing year (inclusive)")
-	fl.IntVar(&f.limit, "limit", 0, fmt.Sprintf("page size, 1..%d (default: the server's, 50)", MaxPageSize))
+	fl.StringVar(&f.sort, "sort", "", "date (newest first, the default), oldest, or relevance (needs --query)")
+	fl.IntVar(&f.pageSize, "page-size", 0, fmt.Sprintf("agreements per page, 1..%d (default: the server's, 50)", MaxPageSize))
+	fl.IntVar(&f.limit, "limit", 0, "stop after this many agreements (following pages as needed)")
 	fl.StringVar(&f.pageToken, "page-token", "", "continue from a previous page's token (keep the other flags the same)")
 	fl.BoolVar(&f.all, "all", false, "follow page tokens and print every match")
-	_ = cmd.RegisterFlagCompletionFunc("domain", cobra.FixedCompletions(domains, cobra.ShellCompDirectiveNoFileComp))
+	fixedCompletion(cmd, "sort", "date", "oldest", "relevance")
 	return cmd
 }
 
@@ -121,7 +88,7 @@ func newAgreementsGetCmd(a *app) *cobra.Command {
   bilat agreements get ge-2017-mou-science -o json`,
 		Args: exactArgs(1, "one agreement ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			conn, err := dial(a.gateway)
+			conn, err := a.dial(a.gateway)
 			if err != nil {
 				return err
 			}
@@ -138,7 +105,64 @@ func newAgreementsGetCmd(a *app) *cobra.Command {
 			if a.output == OutputJSON {
 				return a.printProto(resp.GetAgreement())
 			}
-			return format.AgreementDetail(a.stdout, resp.GetAgreement())
+			return format.WriteAgreement(a.stdout, a.output, resp.GetAgreement())
 		},
 	}
+}
+
+// listAgreements prints the listing page by page as the pages arrive: the
+// table header once, then each page; -o json prints each page's response
+// as one line (JSON lines). With all it follows next_page_token to the end.
+func (a *app) listAgreements(cmd *cobra.Command, gw bilatv1.AgreementServiceClient, req *bilatv1.ListAgreementsRequest, all bool, limit int) error {
+	rw := format.NewRowWriter(a.stdout, a.output, format.AgreementsView.Header(a.output))
+	seen := map[string]bool{}
+	shown := 0
+	var last *bilatv1.ListAgreementsResponse
+	for page := 0; ; page++ {
+		ctx, cancel := a.callCtx(cmd.Context())
+		resp, err := gw.ListAgreements(ctx, req)
+		cancel()
+		if err != nil {
+			return a.gatewayErr(err)
+		}
+		last = resp
+		if limit > 0 && shown+len(resp.GetAgreements()) > limit {
+			resp.Agreements = resp.Agreements[:limit-shown]
+		}
+		shown += len(resp.GetAgreements())
+		if a.output == OutputJSON {
+			if err := a.printProtoLine(resp); err != nil {
+				return err
+			}
+		} else if len(resp.GetAgreements()) > 0 {
+			if err := rw.Write(format.AgreementsView.Rows(a.output, resp.GetAgreements())); err != nil {
+				return err
+			}
+		}
+		next := resp.GetNextPageToken()
+		if (!all && limit == 0) || next == "" || (limit > 0 && shown >= limit) {
+			break
+		}
+		if seen[next] || page >= maxPages {
+			return fmt.Errorf("gateway at %s repeats page token %q; stopping --all", a.gateway, next)
+		}
+		seen[next] = true
+		req.PageToken = next
+	}
+	switch a.output {
+	case OutputJSON:
+		return nil
+	case OutputCSV:
+		return rw.Close()
+	}
+	if shown == 0 {
+		_, err := fmt.Fprintln(a.stdout, "no agreements match")
+		return err
+	}
+	fmt.Fprintf(a.stdout, "\n%d of %d agreements", shown, last.GetTotalSize())
+	if t := last.GetNextPageToken(); t != "" {
+		fmt.Fprintf(a.stdout, "; next page: --page-token %s (or --all)", t)
+	}
+	_, err := fmt.Fprintln(a.stdout)
+	return err
 }

@@ -128,7 +128,7 @@ func TestSubmitUnavailable(t *testing.T) {
 	}
 	stop()
 	r := run(t, addr, `{"id":"x"}`, "submit", "agreement", "-")
-	if r.code != ExitFailure || !strings.Contains(r.stderr, "ingest at "+addr+" is unavailable") {
+	if r.code != ExitFailure || !strings.Contains(r.stderr, "cannot reach "+addr+" (ingest): is `make run` running?") {
 		t.Errorf("%+v", r)
 	}
 }
@@ -210,7 +210,7 @@ func TestAgreementsList(t *testing.T) {
 	srv.AddAgreements(agreement("cn-a", "CN", 2010))
 	addr := serve(t, srv)
 
-	r := run(t, addr, "", "agreements", "list", "--partner", "GE", "--limit", "2", "--domain", "trade", "--from", "2015")
+	r := run(t, addr, "", "agreements", "list", "--partner", "GE", "--page-size", "2", "--domain", "trade", "--from", "2015")
 	if r.code != 0 {
 		t.Fatalf("%+v", r)
 	}
@@ -219,22 +219,36 @@ func TestAgreementsList(t *testing.T) {
 		t.Errorf("page 1:\n%s", r.stdout)
 	}
 	req := srv.Requests()[0].(*bilatv1.ListAgreementsRequest)
-	if req.GetDomain() != bilatv1.Domain_DOMAIN_TRADE || req.GetFromYear() != 2015 || req.GetPageSize() != 2 {
+	if f := req.GetFilter(); f.GetDomain() != bilatv1.Domain_DOMAIN_TRADE || f.GetSignedFrom().GetYear() != 2015 || req.GetPageSize() != 2 || f.GetPartner() != "GE" {
 		t.Errorf("request %v", req)
 	}
 
-	r = run(t, addr, "", "agreements", "list", "--partner", "GE", "--limit", "2", "--all")
+	r = run(t, addr, "", "agreements", "list", "--partner", "GE", "--page-size", "2", "--all")
 	if r.code != 0 || strings.Count(r.stdout, "\nge-") != 5 || !strings.Contains(r.stdout, "5 of 5 agreements\n") {
 		t.Errorf("--all:\n%s", r.stdout)
 	}
 
-	r = run(t, addr, "", "-o", "json", "agreements", "list", "--all", "--limit", "4")
-	var resp bilatv1.ListAgreementsResponse
-	if err := protojson.Unmarshal([]byte(r.stdout), &resp); err != nil {
-		t.Fatalf("json: %v", err)
+	// JSON lines: one ListAgreementsResponse per page.
+	r = run(t, addr, "", "-o", "json", "agreements", "list", "--all", "--page-size", "4")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("json --all: want 2 lines (pages), got:\n%s", r.stdout)
 	}
-	if len(resp.GetAgreements()) != 6 || resp.GetNextPageToken() != "" || resp.GetTotalSize() != 6 {
-		t.Errorf("json --all: %d agreements, token %q", len(resp.GetAgreements()), resp.GetNextPageToken())
+	n := 0
+	for _, l := range lines {
+		var resp bilatv1.ListAgreementsResponse
+		if err := protojson.Unmarshal([]byte(l), &resp); err != nil {
+			t.Fatalf("json: %v", err)
+		}
+		n += len(resp.GetAgreements())
+	}
+	if n != 6 {
+		t.Errorf("json --all: %d agreements", n)
+	}
+	// --limit stops after N agreements, following pages as needed.
+	r = run(t, addr, "", "agreements", "list", "--page-size", "2", "--limit", "3")
+	if r.code != 0 || strings.Count(r.stdout, "\nge-")+strings.Count(r.stdout, "\ncn-") != 3 {
+		t.Errorf("--limit 3:\n%s", r.stdout)
 	}
 
 	r = run(t, addr, "", "agreements", "list", "--partner", "XX")
@@ -295,21 +309,15 @@ func TestTradeSeries(t *testing.T) {
 
 func TestGlobalFlags(t *testing.T) {
 	r := run(t, "127.0.0.1:1", "", "-o", "yaml", "agreements", "list")
-	if r.code != ExitInvalid || !strings.Contains(r.stderr, `--output must be "table" or "json"`) {
+	if r.code != ExitInvalid || !strings.Contains(r.stderr, `unknown output format "yaml" (one of: table, json, csv)`) {
 		t.Errorf("bad output: %+v", r)
 	}
 	r = run(t, "127.0.0.1:1", "", "agreements", "list", "--bogus")
 	if r.code != ExitInvalid || !strings.Contains(r.stderr, "unknown flag: --bogus") {
 		t.Errorf("bad flag: %+v", r)
 	}
-	var out bytes.Buffer
-	root := NewRoot(Streams{Out: &out, Err: &out, Getenv: func(k string) string {
-		return map[string]string{EnvGateway: "gw.example:1", EnvIngest: "in.example:2"}[k]
-	}})
-	if g := root.PersistentFlags().Lookup("gateway").DefValue; g != "gw.example:1" {
-		t.Errorf("gateway default from env = %q", g)
-	}
-	if g := root.PersistentFlags().Lookup("ingest").DefValue; g != "in.example:2" {
-		t.Errorf("ingest default from env = %q", g)
+	r = run(t, "127.0.0.1:1", "", "--timeout", "0s", "agreements", "list")
+	if r.code != ExitInvalid || !strings.Contains(r.stderr, "--timeout must be positive") {
+		t.Errorf("bad timeout: %+v", r)
 	}
 }

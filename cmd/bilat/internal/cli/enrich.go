@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"bilat.dev/cmd/bilat/internal/client"
 	"bilat.dev/cmd/bilat/internal/format"
 	"bilat.dev/cmd/bilat/internal/input"
 	bilatv1 "bilat.dev/proto/bilat/v1"
@@ -48,7 +47,7 @@ bilat.v1.TradeFigure (told apart by their fields), or an ImportRequest line
 			case *bilatv1.TradeFigure:
 				req.Item = &bilatv1.PreviewEnrichmentRequest_TradeFigure{TradeFigure: m}
 			}
-			gz, closeConn, err := gazetteer(addr)
+			gz, closeConn, err := a.gazetteer(addr)
 			if err != nil {
 				return err
 			}
@@ -57,10 +56,7 @@ bilat.v1.TradeFigure (told apart by their fields), or an ImportRequest line
 			defer cancel()
 			resp, err := gz.PreviewEnrichment(ctx, req)
 			if err != nil {
-				if client.IsInvalidArgument(err) {
-					return &ExitError{Code: ExitInvalid, Err: enrichmentErr(addr, err)}
-				}
-				return enrichmentErr(addr, err)
+				return a.enrichmentErr(addr, err)
 			}
 			if a.output == OutputJSON {
 				return a.printProto(resp)
@@ -68,7 +64,7 @@ bilat.v1.TradeFigure (told apart by their fields), or an ImportRequest line
 			return previewText(a, resp)
 		},
 	}
-	enrichmentFlag(a, cmd, &addr)
+	enrichmentFlag(cmd, &addr)
 	return cmd
 }
 

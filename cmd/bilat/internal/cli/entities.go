@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,26 +11,19 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"bilat.dev/cmd/bilat/internal/client"
 	"bilat.dev/cmd/bilat/internal/format"
 	bilatv1 "bilat.dev/proto/bilat/v1"
 )
 
-// EnvEnrichment names the enrichment service's address (GazetteerService;
-// the gateway does not proxy it).
-const (
-	EnvEnrichment     = "BILAT_ENRICHMENT"
-	DefaultEnrichment = "127.0.0.1:7102"
-)
-
-// enrichmentFlag declares --enrichment on cmd and its subcommands.
-func enrichmentFlag(a *app, cmd *cobra.Command, addr *string) {
-	cmd.PersistentFlags().StringVar(addr, "enrichment", envOr(a.getenv, EnvEnrichment, DefaultEnrichment),
+// enrichmentFlag declares --enrichment (GazetteerService; the gateway does
+// not proxy it) on cmd and its subcommands.
+func enrichmentFlag(cmd *cobra.Command, addr *string) {
+	cmd.PersistentFlags().StringVar(addr, "enrichment", DefaultEnrichment,
 		"enrichment gRPC address (GazetteerService) (env "+EnvEnrichment+")")
 }
 
-func enrichmentErr(addr string, err error) error {
-	return &client.CallError{Service: "enrichment", Addr: addr, Flag: "--enrichment", Err: err}
+func (a *app) enrichmentErr(addr string, err error) error {
+	return a.callErr("enrichment", addr, "--enrichment", err)
 }
 
 func newEntitiesCmd(a *app) *cobra.Command {
@@ -53,14 +45,14 @@ misspellings. Two close candidates make a name ambiguous rather than a guess.`,
   bilat entities unresolved
   bilat entities alias add "Sakartvelo" GE`,
 	}
-	enrichmentFlag(a, cmd, &addr)
+	enrichmentFlag(cmd, &addr)
 	cmd.AddCommand(newEntitiesResolveCmd(a, &addr), newEntitiesSearchCmd(a, &addr), newEntitiesGetCmd(a, &addr),
 		newEntitiesUnresolvedCmd(a, &addr), newEntitiesAliasCmd(a, &addr))
 	return cmd
 }
 
-func gazetteer(addr string) (bilatv1.GazetteerServiceClient, func(), error) {
-	conn, err := dial(addr)
+func (a *app) gazetteer(addr string) (bilatv1.GazetteerServiceClient, func(), error) {
+	conn, err := a.dial(addr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,15 +81,9 @@ func printProtoArray[M proto.Message](w io.Writer, ms []M) error {
 	return nil
 }
 
-func score(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) }
+func score(x float64) string { return format.Score(x) }
 
-func candidateList(cs []*bilatv1.Candidate) string {
-	parts := make([]string, 0, len(cs))
-	for _, c := range cs {
-		parts = append(parts, fmt.Sprintf("%s %s", c.GetCode(), score(c.GetScore())))
-	}
-	return strings.Join(parts, ", ")
-}
+func candidateList(cs []*bilatv1.Candidate) string { return format.CandidateList(cs) }
 
 func newEntitiesResolveCmd(a *app, addr *string) *cobra.Command {
 	return &cobra.Command{
@@ -116,31 +102,28 @@ Exit 0 even when a name does not resolve (that is an answer).`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			gz, closeConn, err := gazetteer(*addr)
+			gz, closeConn, err := a.gazetteer(*addr)
 			if err != nil {
 				return err
 			}
 			defer closeConn()
-			var rows [][]string
+			var rows []format.ResolveRow
 			var all []*bilatv1.ResolveEntityResponse
 			for _, name := range args {
 				ctx, cancel := a.callCtx(cmd.Context())
 				resp, err := gz.ResolveEntity(ctx, &bilatv1.ResolveEntityRequest{Name: name})
 				cancel()
 				if err != nil {
-					return enrichmentErr(*addr, fmt.Errorf("resolve %q: %w", name, err))
+					return a.enrichmentErr(*addr, fmt.Errorf("resolve %q: %w", name, err))
 				}
 				all = append(all, resp)
-				e := resp.GetEntity()
-				rows = append(rows, []string{name, strings.ToLower(strings.TrimPrefix(resp.GetResolution().String(), "RESOLUTION_")),
-					format.Or(e.GetCode(), "-"), format.Or(format.EnumName(e.GetKind()), "-"), format.Or(e.GetName(), "-"),
-					format.Or(e.GetParent(), "-"), score(resp.GetConfidence()), format.Or(resp.GetMethod(), "-"),
-					format.Or(candidateList(resp.GetCandidates()), "-")})
+				rows = append(rows, format.ResolveRow{Name: name, Resp: resp})
 			}
 			if a.output == OutputJSON {
+				// One document: an array of the answers in argument order.
 				return printProtoArray(a.stdout, all)
 			}
-			return format.Table(a.stdout, []string{"NAME", "RESOLUTION", "CODE", "KIND", "ENTITY", "PARENT", "CONFIDENCE", "METHOD", "CANDIDATES"}, rows)
+			return format.Render(a.stdout, a.output, format.ResolveView, rows)
 		},
 	}
 }
@@ -170,7 +153,7 @@ func newEntitiesSearchCmd(a *app, addr *string) *cobra.Command {
 				}
 				req.Kind = bilatv1.EntityKind(k)
 			}
-			gz, closeConn, err := gazetteer(*addr)
+			gz, closeConn, err := a.gazetteer(*addr)
 			if err != nil {
 				return err
 			}
@@ -179,21 +162,9 @@ func newEntitiesSearchCmd(a *app, addr *string) *cobra.Command {
 			defer cancel()
 			resp, err := gz.SearchEntities(ctx, req)
 			if err != nil {
-				return enrichmentErr(*addr, err)
+				return a.enrichmentErr(*addr, err)
 			}
-			if a.output == OutputJSON {
-				return a.printProto(resp)
-			}
-			if len(resp.GetHits()) == 0 {
-				fmt.Fprintln(a.stdout, "no entity matches")
-				return nil
-			}
-			rows := make([][]string, 0, len(resp.GetHits()))
-			for _, h := range resp.GetHits() {
-				e := h.GetEntity()
-				rows = append(rows, []string{e.GetCode(), format.EnumName(e.GetKind()), e.GetName(), format.Or(e.GetParent(), "-"), h.GetMatchedAlias(), score(h.GetScore())})
-			}
-			return format.Table(a.stdout, []string{"CODE", "KIND", "NAME", "PARENT", "MATCHED", "SCORE"}, rows)
+			return render(a, resp, format.SearchHitsView, resp.GetHits(), "no entity matches")
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many hits, 1..100 (default 10)")
@@ -210,7 +181,7 @@ func newEntitiesGetCmd(a *app, addr *string) *cobra.Command {
   bilat entities get bloc.eaeu -o json`,
 		Args: exactArgs(1, "one entity CODE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			gz, closeConn, err := gazetteer(*addr)
+			gz, closeConn, err := a.gazetteer(*addr)
 			if err != nil {
 				return err
 			}
@@ -222,12 +193,15 @@ func newEntitiesGetCmd(a *app, addr *string) *cobra.Command {
 				if status.Code(err) == codes.NotFound {
 					return fmt.Errorf("entity %q not found (find codes with `bilat entities search`)", args[0])
 				}
-				return enrichmentErr(*addr, err)
+				return a.enrichmentErr(*addr, err)
 			}
 			if a.output == OutputJSON {
 				return a.printProto(resp)
 			}
 			e := resp.GetEntity()
+			if a.output == OutputCSV {
+				return format.WriteFields(a.stdout, OutputCSV, entityFields(resp))
+			}
 			w := a.stdout
 			fmt.Fprintf(w, "%s  %s (%s)\n", e.GetCode(), e.GetName(), format.EnumName(e.GetKind()))
 			if c := e.GetCategory(); c != "" {
@@ -284,7 +258,7 @@ again and move to the right partner.`,
 			if limit < 0 {
 				return usageErr(cmd, fmt.Errorf("--limit must not be negative"))
 			}
-			gz, closeConn, err := gazetteer(*addr)
+			gz, closeConn, err := a.gazetteer(*addr)
 			if err != nil {
 				return err
 			}
@@ -293,21 +267,9 @@ again and move to the right partner.`,
 			defer cancel()
 			resp, err := gz.ListUnresolved(ctx, &bilatv1.ListUnresolvedRequest{Limit: int32(limit)})
 			if err != nil {
-				return enrichmentErr(*addr, err)
+				return a.enrichmentErr(*addr, err)
 			}
-			if a.output == OutputJSON {
-				return a.printProto(resp)
-			}
-			if len(resp.GetNames()) == 0 {
-				fmt.Fprintln(a.stdout, "every name resolved")
-				return nil
-			}
-			rows := make([][]string, 0, len(resp.GetNames()))
-			for _, n := range resp.GetNames() {
-				rows = append(rows, []string{strconv.FormatInt(n.GetCount(), 10), n.GetName(),
-					strings.ToLower(strings.TrimPrefix(n.GetResolution().String(), "RESOLUTION_")), format.Or(candidateList(n.GetCandidates()), "-")})
-			}
-			return format.Table(a.stdout, []string{"EVENTS", "NAME", "RESOLUTION", "CANDIDATES"}, rows)
+			return render(a, resp, format.UnresolvedView, resp.GetNames(), "every name resolved")
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many names (default 100)")
@@ -330,7 +292,7 @@ projections move them to the right partner (each counted once).`,
   bilat entities alias add "Могилёвский облисполком" BY-MA`,
 		Args: exactArgs(2, "ALIAS and CODE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			gz, closeConn, err := gazetteer(*addr)
+			gz, closeConn, err := a.gazetteer(*addr)
 			if err != nil {
 				return err
 			}
@@ -339,10 +301,7 @@ projections move them to the right partner (each counted once).`,
 			defer cancel()
 			resp, err := gz.AddAlias(ctx, &bilatv1.AddAliasRequest{Alias: args[0], Code: args[1]})
 			if err != nil {
-				if client.IsInvalidArgument(err) {
-					return &ExitError{Code: ExitInvalid, Err: enrichmentErr(*addr, err)}
-				}
-				return enrichmentErr(*addr, err)
+				return a.enrichmentErr(*addr, err)
 			}
 			if a.output == OutputJSON {
 				return a.printProto(resp)
@@ -356,4 +315,27 @@ projections move them to the right partner (each counted once).`,
 		},
 	})
 	return cmd
+}
+
+// entityFields are `entities get` as field,value rows (for -o csv).
+func entityFields(resp *bilatv1.GetEntityResponse) []format.Field {
+	e := resp.GetEntity()
+	codes := func(es []*bilatv1.Entity) string {
+		out := make([]string, len(es))
+		for i, x := range es {
+			out[i] = x.GetCode()
+		}
+		return strings.Join(out, " ")
+	}
+	fs := []format.Field{{Name: "code", Value: e.GetCode()}, {Name: "name", Value: e.GetName()}, {Name: "kind", Value: format.EnumName(e.GetKind())},
+		{Name: "category", Value: e.GetCategory()}, {Name: "parent", Value: e.GetParent()}, {Name: "country", Value: e.GetCountry()},
+		{Name: "aliases", Value: strings.Join(e.GetAliases(), "; ")}}
+	for _, m := range e.GetMemberships() {
+		v := m.GetBloc() + " joined " + format.Or(format.PartialDate(m.GetJoined()), "?")
+		if m.GetLeft() != nil {
+			v += " left " + format.PartialDate(m.GetLeft())
+		}
+		fs = append(fs, format.Field{Name: "member_of", Value: v})
+	}
+	return append(fs, format.Field{Name: "children", Value: codes(resp.GetChildren())}, format.Field{Name: "members", Value: codes(resp.GetMembers())})
 }

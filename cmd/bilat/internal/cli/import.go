@@ -39,7 +39,7 @@ were rejected.`,
   grep '"GE"' data/agreements.ndjson | bilat import - --quiet`,
 		Args: exactArgs(1, "one FILE.ndjson (or - for stdin)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			conn, err := dial(a.ingest)
+			conn, err := a.dial(a.ingest)
 			if err != nil {
 				return err
 			}

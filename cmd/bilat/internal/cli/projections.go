@@ -38,7 +38,7 @@ only on the events. Reads answer from partial projections meanwhile.`,
   bilat projections rebuild --statistics 10.0.0.5:7103 -o json`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			conn, err := dial(*addr)
+			conn, err := a.dial(*addr)
 			if err != nil {
 				return err
 			}
@@ -47,10 +47,15 @@ only on the events. Reads answer from partial projections meanwhile.`,
 			defer cancel()
 			resp, err := bilatv1.NewStatisticsServiceClient(conn).RebuildProjections(ctx, &bilatv1.RebuildProjectionsRequest{})
 			if err != nil {
-				return statisticsErr(*addr, err)
+				return a.statisticsErr(*addr, err)
 			}
 			if a.output == OutputJSON {
 				return a.printProto(resp)
+			}
+			if a.output == OutputCSV {
+				return format.WriteFields(a.stdout, OutputCSV, []format.Field{{Name: "deleted_keys", Value: strconv.FormatInt(resp.GetDeletedKeys(), 10)},
+					{Name: "replayed", Value: strconv.FormatUint(resp.GetReplayed(), 10)}, {Name: "checksum", Value: resp.GetChecksum()},
+					{Name: "keys", Value: strconv.FormatInt(resp.GetKeys(), 10)}})
 			}
 			fmt.Fprintf(a.stdout, "deleted %d keys, replayed %d messages\n%s  %d keys\n",
 				resp.GetDeletedKeys(), resp.GetReplayed(), resp.GetChecksum(), resp.GetKeys())
@@ -76,7 +81,7 @@ and the number of keys. Live and rebuilt projections have the same digest.`,
   bilat projections checksum -o json`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			conn, err := dial(*addr)
+			conn, err := a.dial(*addr)
 			if err != nil {
 				return err
 			}
@@ -85,10 +90,14 @@ and the number of keys. Live and rebuilt projections have the same digest.`,
 			defer cancel()
 			resp, err := bilatv1.NewStatisticsServiceClient(conn).GetProjectionsChecksum(ctx, &bilatv1.GetProjectionsChecksumRequest{})
 			if err != nil {
-				return statisticsErr(*addr, err)
+				return a.statisticsErr(*addr, err)
 			}
 			if a.output == OutputJSON {
 				return a.printProto(resp)
+			}
+			if a.output == OutputCSV {
+				return format.WriteFields(a.stdout, OutputCSV, []format.Field{{Name: "checksum", Value: resp.GetChecksum()},
+					{Name: "keys", Value: strconv.FormatInt(resp.GetKeys(), 10)}})
 			}
 			fmt.Fprintf(a.stdout, "%s  %d keys\n", resp.GetChecksum(), resp.GetKeys())
 			return nil
@@ -114,8 +123,11 @@ year it names. Year 0 is undated (left out when --from or --to is set).`,
   bilat agreements stats --from 2017 --to 2019 --top 3 -o json`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.resolvePartners(cmd.Context(), &partner); err != nil {
+				return err
+			}
 			addr := cmd.Flag("statistics").Value.String()
-			conn, err := dial(addr)
+			conn, err := a.dial(addr)
 			if err != nil {
 				return err
 			}
@@ -125,17 +137,28 @@ year it names. Year 0 is undated (left out when --from or --to is set).`,
 			resp, err := bilatv1.NewStatisticsServiceClient(conn).GetAgreementStats(ctx, &bilatv1.GetAgreementStatsRequest{
 				Partner: partner, FromYear: int32(from), ToYear: int32(to), Top: int32(top)})
 			if err != nil {
-				return statisticsErr(addr, err)
+				return a.statisticsErr(addr, err)
 			}
-			if a.output == OutputJSON {
+			switch a.output {
+			case OutputJSON:
 				return a.printProto(resp)
+			case OutputCSV:
+				// Long form: dimension,value,year,count; the top partners
+				// follow as dimension "top_partner" without a year.
+				rows := format.StatCountsView.Rows(OutputCSV, resp.GetCounts())
+				for _, p := range resp.GetTopPartners() {
+					rows = append(rows, []string{"top_partner", p.GetPartner(), "", strconv.FormatInt(p.GetAgreements(), 10)})
+				}
+				rw := format.NewRowWriter(a.stdout, OutputCSV, format.StatCountsView.Header(OutputCSV))
+				return rw.Write(rows)
 			}
 			return printAgreementStats(a, resp)
 		},
 	}
 	statisticsFlag(a, cmd, false)
 	fl := cmd.Flags()
-	fl.StringVar(&partner, "partner", "", "one partner's counts (default: every partner summed)")
+	fl.StringVar(&partner, "partner", "", "one partner's counts, a code or a name (default: every partner summed)")
+	_ = cmd.RegisterFlagCompletionFunc("partner", a.completePartners)
 	fl.IntVar(&from, "from", 0, "first signing year (inclusive)")
 	fl.IntVar(&to, "to", 0, "last signing year (inclusive)")
 	fl.IntVar(&top, "top", 0, "how many top partners to list (default 10, at most 100)")
@@ -196,12 +219,8 @@ func printAgreementStats(a *app, resp *bilatv1.GetAgreementStatsResponse) error 
 	}
 	fmt.Fprintf(a.stdout, "%d agreements\n", resp.GetTotalAgreements())
 	if len(resp.GetTopPartners()) > 0 {
-		var rows [][]string
-		for i, p := range resp.GetTopPartners() {
-			rows = append(rows, []string{strconv.Itoa(i + 1), p.GetPartner(), strconv.FormatInt(p.GetAgreements(), 10)})
-		}
 		fmt.Fprintln(a.stdout)
-		return format.Table(a.stdout, []string{"RANK", "PARTNER", "AGREEMENTS"}, rows)
+		return format.Render(a.stdout, OutputTable, format.TopPartnersView, format.Rank(resp.GetTopPartners()))
 	}
 	return nil
 }

@@ -10,25 +10,42 @@ import (
 )
 
 func TestListFlagsRequest(t *testing.T) {
+	flt := func(f *bilatv1.AgreementFilter) *bilatv1.AgreementFilter { return f }
 	tests := []struct {
 		name    string
 		f       listFlags
 		want    *bilatv1.ListAgreementsRequest
 		errPart string
 	}{
-		{name: "empty", f: listFlags{}, want: &bilatv1.ListAgreementsRequest{}},
-		{name: "all fields",
-			f:    listFlags{partner: " GE ", domain: "science_technology", from: 2017, to: 2019, limit: 20, pageToken: "tok"},
-			want: &bilatv1.ListAgreementsRequest{Partner: "GE", Domain: bilatv1.Domain_DOMAIN_SCIENCE_TECHNOLOGY, FromYear: 2017, ToYear: 2019, PageSize: 20, PageToken: "tok"}},
-		{name: "region code kept as written", f: listFlags{partner: "RU-STA", domain: "DOMAIN_TRADE"},
-			want: &bilatv1.ListAgreementsRequest{Partner: "RU-STA", Domain: bilatv1.Domain_DOMAIN_TRADE}},
-		{name: "open start", f: listFlags{to: 2005}, want: &bilatv1.ListAgreementsRequest{ToYear: 2005}},
-		{name: "same year", f: listFlags{from: 2017, to: 2017}, want: &bilatv1.ListAgreementsRequest{FromYear: 2017, ToYear: 2017}},
-		{name: "max page", f: listFlags{limit: 500}, want: &bilatv1.ListAgreementsRequest{PageSize: 500}},
-		{name: "bad domain", f: listFlags{domain: "scitech"}, errPart: `--domain: unknown domain "scitech"`},
-		{name: "from after to", f: listFlags{from: 2019, to: 2017}, errPart: "--from 2019 is after --to 2017"},
-		{name: "bad year", f: listFlags{from: -5}, errPart: "--from must be a year"},
-		{name: "limit too big", f: listFlags{limit: 501}, errPart: "--limit must be 1..500"},
+		{name: "empty", f: listFlags{}, want: &bilatv1.ListAgreementsRequest{Filter: &bilatv1.AgreementFilter{}}},
+		{name: "every filter",
+			f: listFlags{filterFlags: filterFlags{partner: " RU ", withSub: true, bloc: "bloc.cis", domain: "science_technology", level: "government",
+				kind: "memorandum", status: "signed", from: "2017", to: "2019-06-30", place: "Minsk", query: "econom"},
+				sort: "relevance", pageSize: 20, pageToken: "tok"},
+			want: &bilatv1.ListAgreementsRequest{Filter: flt(&bilatv1.AgreementFilter{Partner: "RU", IncludeSubEntities: true, Bloc: "bloc.cis",
+				Domain: bilatv1.Domain_DOMAIN_SCIENCE_TECHNOLOGY, Level: bilatv1.PartyLevel_PARTY_LEVEL_GOVERNMENT,
+				Kind: bilatv1.AgreementKind_AGREEMENT_KIND_MEMORANDUM, Status: bilatv1.AgreementStatus_AGREEMENT_STATUS_SIGNED,
+				SignedFrom: &bilatv1.PartialDate{Year: 2017}, SignedTo: &bilatv1.PartialDate{Year: 2019, Month: 6, Day: 30},
+				Place: "Minsk", Query: "econom"}),
+				OrderBy: bilatv1.AgreementOrder_AGREEMENT_ORDER_RELEVANCE, PageSize: 20, PageToken: "tok"}},
+		{name: "month precision", f: listFlags{filterFlags: filterFlags{from: "2017-03", to: "2017-03"}, sort: "oldest"},
+			want: &bilatv1.ListAgreementsRequest{Filter: &bilatv1.AgreementFilter{SignedFrom: &bilatv1.PartialDate{Year: 2017, Month: 3},
+				SignedTo: &bilatv1.PartialDate{Year: 2017, Month: 3}}, OrderBy: bilatv1.AgreementOrder_AGREEMENT_ORDER_SIGNED_ASC}},
+		{name: "year against month", f: listFlags{filterFlags: filterFlags{from: "2017", to: "2017-01"}},
+			want: &bilatv1.ListAgreementsRequest{Filter: &bilatv1.AgreementFilter{SignedFrom: &bilatv1.PartialDate{Year: 2017},
+				SignedTo: &bilatv1.PartialDate{Year: 2017, Month: 1}}}},
+		{name: "limit caps the page", f: listFlags{limit: 5}, want: &bilatv1.ListAgreementsRequest{Filter: &bilatv1.AgreementFilter{}, PageSize: 5}},
+		{name: "max page", f: listFlags{pageSize: 500}, want: &bilatv1.ListAgreementsRequest{Filter: &bilatv1.AgreementFilter{}, PageSize: 500}},
+		{name: "bad domain", f: listFlags{filterFlags: filterFlags{domain: "scitech"}}, errPart: `--domain: unknown domain "scitech"`},
+		{name: "bad level", f: listFlags{filterFlags: filterFlags{level: "galactic"}}, errPart: `--level: unknown party_level "galactic"`},
+		{name: "from after to", f: listFlags{filterFlags: filterFlags{from: "2019", to: "2017-12-31"}}, errPart: "--from 2019 is after --to 2017-12-31"},
+		{name: "bad date", f: listFlags{filterFlags: filterFlags{from: "17"}}, errPart: "--from \"17\": want a year"},
+		{name: "bad month", f: listFlags{filterFlags: filterFlags{to: "2017-13"}}, errPart: "month must be 01..12"},
+		{name: "bad day", f: listFlags{filterFlags: filterFlags{to: "2017-02-30"}}, errPart: "no such day"},
+		{name: "sub-entities without partner", f: listFlags{filterFlags: filterFlags{withSub: true}}, errPart: "--with-subentities needs --partner"},
+		{name: "relevance without query", f: listFlags{sort: "relevance"}, errPart: "needs --query"},
+		{name: "bad sort", f: listFlags{sort: "size"}, errPart: "--sort must be"},
+		{name: "page too big", f: listFlags{pageSize: 501}, errPart: "--page-size must be 1..500"},
 		{name: "negative limit", f: listFlags{limit: -1}, errPart: "--limit"},
 	}
 	for _, tt := range tests {
@@ -47,6 +64,15 @@ func TestListFlagsRequest(t *testing.T) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestLooksLikeCode(t *testing.T) {
+	for s, want := range map[string]bool{"GE": true, "RU-STA": true, "GE-AJ.batumi": true, "bloc.cis": true, "org.by.bntu": true,
+		"Georgia": false, "ge": false, "Gorgia": false, "Ставрополь": false, "China ": false, "BY-MA": true} {
+		if got := looksLikeCode(s); got != want {
+			t.Errorf("looksLikeCode(%q) = %v, want %v", s, got, want)
+		}
 	}
 }
 

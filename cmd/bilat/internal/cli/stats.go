@@ -3,91 +3,38 @@ package cli
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"bilat.dev/cmd/bilat/internal/client"
 	"bilat.dev/cmd/bilat/internal/format"
 	bilatv1 "bilat.dev/proto/bilat/v1"
 )
 
-// Environment and default of the statistics address (agreements stats,
-// projections).
-const (
-	EnvStatistics     = "BILAT_STATISTICS"
-	DefaultStatistics = "127.0.0.1:7103"
-)
-
-// statisticsFlag registers --statistics on cmd and returns where it lands.
+// statisticsFlag registers --statistics on cmd and returns where it lands;
+// its effective value (flag > BILAT_STATISTICS > config > default) is set
+// before the command runs.
 func statisticsFlag(a *app, cmd *cobra.Command, persistent bool) *string {
 	addr := new(string)
 	fs := cmd.Flags()
 	if persistent {
 		fs = cmd.PersistentFlags()
 	}
-	fs.StringVar(addr, "statistics", envOr(a.getenv, EnvStatistics, DefaultStatistics),
-		"statistics service gRPC address (env "+EnvStatistics+")")
+	fs.StringVar(addr, "statistics", DefaultStatistics, "statistics service gRPC address (env "+EnvStatistics+")")
 	return addr
 }
 
-func statisticsErr(addr string, err error) error {
-	return invalidExit(&client.CallError{Service: "statistics", Addr: addr, Flag: "--statistics", Err: err})
+func (a *app) statisticsErr(addr string, err error) error {
+	return a.callErr("statistics", addr, "--statistics", err)
 }
-
-// invalidExit gives a call the server refused as invalid the exit code of
-// invalid input (2); other failures keep exit 1.
-func invalidExit(err error) error {
-	if status.Code(err) == codes.InvalidArgument {
-		return &ExitError{Code: ExitInvalid, Err: err}
-	}
-	return err
-}
-
-// value prints a trade value: its USD amount (or the original with "no USD
-// value"), "~" when hedged, "*" when derived.
-func value(v *bilatv1.TradeValue) string {
-	if v == nil {
-		return "-"
-	}
-	var s string
-	if v.GetUsd() != nil {
-		s = format.Money(v.GetUsd(), v.GetApproximate())
-		if o := v.GetOriginal(); o != nil && o.GetCurrency() != "USD" {
-			s += " (" + format.Money(o, false) + ")"
-		}
-	} else {
-		s = format.Money(v.GetOriginal(), v.GetApproximate()) + " (no USD value)"
-	}
-	if v.GetDerived() {
-		s += " *"
-	}
-	return s
-}
-
-func percent(p *float64) string {
-	if p == nil {
-		return "-"
-	}
-	s := strconv.FormatFloat(*p, 'f', 2, 64)
-	if *p >= 0 {
-		s = "+" + s
-	}
-	return s + "%"
-}
-
-func scopeName(s bilatv1.TradeScope) string { return format.EnumName(s) }
 
 // tradeCall runs one TradeService call on the gateway and prints the
-// result as JSON, or as the table the rows function makes of it.
-func (a *app) tradeCall(cmd *cobra.Command, call func(context.Context, bilatv1.TradeServiceClient) (proto.Message, error),
-	table func(proto.Message) ([]string, [][]string, string)) error {
-	conn, err := dial(a.gateway)
+// answer (see render).
+func tradeCall[R proto.Message, T any](a *app, cmd *cobra.Command, call func(context.Context, bilatv1.TradeServiceClient) (R, error),
+	v format.View[T], items func(R) []T, empty string) error {
+	conn, err := a.dial(a.gateway)
 	if err != nil {
 		return err
 	}
@@ -96,17 +43,9 @@ func (a *app) tradeCall(cmd *cobra.Command, call func(context.Context, bilatv1.T
 	defer cancel()
 	resp, err := call(ctx, bilatv1.NewTradeServiceClient(conn))
 	if err != nil {
-		return invalidExit(a.gatewayErr(err))
+		return a.gatewayErr(err)
 	}
-	if a.output == OutputJSON {
-		return a.printProto(resp)
-	}
-	header, rows, empty := table(resp)
-	if len(rows) == 0 {
-		fmt.Fprintln(a.stdout, empty)
-		return nil
-	}
-	return format.Table(a.stdout, header, rows)
+	return render(a, resp, v, items(resp), empty)
 }
 
 func newTradeBalanceCmd(a *app) *cobra.Command {
@@ -131,31 +70,21 @@ include the partner's own figures and are labelled.`,
   bilat trade balance GE --reporter BY --from 2017
   bilat trade balance bloc.eaeu --rollup bloc --from 2014 --to 2015
   bilat trade balance RU --rollup regions -o json`,
-		Args: exactArgs(1, "one PARTNER code"),
+		Args:              exactArgs(1, "one PARTNER (a code or a name)"),
+		ValidArgsFunction: a.completePartners,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.resolveArgs(cmd, args); err != nil {
+				return err
+			}
 			ru, ok := map[string]bilatv1.Rollup{"": 0, "none": 0, "bloc": bilatv1.Rollup_ROLLUP_BLOC_MEMBERS,
 				"regions": bilatv1.Rollup_ROLLUP_REGIONS}[rollup]
 			if !ok {
 				return usageErr(cmd, fmt.Errorf("--rollup must be none, bloc or regions, not %q", rollup))
 			}
 			req := &bilatv1.GetTradeBalanceRequest{Partner: args[0], Reporter: reporter, FromYear: int32(from), ToYear: int32(to), Rollup: ru}
-			return a.tradeCall(cmd, func(ctx context.Context, c bilatv1.TradeServiceClient) (proto.Message, error) {
+			return tradeCall(a, cmd, func(ctx context.Context, c bilatv1.TradeServiceClient) (*bilatv1.GetTradeBalanceResponse, error) {
 				return c.GetTradeBalance(ctx, req)
-			}, func(m proto.Message) ([]string, [][]string, string) {
-				var rows [][]string
-				for _, p := range m.(*bilatv1.GetTradeBalanceResponse).GetPeriods() {
-					byFlow := map[bilatv1.TradeFlow]*bilatv1.TradeValue{}
-					for _, v := range p.GetValues() {
-						byFlow[v.GetFlow()] = v
-					}
-					rows = append(rows, []string{format.Period(p.GetPeriod()), p.GetReporter(), scopeName(p.GetScope()),
-						value(byFlow[bilatv1.TradeFlow_TRADE_FLOW_TURNOVER]), value(byFlow[bilatv1.TradeFlow_TRADE_FLOW_EXPORTS]),
-						value(byFlow[bilatv1.TradeFlow_TRADE_FLOW_IMPORTS]), value(byFlow[bilatv1.TradeFlow_TRADE_FLOW_BALANCE]),
-						p.GetRollup()})
-				}
-				return []string{"PERIOD", "REPORTER", "SCOPE", "TURNOVER", "EXPORTS", "IMPORTS", "BALANCE", "ROLL-UP"}, rows,
-					"no trade figures for " + args[0]
-			})
+			}, format.BalanceView, (*bilatv1.GetTradeBalanceResponse).GetPeriods, "no trade figures for "+args[0])
 		},
 	}
 	fl := cmd.Flags()
@@ -163,6 +92,7 @@ include the partner's own figures and are labelled.`,
 	fl.IntVar(&from, "from", 0, "first year (inclusive)")
 	fl.IntVar(&to, "to", 0, "last year (inclusive)")
 	fl.StringVar(&rollup, "rollup", "none", "none, bloc (members as of each period) or regions")
+	fixedCompletion(cmd, "rollup", "none", "bloc", "regions")
 	return cmd
 }
 
@@ -181,8 +111,12 @@ years with annual values).`,
 		Example: `  bilat trade growth AF
   bilat trade growth AF --flow turnover --from 2017 --to 2018
   bilat trade growth GE -o json`,
-		Args: exactArgs(1, "one PARTNER code"),
+		Args:              exactArgs(1, "one PARTNER (a code or a name)"),
+		ValidArgsFunction: a.completePartners,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.resolveArgs(cmd, args); err != nil {
+				return err
+			}
 			req := &bilatv1.GetTradeGrowthRequest{Partner: args[0], Reporter: reporter, FromYear: int32(from), ToYear: int32(to)}
 			if flow != "" {
 				f, err := format.ParseFlow(flow)
@@ -191,34 +125,15 @@ years with annual values).`,
 				}
 				req.Flow = f
 			}
-			return a.tradeCall(cmd, func(ctx context.Context, c bilatv1.TradeServiceClient) (proto.Message, error) {
+			return tradeCall(a, cmd, func(ctx context.Context, c bilatv1.TradeServiceClient) (*bilatv1.GetTradeGrowthResponse, error) {
 				return c.GetTradeGrowth(ctx, req)
-			}, func(m proto.Message) ([]string, [][]string, string) {
-				resp := m.(*bilatv1.GetTradeGrowthResponse)
-				var rows [][]string
-				for _, p := range resp.GetPoints() {
-					flag := ""
-					if p.GetDisagrees() {
-						flag = "!"
-					}
-					rows = append(rows, []string{format.Period(p.GetPeriod()), p.GetReporter(), format.EnumName(p.GetFlow()),
-						scopeName(p.GetScope()), value(p.GetValue()), format.Period(p.GetBase()), value(p.GetBaseValue()),
-						percent(p.GrowthPct), percent(p.StatedGrowthPct), flag})
-				}
-				for _, c := range resp.GetCagr() {
-					cagr := c.GetCagrPct()
-					rows = append(rows, []string{fmt.Sprintf("%d..%d", c.GetFromYear(), c.GetToYear()), c.GetReporter(),
-						format.EnumName(c.GetFlow()), scopeName(c.GetScope()), value(c.GetToValue()), strconv.Itoa(int(c.GetFromYear())),
-						value(c.GetFromValue()), percent(&cagr) + " CAGR", "-", ""})
-				}
-				return []string{"PERIOD", "REPORTER", "FLOW", "SCOPE", "VALUE", "BASE", "BASE VALUE", "GROWTH", "STATED", ""}, rows,
-					"no growth computable for " + args[0]
-			})
+			}, format.GrowthView, format.GrowthRows, "no growth computable for "+args[0])
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&reporter, "reporter", "", "only this reporter")
 	fl.StringVar(&flow, "flow", "", "only this flow: turnover, exports, imports or balance")
+	enumCompletion(cmd, "flow", bilatv1.TradeFlow(0).Descriptor())
 	fl.IntVar(&from, "from", 0, "first year (inclusive; CAGR start)")
 	fl.IntVar(&to, "to", 0, "last year (inclusive; CAGR end)")
 	return cmd
@@ -236,25 +151,16 @@ first), progress = actual / target, and the yearly growth still needed =
 (target / actual)^(1 / years left) - 1.`,
 		Example: `  bilat trade target GE
   bilat trade target GE -o json`,
-		Args: exactArgs(1, "one PARTNER code"),
+		Args:              exactArgs(1, "one PARTNER (a code or a name)"),
+		ValidArgsFunction: a.completePartners,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.resolveArgs(cmd, args); err != nil {
+				return err
+			}
 			req := &bilatv1.GetTargetProgressRequest{Partner: args[0], Reporter: reporter}
-			return a.tradeCall(cmd, func(ctx context.Context, c bilatv1.TradeServiceClient) (proto.Message, error) {
+			return tradeCall(a, cmd, func(ctx context.Context, c bilatv1.TradeServiceClient) (*bilatv1.GetTargetProgressResponse, error) {
 				return c.GetTargetProgress(ctx, req)
-			}, func(m proto.Message) ([]string, [][]string, string) {
-				var rows [][]string
-				for _, t := range m.(*bilatv1.GetTargetProgressResponse).GetTargets() {
-					progress := t.GetProgressPct()
-					actual := "-"
-					if t.GetActual() != nil {
-						actual = fmt.Sprintf("%s (%d, %s)", value(t.GetActual()), t.GetActualYear(), scopeName(t.GetActualScope()))
-					}
-					rows = append(rows, []string{strconv.Itoa(int(t.GetTargetYear())), t.GetReporter(), format.EnumName(t.GetFlow()),
-						value(t.GetTarget()), actual, strings.TrimPrefix(percent(&progress), "+"), percent(t.RequiredGrowthPct) + "/yr", t.GetNote()})
-				}
-				return []string{"TARGET YEAR", "REPORTER", "FLOW", "TARGET", "ACTUAL", "PROGRESS", "NEEDED", "NOTE"}, rows,
-					"no targets for " + args[0]
-			})
+			}, format.TargetView, (*bilatv1.GetTargetProgressResponse).GetTargets, "no targets for "+args[0])
 		},
 	}
 	cmd.Flags().StringVar(&reporter, "reporter", "", "only this reporter")
@@ -281,25 +187,15 @@ listed apart rather than compared with dollars.`,
 				return usageErr(cmd, fmt.Errorf("--by must be turnover, exports, imports, balance or growth, not %q", by))
 			}
 			req := &bilatv1.RankPartnersRequest{Year: int32(year), Metric: bilatv1.RankMetric(metric), Reporter: reporter, Limit: int32(limit)}
-			return a.tradeCall(cmd, func(ctx context.Context, c bilatv1.TradeServiceClient) (proto.Message, error) {
+			return tradeCall(a, cmd, func(ctx context.Context, c bilatv1.TradeServiceClient) (*bilatv1.RankPartnersResponse, error) {
 				return c.RankPartners(ctx, req)
-			}, func(m proto.Message) ([]string, [][]string, string) {
-				resp := m.(*bilatv1.RankPartnersResponse)
-				var rows [][]string
-				for _, r := range resp.GetPartners() {
-					rows = append(rows, []string{strconv.Itoa(int(r.GetRank())), r.GetPartner(), scopeName(r.GetScope()),
-						value(r.GetValue()), percent(r.GrowthPct)})
-				}
-				for _, p := range resp.GetWithoutUsd() {
-					rows = append(rows, []string{"-", p, "", "no USD value", "-"})
-				}
-				return []string{"RANK", "PARTNER", "SCOPE", "VALUE", "GROWTH"}, rows, fmt.Sprintf("no partner has figures for %d", year)
-			})
+			}, format.RankView, format.RankRows, fmt.Sprintf("no partner has figures for %d", year))
 		},
 	}
 	fl := cmd.Flags()
 	fl.IntVar(&year, "year", 0, "the year to rank (required)")
 	fl.StringVar(&by, "by", "turnover", "turnover, exports, imports, balance or growth")
+	enumCompletion(cmd, "by", bilatv1.RankMetric(0).Descriptor())
 	fl.StringVar(&reporter, "reporter", "", "reporter entity code (default BY, the country as a whole)")
 	fl.IntVar(&limit, "limit", 0, "rows to show (default 20, at most 500)")
 	return cmd
@@ -322,47 +218,44 @@ currencies without a USD value are not compared.`,
 			}
 			return nil
 		},
+		ValidArgsFunction: a.completePartners,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			conn, err := dial(a.gateway)
+			if err := a.resolveArgs(cmd, args); err != nil {
+				return err
+			}
+			conn, err := a.dial(a.gateway)
 			if err != nil {
 				return err
 			}
 			defer conn.Close()
 			c := bilatv1.NewTradeServiceClient(conn)
-			var rows [][]string
+			var rows []format.ConflictRow
 			for _, p := range args {
 				ctx, cancel := a.callCtx(cmd.Context())
 				resp, err := c.GetTradeConflicts(ctx, &bilatv1.GetTradeConflictsRequest{Partner: p, TolerancePct: tolerance})
 				cancel()
 				if err != nil {
-					return invalidExit(a.gatewayErr(fmt.Errorf("conflicts of %s: %w", p, err)))
+					return a.gatewayErr(fmt.Errorf("conflicts of %s: %w", p, err))
 				}
 				if a.output == OutputJSON {
-					// One JSON object per partner, in argument order.
-					if err := a.printProto(resp); err != nil {
+					// JSON lines: one response per partner, in argument order.
+					if err := a.printProtoLine(resp); err != nil {
 						return err
 					}
 					continue
 				}
 				for _, cf := range resp.GetConflicts() {
-					var vals []string
-					for _, o := range cf.GetObservations() {
-						vals = append(vals, value(o)+" ["+strings.Join(o.GetFigureIds(), ",")+"]")
-					}
-					spread, tol := cf.GetSpreadPct(), cf.GetTolerancePct()
-					rows = append(rows, []string{p, format.Period(cf.GetPeriod()), cf.GetReporter(), format.EnumName(cf.GetFlow()),
-						scopeName(cf.GetScope()), strings.TrimPrefix(percent(&spread), "+"), strings.TrimPrefix(percent(&tol), "+"),
-						strings.Join(vals, "; ")})
+					rows = append(rows, format.ConflictRow{Partner: p, Conflict: cf})
 				}
 			}
 			if a.output == OutputJSON {
 				return nil
 			}
-			if len(rows) == 0 {
+			if len(rows) == 0 && a.output == OutputTable {
 				fmt.Fprintln(a.stdout, "no conflicts for "+strings.Join(args, ", "))
 				return nil
 			}
-			return format.Table(a.stdout, []string{"PARTNER", "PERIOD", "REPORTER", "FLOW", "SCOPE", "SPREAD", "TOLERANCE", "VALUES"}, rows)
+			return format.Render(a.stdout, a.output, format.ConflictsView, rows)
 		},
 	}
 	cmd.Flags().Float64Var(&tolerance, "tolerance", 0, "allowed spread in percent (default 1; 5 when a figure is hedged)")

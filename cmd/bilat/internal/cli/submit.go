@@ -61,7 +61,7 @@ func newSubmitKindCmd(a *app, kind input.Kind) *cobra.Command {
 			if key == "" {
 				key = wrapperKey
 			}
-			conn, err := dial(a.ingest)
+			conn, err := a.dial(a.ingest)
 			if err != nil {
 				return err
 			}

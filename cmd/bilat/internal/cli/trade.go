@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"bilat.dev/cmd/bilat/internal/format"
@@ -14,7 +12,7 @@ func newTradeCmd(a *app) *cobra.Command {
 		Use:   "trade",
 		Short: "Query trade figures (gateway)",
 	}
-	cmd.AddCommand(newTradeSeriesCmd(a), newTradeBalanceCmd(a), newTradeGrowthCmd(a), newTradeTargetCmd(a), newTradeRankCmd(a), newTradeConflictsCmd(a))
+	cmd.AddCommand(newTradeSeriesCmd(a), newTradeBalanceCmd(a), newTradeGrowthCmd(a), newTradeTargetCmd(a), newTradeRankCmd(a), newTradeConflictsCmd(a), newTradeCompareCmd(a), newTradeAlertsCmd(a))
 	return cmd
 }
 
@@ -35,13 +33,17 @@ its base period.`,
 		Example: `  bilat trade series AF
   bilat trade series GE --flow turnover --from 2015
   bilat trade series RU-STA --reporter BY -o json`,
-		Args: exactArgs(1, "one PARTNER code"),
+		Args:              exactArgs(1, "one PARTNER (a code or a name)"),
+		ValidArgsFunction: a.completePartners,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.resolveArgs(cmd, args); err != nil {
+				return err
+			}
 			req, err := f.request(args[0])
 			if err != nil {
 				return usageErr(cmd, err)
 			}
-			conn, err := dial(a.gateway)
+			conn, err := a.dial(a.gateway)
 			if err != nil {
 				return err
 			}
@@ -52,15 +54,7 @@ its base period.`,
 			if err != nil {
 				return a.gatewayErr(err)
 			}
-			if a.output == OutputJSON {
-				return a.printProto(resp)
-			}
-			rows := format.TradeRows(resp.GetPoints())
-			if len(rows) == 0 {
-				fmt.Fprintf(a.stdout, "no trade figures for %s\n", req.GetPartner())
-				return nil
-			}
-			return format.Table(a.stdout, format.TradeHeader, rows)
+			return render(a, resp, format.TradeSeriesView, format.FigureRows(resp.GetPoints()), "no trade figures for "+req.GetPartner())
 		},
 	}
 	fl := cmd.Flags()
@@ -69,5 +63,6 @@ its base period.`,
 	fl.IntVar(&f.from, "from", 0, "first year (inclusive)")
 	fl.IntVar(&f.to, "to", 0, "last year (inclusive)")
 	_ = cmd.RegisterFlagCompletionFunc("flow", cobra.FixedCompletions(flows, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("reporter", a.completePartners)
 	return cmd
 }

@@ -2,14 +2,30 @@ package client
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"bilat.dev/cmd/bilat/internal/testsrv"
@@ -187,8 +203,8 @@ func TestViolationsAndCallError(t *testing.T) {
 		t.Error("no violations expected")
 	}
 
-	ce := &CallError{Service: "gateway", Addr: "127.0.0.1:7100", Flag: "--gateway", Err: status.Error(codes.Unavailable, "connection refused")}
-	if s := ce.Error(); !strings.Contains(s, "gateway at 127.0.0.1:7100 is unavailable") || !strings.Contains(s, "--gateway") {
+	ce := &CallError{Service: "gateway", Addr: "127.0.0.1:7100", Flag: "--server", Err: status.Error(codes.Unavailable, "connection error: connection refused")}
+	if s := ce.Error(); !strings.Contains(s, "cannot reach 127.0.0.1:7100 (gateway): is `make run` running?") || !strings.Contains(s, "--server") {
 		t.Errorf("unavailable text: %s", s)
 	}
 	if status.Code(ce) != codes.Unavailable {
@@ -224,14 +240,110 @@ func TestHealth(t *testing.T) {
 }
 
 func TestCallErrorKeepsContext(t *testing.T) {
-	inner := status.Error(codes.Unavailable, "connection refused")
+	inner := status.Error(codes.Unavailable, "connection error: connection refused")
 	ce := &CallError{Service: "ingest", Addr: "h:1", Flag: "--ingest", Err: fmt.Errorf("import a.ndjson: start import: %w", inner)}
-	want := "import a.ndjson: start import: ingest at h:1 is unavailable: connection refused (is the stack running? start it with `bilat dev`, or point --ingest at it)"
+	want := "import a.ndjson: start import: cannot reach h:1 (ingest): is `make run` running? (or point --ingest at it) (connection error: connection refused)"
 	if ce.Error() != want {
 		t.Errorf("got  %s\nwant %s", ce.Error(), want)
 	}
 	ce.Err = errors.New("plain failure")
 	if ce.Error() != "plain failure" {
 		t.Errorf("plain: %s", ce.Error())
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	bad := grpcx.InvalidArgument("invalid list request",
+		grpcx.FieldViolation{Field: "filter.signed_from", Description: "after signed_to"},
+		grpcx.FieldViolation{Field: "page_size", Description: "at most 500"})
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"unauthenticated", status.Error(codes.Unauthenticated, "no token"),
+			"token missing or invalid: set --token or BILAT_TOKEN (gateway at h:1: no token)"},
+		{"permission", status.Error(codes.PermissionDenied, "scope publish required"),
+			"permission denied: the token lacks the scope this call needs; ask the operator for one (gateway at h:1: scope publish required)"},
+		{"not found", status.Error(codes.NotFound, `agreement "x" not found`), `agreement "x" not found`},
+		{"invalid with details", bad, "invalid list request:\n  filter.signed_from: after signed_to\n  page_size: at most 500"},
+		{"invalid without details", status.Error(codes.InvalidArgument, "bad page token"), "bad page token"},
+		{"rate limited", status.Error(codes.ResourceExhausted, "rate limit exceeded"),
+			"rate limit or size limit reached at h:1 (gateway): rate limit exceeded; wait a moment and retry, or ask for less"},
+		{"unavailable", status.Error(codes.Unavailable, "connection error: desc = \"transport: dial tcp h:1: connection refused\""),
+			"cannot reach h:1 (gateway): is `make run` running? (or point --server at it) (connection error: desc = \"transport: dial tcp h:1: connection refused\")"},
+		{"unavailable from the server", status.Error(codes.Unavailable, "gazetteer not configured"),
+			"gateway at h:1 is unavailable: gazetteer not configured (try again later, or ask the operator)"},
+		{"deadline", status.Error(codes.DeadlineExceeded, "context deadline exceeded"),
+			"gateway at h:1 did not answer within 10s: raise --timeout (context deadline exceeded)"},
+		{"canceled", status.Error(codes.Canceled, "context canceled"), "interrupted"},
+		{"other", status.Error(codes.Internal, "boom"), "gateway at h:1: Internal: boom"},
+		{"wrapped keeps context", fmt.Errorf("look up partner %q: %w", "x", status.Error(codes.NotFound, "gone")), `look up partner "x": gone`},
+		{"not a status", errors.New("open x: no such file"), "open x: no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ce := &CallError{Service: "gateway", Addr: "h:1", Flag: "--server", Timeout: 10 * time.Second, Err: tt.err}
+			if got := ce.Error(); got != tt.want {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestDialTLSAndToken serves TLS with a self-signed certificate and checks
+// that Dial trusts it through CAFile and sends the bearer token.
+func TestDialTLSAndToken(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bilat test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var gotAuth []string
+	g := grpc.NewServer(grpc.Creds(credentials.NewServerTLSFromCert(&tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key})),
+		grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			md, _ := metadata.FromIncomingContext(ctx)
+			gotAuth = md.Get("authorization")
+			return h(ctx, req)
+		}))
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(g, hs)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = g.Serve(lis) }()
+	defer g.Stop()
+
+	conn, err := Dial(lis.Addr().String(), Options{Token: "tok", CAFile: caFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := Health(context.Background(), conn); err != nil {
+		t.Fatalf("TLS health: %v", err)
+	}
+	if len(gotAuth) != 1 || gotAuth[0] != "Bearer tok" {
+		t.Errorf("authorization = %q", gotAuth)
+	}
+	// Plaintext against the TLS server fails; a bad CA file is reported.
+	plain, _ := Dial(lis.Addr().String())
+	defer plain.Close()
+	if err := Health(context.Background(), plain); status.Code(err) != codes.Unavailable {
+		t.Errorf("plaintext to TLS: %v", err)
+	}
+	if _, err := Dial("x:1", Options{CAFile: filepath.Join(t.TempDir(), "none.pem")}); err == nil || !strings.Contains(err.Error(), "--tls-ca") {
+		t.Errorf("missing CA file: %v", err)
 	}
 }

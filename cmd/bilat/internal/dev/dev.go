@@ -372,7 +372,7 @@ func (r *runner) waitForGateway(ctx context.Context, gw bilatv1.AgreementService
 func (r *runner) sampleID(ctx context.Context, gw bilatv1.AgreementServiceClient) string {
 	for _, partner := range []string{"GE", ""} {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		resp, err := gw.ListAgreements(cctx, &bilatv1.ListAgreementsRequest{Partner: partner, PageSize: 1})
+		resp, err := gw.ListAgreements(cctx, &bilatv1.ListAgreementsRequest{Filter: &bilatv1.AgreementFilter{Partner: partner}, PageSize: 1})
 		cancel()
 		if err == nil && len(resp.GetAgreements()) > 0 {
 			return resp.GetAgreements()[0].GetId()

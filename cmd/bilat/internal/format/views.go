@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	bilatv1 "bilat.dev/proto/bilat/v1"
@@ -13,67 +12,63 @@ import (
 // TitleWidth is how many runes of an agreement title the list table shows.
 const TitleWidth = 60
 
-// Table writes rows under a header, columns aligned with tabwriter.
-// Tabs and newlines inside cells are replaced so they cannot break the layout.
-func Table(w io.Writer, header []string, rows [][]string) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	writeRow := func(cells []string) {
-		clean := make([]string, len(cells))
-		for i, c := range cells {
-			clean[i] = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(c)
-		}
-		fmt.Fprintln(tw, strings.Join(clean, "\t"))
-	}
-	writeRow(header)
-	for _, r := range rows {
-		writeRow(r)
-	}
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("write table: %w", err)
-	}
-	return nil
+// AgreementsView is the agreements list: one row per agreement.
+var AgreementsView = View[*bilatv1.Agreement]{
+	{Name: "ID", Cell: (*bilatv1.Agreement).GetId},
+	{Name: "SIGNED", Cell: func(a *bilatv1.Agreement) string { return Or(PartialDate(a.GetSignedOn()), "-") },
+		Raw: func(a *bilatv1.Agreement) string { return PartialDate(a.GetSignedOn()) }},
+	{Name: "PARTNER", Cell: func(a *bilatv1.Agreement) string { return Or(EntityRef(a.GetPartner()), "-") }},
+	{Name: "KIND", Cell: func(a *bilatv1.Agreement) string { return Or(AgreementKind(a), "-") }},
+	{Name: "DOMAINS", Cell: func(a *bilatv1.Agreement) string { return Or(Domains(a.GetDomains()), "-") }},
+	{Name: "TITLE", Cell: func(a *bilatv1.Agreement) string { return Truncate(a.GetTitle(), TitleWidth) },
+		Raw: (*bilatv1.Agreement).GetTitle},
 }
-
-// AgreementHeader is the header of the agreements list table.
-var AgreementHeader = []string{"ID", "SIGNED", "PARTNER", "KIND", "DOMAINS", "TITLE"}
 
 // AgreementRow is one line of the agreements list table.
 func AgreementRow(a *bilatv1.Agreement) []string {
-	return []string{
-		a.GetId(),
-		Or(PartialDate(a.GetSignedOn()), "-"),
-		Or(EntityRef(a.GetPartner()), "-"),
-		Or(AgreementKind(a), "-"),
-		Or(Domains(a.GetDomains()), "-"),
-		Truncate(a.GetTitle(), TitleWidth),
-	}
+	return AgreementsView.Rows(OutputTable, []*bilatv1.Agreement{a})[0]
 }
 
-// TradeHeader is the header of the trade series table.
-var TradeHeader = []string{"PERIOD", "REPORTER", "FLOW", "SCOPE", "VALUE", "GROWTH", "SOURCE"}
+// FigureRow is one figure of a trade series with the point it belongs to.
+type FigureRow struct {
+	Point  *bilatv1.TradePoint
+	Figure *bilatv1.TradeFigure
+}
 
-// TradeRows flattens a series: one row per figure, so conflicting figures
-// for the same period stay visible. Targets are marked in the VALUE column.
-func TradeRows(points []*bilatv1.TradePoint) [][]string {
-	var rows [][]string
+// FigureRows flattens a series: one row per figure, so conflicting figures
+// for the same period stay visible.
+func FigureRows(points []*bilatv1.TradePoint) []FigureRow {
+	var rows []FigureRow
 	for _, p := range points {
 		for _, f := range p.GetFigures() {
-			value := Money(f.GetValue(), f.GetApproximate())
-			if f.GetIsTarget() {
-				value += " (target)"
-			}
-			rows = append(rows, []string{
-				Period(periodOr(f.GetPeriod(), p.GetPeriod())),
-				Or(Or(EntityRef(f.GetReporter()), p.GetReporter()), "-"),
-				Or(EnumName(flowOr(f.GetFlow(), p.GetFlow())), "-"),
-				Or(EnumName(p.GetScope()), "unspecified"),
-				Or(value, "-"),
-				Or(Growth(f), "-"),
-				Or(SourceLabel(f.GetSources()), "-"),
-			})
+			rows = append(rows, FigureRow{p, f})
 		}
 	}
 	return rows
+}
+
+// TradeSeriesView is `trade series`: targets are marked in the VALUE column.
+var TradeSeriesView = View[FigureRow]{
+	{Name: "PERIOD", Cell: func(r FigureRow) string { return Period(periodOr(r.Figure.GetPeriod(), r.Point.GetPeriod())) }},
+	{Name: "REPORTER", Cell: func(r FigureRow) string {
+		return Or(Or(EntityRef(r.Figure.GetReporter()), r.Point.GetReporter()), "-")
+	}},
+	{Name: "FLOW", Cell: func(r FigureRow) string { return Or(EnumName(flowOr(r.Figure.GetFlow(), r.Point.GetFlow())), "-") }},
+	{Name: "SCOPE", Cell: func(r FigureRow) string { return Or(EnumName(r.Point.GetScope()), "unspecified") }},
+	{Name: "VALUE", Cell: func(r FigureRow) string {
+		value := Money(r.Figure.GetValue(), r.Figure.GetApproximate())
+		if r.Figure.GetIsTarget() {
+			value += " (target)"
+		}
+		return Or(value, "-")
+	}},
+	{Name: "GROWTH", Cell: func(r FigureRow) string { return Or(Growth(r.Figure), "-") }},
+	{Name: "SOURCE", Cell: func(r FigureRow) string { return Or(SourceLabel(r.Figure.GetSources()), "-") }},
+}
+
+// TradeRows flattens a series into table rows (see TradeSeriesView).
+func TradeRows(points []*bilatv1.TradePoint) [][]string {
+	return TradeSeriesView.Rows(OutputTable, FigureRows(points))
 }
 
 // periodOr returns the figure's own period, or the point's when it has none.
@@ -109,64 +104,66 @@ func SourceLabel(srcs []*bilatv1.Source) string {
 	return label
 }
 
+// AgreementFields are the single-valued fields of one agreement.
+func AgreementFields(a *bilatv1.Agreement) []Field {
+	fs := []Field{
+		{"ID", a.GetId()},
+		{"Title", a.GetTitle()},
+		{"Kind", AgreementKind(a)},
+		{"Status", EnumName(a.GetStatus())},
+		{"Signed", Or(PartialDate(a.GetSignedOn()), "not stated")},
+		{"In force", PartialDate(a.GetInForceOn())},
+		{"Place", a.GetPlace()},
+		{"Partner", RefLong(a.GetPartner())},
+		{"Domains", strings.ReplaceAll(Domains(a.GetDomains()), ",", ", ")},
+		{"Value", Money(a.GetValue(), a.GetValueApproximate())},
+	}
+	if a.GetRevision() != 0 {
+		fs = append(fs, Field{"Revision", fmt.Sprint(a.GetRevision())})
+	}
+	if a.GetUpdatedAt() != nil {
+		fs = append(fs, Field{"Updated", a.GetUpdatedAt().AsTime().UTC().Format(time.RFC3339)})
+	}
+	return append(fs, Field{"Note", a.GetNote()})
+}
+
 // AgreementDetail writes a readable multi-line view of one agreement with
 // every field: parties with their resolution, sources and attributes.
 func AgreementDetail(w io.Writer, a *bilatv1.Agreement) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	field := func(name, value string) {
-		if value != "" {
-			fmt.Fprintf(tw, "%s:\t%s\n", name, value)
-		}
-	}
-	field("ID", a.GetId())
-	field("Title", a.GetTitle())
-	field("Kind", AgreementKind(a))
-	field("Status", EnumName(a.GetStatus()))
-	field("Signed", Or(PartialDate(a.GetSignedOn()), "not stated"))
-	field("In force", PartialDate(a.GetInForceOn()))
-	field("Place", a.GetPlace())
-	field("Partner", RefLong(a.GetPartner()))
-	field("Domains", strings.ReplaceAll(Domains(a.GetDomains()), ",", ", "))
-	field("Value", Money(a.GetValue(), a.GetValueApproximate()))
-	if a.GetRevision() != 0 {
-		field("Revision", fmt.Sprint(a.GetRevision()))
-	}
-	if a.GetUpdatedAt() != nil {
-		field("Updated", a.GetUpdatedAt().AsTime().UTC().Format(time.RFC3339))
-	}
-	field("Note", a.GetNote())
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("write agreement: %w", err)
-	}
+	return WriteAgreement(w, OutputTable, a)
+}
 
+// WriteAgreement writes one agreement: the readable view for tables; for
+// CSV, field,value rows with the parties, sources and attributes as
+// numbered fields (party.1, source.1, attribute.<key>).
+func WriteAgreement(w io.Writer, out Output, a *bilatv1.Agreement) error {
+	fields := AgreementFields(a)
+	if out == OutputCSV {
+		for i, p := range a.GetParties() {
+			fields = append(fields, Field{fmt.Sprintf("party.%d", i+1), partyLine(p) + "; " + Resolution(p.GetEntity())})
+		}
+		for i, s := range a.GetSources() {
+			fields = append(fields, Field{fmt.Sprintf("source.%d", i+1), sourceLine(s)})
+		}
+		for _, k := range sortedKeys(a.GetAttributes()) {
+			fields = append(fields, Field{"attribute." + k, a.GetAttributes()[k]})
+		}
+		return WriteFields(w, out, fields)
+	}
+	if err := WriteFields(w, out, fields); err != nil {
+		return err
+	}
 	var b strings.Builder
 	if ps := a.GetParties(); len(ps) > 0 {
 		b.WriteString("Parties:\n")
 		for i, p := range ps {
-			fmt.Fprintf(&b, "  %d. %s", i+1, Or(p.GetEntity().GetName(), "(unnamed)"))
-			var tags []string
-			if l := EnumName(p.GetLevel()); l != "" {
-				tags = append(tags, l)
-			}
-			if p.GetCountry() != "" {
-				tags = append(tags, p.GetCountry())
-			}
-			if len(tags) > 0 {
-				fmt.Fprintf(&b, " [%s]", strings.Join(tags, ", "))
-			}
-			fmt.Fprintf(&b, "\n     %s\n", Resolution(p.GetEntity()))
+			fmt.Fprintf(&b, "  %d. %s\n     %s\n", i+1, partyLine(p), Resolution(p.GetEntity()))
 		}
 	}
 	if ss := a.GetSources(); len(ss) > 0 {
 		b.WriteString("Sources:\n")
 		for i, s := range ss {
-			var parts []string
-			for _, p := range []string{s.GetPublisher(), PartialDate(s.GetPublished()), s.GetReference(), s.GetUrl()} {
-				if p != "" {
-					parts = append(parts, p)
-				}
-			}
-			fmt.Fprintf(&b, "  %d. %s\n", i+1, Or(strings.Join(parts, ", "), "(no details)"))
+			fmt.Fprintf(&b, "  %d. %s\n", i+1, sourceLine(s))
 			if q := s.GetQuote(); q != "" {
 				fmt.Fprintf(&b, "     %q\n", q)
 			}
@@ -182,6 +179,33 @@ func AgreementDetail(w io.Writer, a *bilatv1.Agreement) error {
 		return fmt.Errorf("write agreement: %w", err)
 	}
 	return nil
+}
+
+// partyLine is "Name [level, country]".
+func partyLine(p *bilatv1.Party) string {
+	s := Or(p.GetEntity().GetName(), "(unnamed)")
+	var tags []string
+	if l := EnumName(p.GetLevel()); l != "" {
+		tags = append(tags, l)
+	}
+	if p.GetCountry() != "" {
+		tags = append(tags, p.GetCountry())
+	}
+	if len(tags) > 0 {
+		s += " [" + strings.Join(tags, ", ") + "]"
+	}
+	return s
+}
+
+// sourceLine is "publisher, date, reference, url" (the parts present).
+func sourceLine(s *bilatv1.Source) string {
+	var parts []string
+	for _, p := range []string{s.GetPublisher(), PartialDate(s.GetPublished()), s.GetReference(), s.GetUrl()} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return Or(strings.Join(parts, ", "), "(no details)")
 }
 
 // RefLong prints a reference with its resolution: "GE Georgia (country)",

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 
 	"google.golang.org/grpc"
@@ -27,6 +28,7 @@ type Server struct {
 	bilatv1.UnimplementedIngestServiceServer
 	bilatv1.UnimplementedAgreementServiceServer
 	bilatv1.UnimplementedTradeServiceServer
+	bilatv1.UnimplementedPartnerServiceServer
 
 	// Validate rejects an item by returning a rejection (its Index is
 	// filled in); nil accepts everything.
@@ -40,7 +42,25 @@ type Server struct {
 	// Total, when set, overrides ListAgreements' total_size.
 	Total func() int64
 
+	// Entities are what SearchPartners searches (case-insensitive
+	// substring of the code, name or an alias) and GetPartnerProfile
+	// answers for (Profile, with the entity filled in).
+	Entities []*bilatv1.Entity
+	Profile  *bilatv1.GetPartnerProfileResponse
+	// Revisions answers ListRevisions by agreement id.
+	Revisions map[string][]*bilatv1.AgreementRevision
+	// Changes are what WatchAgreements streams, positions "1", "2", ...;
+	// DropAfter, when > 0, ends the first stream with Unavailable after
+	// that many messages (a dropped connection).
+	Changes   []*bilatv1.WatchAgreementsResponse
+	DropAfter int
+	// Compare answers CompareTrade; Alerts are what WatchTradeAlerts streams.
+	Compare *bilatv1.CompareTradeResponse
+	Alerts  []*bilatv1.WatchTradeAlertsResponse
+
 	Health *health.Server
+
+	dropped bool
 
 	mu         sync.Mutex
 	recorded   map[string]bool
@@ -59,6 +79,7 @@ func (s *Server) Register(g *grpc.Server) {
 	bilatv1.RegisterIngestServiceServer(g, s)
 	bilatv1.RegisterAgreementServiceServer(g, s)
 	bilatv1.RegisterTradeServiceServer(g, s)
+	bilatv1.RegisterPartnerServiceServer(g, s)
 	healthpb.RegisterHealthServer(g, s.Health)
 }
 
@@ -191,7 +212,7 @@ func (s *Server) ListAgreements(_ context.Context, req *bilatv1.ListAgreementsRe
 	s.mu.Lock()
 	var match []*bilatv1.Agreement
 	for _, a := range s.agreements {
-		if req.GetPartner() == "" || a.GetPartner().GetCode() == req.GetPartner() {
+		if p := req.GetFilter().GetPartner(); p == "" || a.GetPartner().GetCode() == p {
 			match = append(match, a)
 		}
 	}
@@ -225,4 +246,120 @@ func (s *Server) GetTradeSeries(_ context.Context, req *bilatv1.GetTradeSeriesRe
 		return &bilatv1.GetTradeSeriesResponse{Partner: req.GetPartner()}, nil
 	}
 	return s.Series, nil
+}
+
+func (s *Server) SearchPartners(_ context.Context, req *bilatv1.SearchPartnersRequest) (*bilatv1.SearchPartnersResponse, error) {
+	s.note(req)
+	q := strings.ToLower(strings.TrimSpace(req.GetQuery()))
+	resp := &bilatv1.SearchPartnersResponse{}
+	for _, e := range s.Entities {
+		if req.GetKind() != 0 && e.GetKind() != req.GetKind() {
+			continue
+		}
+		for _, name := range append([]string{e.GetCode(), e.GetName()}, e.GetAliases()...) {
+			if q != "" && (strings.Contains(strings.ToLower(name), q) || fuzzy(strings.ToLower(name), q)) {
+				resp.Hits = append(resp.Hits, &bilatv1.SearchHit{Entity: e, MatchedAlias: name, Score: 0.8})
+				break
+			}
+		}
+	}
+	return resp, nil
+}
+
+// fuzzy accepts one dropped letter ("gorgia" for "georgia").
+func fuzzy(name, q string) bool {
+	if len(name) != len(q)+1 {
+		return false
+	}
+	for i := range name {
+		if name[:i]+name[i+1:] == q {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) GetPartnerProfile(_ context.Context, req *bilatv1.GetPartnerProfileRequest) (*bilatv1.GetPartnerProfileResponse, error) {
+	s.note(req)
+	for _, e := range s.Entities {
+		if e.GetCode() == req.GetPartner() {
+			p := &bilatv1.GetPartnerProfileResponse{}
+			if s.Profile != nil {
+				p = proto.CloneOf(s.Profile)
+			}
+			p.Entity = e
+			return p, nil
+		}
+	}
+	return nil, status.Errorf(codes.NotFound, "partner %q not found", req.GetPartner())
+}
+
+func (s *Server) ListRevisions(_ context.Context, req *bilatv1.ListRevisionsRequest) (*bilatv1.ListRevisionsResponse, error) {
+	s.note(req)
+	revs, ok := s.Revisions[req.GetId()]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "agreement %q not found", req.GetId())
+	}
+	return &bilatv1.ListRevisionsResponse{Id: req.GetId(), Revisions: revs}, nil
+}
+
+// WatchAgreements streams Changes after the requested position, then
+// waits for the client to go away.
+func (s *Server) WatchAgreements(req *bilatv1.WatchAgreementsRequest, stream grpc.ServerStreamingServer[bilatv1.WatchAgreementsResponse]) error {
+	s.note(req)
+	start := 0
+	if p := req.GetAfterPosition(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return status.Error(codes.InvalidArgument, "bad position")
+		}
+		start = n
+	}
+	for i := start; i < len(s.Changes); i++ {
+		s.mu.Lock()
+		drop := s.DropAfter > 0 && !s.dropped && i-start == s.DropAfter
+		if drop {
+			s.dropped = true
+		}
+		s.mu.Unlock()
+		if drop {
+			return status.Error(codes.Unavailable, "connection dropped")
+		}
+		c := proto.CloneOf(s.Changes[i])
+		c.Position = strconv.Itoa(i + 1)
+		if err := stream.Send(c); err != nil {
+			return err
+		}
+	}
+	<-stream.Context().Done()
+	return nil
+}
+
+func (s *Server) CompareTrade(_ context.Context, req *bilatv1.CompareTradeRequest) (*bilatv1.CompareTradeResponse, error) {
+	s.note(req)
+	if len(req.GetPartners()) < 2 {
+		return nil, status.Error(codes.InvalidArgument, "at least two partners")
+	}
+	if s.Compare == nil {
+		return &bilatv1.CompareTradeResponse{}, nil
+	}
+	return s.Compare, nil
+}
+
+// WatchTradeAlerts streams Alerts after the requested position, then waits.
+func (s *Server) WatchTradeAlerts(req *bilatv1.WatchTradeAlertsRequest, stream grpc.ServerStreamingServer[bilatv1.WatchTradeAlertsResponse]) error {
+	s.note(req)
+	start := 0
+	if p := req.GetAfterPosition(); p != "" {
+		start, _ = strconv.Atoi(p)
+	}
+	for i := start; i < len(s.Alerts); i++ {
+		a := proto.CloneOf(s.Alerts[i])
+		a.Position = strconv.Itoa(i + 1)
+		if err := stream.Send(a); err != nil {
+			return err
+		}
+	}
+	<-stream.Context().Done()
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"syscall"
 
+	"bilat.dev/pkg/auth"
 	"bilat.dev/pkg/config"
 	"bilat.dev/pkg/grpcx"
 	"bilat.dev/pkg/lifecycle"
@@ -32,6 +33,13 @@ func main() {
 		stop()
 		os.Exit(1)
 	}
+}
+
+// scopes: adding an alias re-enriches events, so it is an operator's call;
+// every other GazetteerService method only reads.
+var scopes = auth.Policy{
+	"/bilat.v1.GazetteerService/":         auth.Read,
+	"/bilat.v1.GazetteerService/AddAlias": auth.Admin,
 }
 
 var reCountry = regexp.MustCompile(`^[A-Z]{2}$`)
@@ -127,7 +135,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		watcher.Stop(ctx)
 		return err
 	}
-	srv := grpcx.NewServer(log, grpcx.NATSCheck(nc))
+	edge, err := grpcx.EdgeFrom(s.Common, scopes, log)
+	if err != nil {
+		_ = lis.Close()
+		watcher.Stop(ctx)
+		return err
+	}
+	srv := grpcx.New(log, edge, grpcx.NATSCheck(nc))
 	srv.ShutdownTimeout = s.ShutdownTimeout
 	bilatv1.RegisterGazetteerServiceServer(srv.GRPC(), ports.NewGazetteerServer(app.NewGazetteer(g)).Curation(cur, svc))
 
@@ -152,7 +166,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}()
 	err = lifecycle.Run(ctx, lifecycle.Service{
-		Log: log, GRPC: srv, Listener: lis, HTTPAddr: s.HTTPAddr,
+		Log: log, GRPC: srv, Listener: lis, HTTPAddr: s.HTTPAddr, HTTPTLS: edge.TLS,
 		Drain: []lifecycle.Drainer{cons, watcher}, ShutdownTimeout: s.ShutdownTimeout,
 	})
 	<-reconciled

@@ -4,16 +4,21 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
+	"bilat.dev/pkg/auth"
 	"bilat.dev/pkg/config"
 	"bilat.dev/pkg/grpcx"
 	"bilat.dev/pkg/lifecycle"
 	"bilat.dev/pkg/logx"
+	"bilat.dev/pkg/natsx"
 	"bilat.dev/pkg/projection"
 	"bilat.dev/pkg/redisx"
 	bilatv1 "bilat.dev/proto/bilat/v1"
@@ -32,11 +37,22 @@ func main() {
 	}
 }
 
+// scopes: the gateway only reads. Whole services are listed so methods
+// added later are covered; a service missing here is denied when auth is on.
+var scopes = auth.Policy{
+	"/bilat.v1.AgreementService/": auth.Read,
+	"/bilat.v1.TradeService/":     auth.Read,
+	"/bilat.v1.PartnerService/":   auth.Read,
+}
+
 // settings are the flags of the service (defaults from BILAT_* variables).
 type settings struct {
 	config.Common
 	KeyPrefix      string
 	StatisticsAddr string
+	EnrichmentAddr string
+	HTTPAPIAddr    string
+	CORSOrigins    []string
 }
 
 func parse(args []string, stderr io.Writer) (*settings, error) {
@@ -47,10 +63,21 @@ func parse(args []string, stderr io.Writer) (*settings, error) {
 	prefix := projection.RegisterPrefixFlag(fs)
 	stats := config.String(fs, "statistics-addr", "BILAT_STATISTICS_ADDR", "127.0.0.1:7103",
 		"StatisticsService gRPC address (trade balance, growth, targets, rankings, conflicts)")
+	gaz := config.String(fs, "enrichment-addr", "BILAT_ENRICHMENT_ADDR", "127.0.0.1:7102",
+		"GazetteerService gRPC address (partner profiles and search, bloc filters)")
+	api := config.String(fs, "http-api-addr", "BILAT_HTTP_API_ADDR", "127.0.0.1:7080",
+		"HTTP/JSON API address (grpc-gateway routes and /openapi.json); empty disables it")
+	cors := config.String(fs, "cors-origins", "BILAT_CORS_ORIGINS", "",
+		"comma-separated origins browsers may call the HTTP/JSON API from (\"*\" for any); empty: same origin only")
 	if err := config.Parse(fs, args); err != nil {
 		return nil, err
 	}
-	s.KeyPrefix, s.StatisticsAddr = *prefix, *stats
+	s.KeyPrefix, s.StatisticsAddr, s.EnrichmentAddr, s.HTTPAPIAddr = *prefix, *stats, *gaz, *api
+	for _, o := range strings.Split(*cors, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			s.CORSOrigins = append(s.CORSOrigins, o)
+		}
+	}
 	return &s, nil
 }
 
@@ -71,23 +98,91 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer func() { _ = rdb.Close() }()
 
-	stats, err := adapters.DialStatistics(s.StatisticsAddr)
+	clientOpts, err := grpcx.ClientOptionsFrom(s.Common)
+	if err != nil {
+		return err
+	}
+	stats, err := adapters.DialStatistics(s.StatisticsAddr, clientOpts)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = stats.Close() }()
 
-	svc := app.New(projection.New(rdb, projection.WithPrefix(s.KeyPrefix)))
-	srv := grpcx.NewServer(log, grpcx.RedisCheck(rdb))
+	gazConn, err := grpcx.Dial(s.EnrichmentAddr, clientOpts)
+	if err != nil {
+		return fmt.Errorf("dial enrichment %s: %w", s.EnrichmentAddr, err)
+	}
+	defer func() { _ = gazConn.Close() }()
+	gazClient := bilatv1.NewGazetteerServiceClient(gazConn)
+	gaz := adapters.NewGazetteer(gazClient)
+
+	// Watches and trade alerts tail BILAT_ENRICHED.
+	nc, js, err := natsx.Connect(ctx, s.NATSURL, "gateway", log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+
+	store := projection.New(rdb, projection.WithPrefix(s.KeyPrefix))
+	svc := app.New(store).WithGazetteer(gazClient)
+	edge, err := grpcx.EdgeFrom(s.Common, scopes, log)
+	if err != nil {
+		return err
+	}
+	srv := grpcx.New(log, edge, grpcx.RedisCheck(rdb), grpcx.NATSCheck(nc))
 	srv.ShutdownTimeout = s.ShutdownTimeout
-	bilatv1.RegisterAgreementServiceServer(srv.GRPC(), ports.NewAgreementServer(svc, log))
-	bilatv1.RegisterTradeServiceServer(srv.GRPC(), ports.NewTradeServer(svc, log).WithStatistics(stats))
+	bilatv1.RegisterAgreementServiceServer(srv.GRPC(), ports.NewAgreementServer(svc, log).
+		WithWatch(ctx, app.NewAgreementWatch(js, svc.Agreements(), log)))
+	bilatv1.RegisterTradeServiceServer(srv.GRPC(), ports.NewTradeServer(svc, log).
+		WithStatistics(stats).
+		WithCompare(app.NewCompare(gaz, stats)).
+		WithAlerts(ctx, app.NewAlerts(js, stats, log)))
+	bilatv1.RegisterPartnerServiceServer(srv.GRPC(), ports.NewPartnerServer(app.NewPartners(gaz, stats, store), log))
 
 	lis, err := lifecycle.Listen(s.GRPCAddr)
 	if err != nil {
 		return err
 	}
+	var drain []lifecycle.Drainer
+	if s.HTTPAPIAddr != "" {
+		api, err := startHTTPAPI(s, lis.Addr(), edge, log)
+		if err != nil {
+			return err
+		}
+		drain = append(drain, api) // stops before gRPC: every HTTP call goes through it
+	}
 	return lifecycle.Run(ctx, lifecycle.Service{
-		Log: log, GRPC: srv, Listener: lis, HTTPAddr: s.HTTPAddr, ShutdownTimeout: s.ShutdownTimeout,
+		Log: log, GRPC: srv, Listener: lis, HTTPAddr: s.HTTPAddr, HTTPTLS: edge.TLS, Drain: drain, ShutdownTimeout: s.ShutdownTimeout,
 	})
+}
+
+// startHTTPAPI serves the HTTP/JSON API on its own listener. It calls the
+// gateway's gRPC listener over loopback, so HTTP requests pass the same
+// interceptors (auth, rate limit, logging) as gRPC calls.
+func startHTTPAPI(s *settings, grpcAddr net.Addr, edge grpcx.Edge, log *slog.Logger) (*ports.HTTPAPI, error) {
+	_, port, err := net.SplitHostPort(grpcAddr.String())
+	if err != nil {
+		return nil, fmt.Errorf("gateway grpc address %s: %w", grpcAddr, err)
+	}
+	conn, err := grpcx.Dial(net.JoinHostPort("127.0.0.1", port), grpcx.SelfClientOptions(edge))
+	if err != nil {
+		return nil, fmt.Errorf("dial own grpc port: %w", err)
+	}
+	api, err := ports.NewHTTPAPI(log, ports.HTTPAPIOptions{Conn: conn, TLS: edge.TLS, CORSOrigins: s.CORSOrigins})
+	if err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	lis, err := net.Listen("tcp", s.HTTPAPIAddr)
+	if err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("http api listen %s: %w", s.HTTPAPIAddr, err)
+	}
+	go func() {
+		defer func() { _ = conn.Close() }()
+		if err := api.Serve(lis); err != nil {
+			log.Error("http/json api stopped", "err", err)
+		}
+	}()
+	return api, nil
 }

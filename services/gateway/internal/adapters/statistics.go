@@ -1,4 +1,5 @@
-// Package adapters holds the gateway's client of StatisticsService.
+// Package adapters holds the gateway's clients of StatisticsService and
+// GazetteerService.
 package adapters
 
 import (
@@ -6,8 +7,8 @@ import (
 	"fmt"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
+	"bilat.dev/pkg/grpcx"
 	bilatv1 "bilat.dev/proto/bilat/v1"
 )
 
@@ -20,9 +21,10 @@ type Statistics struct {
 
 // DialStatistics returns a client of the statistics service at addr; the
 // connection is made lazily, so the gateway starts whatever order services
-// come up in.
-func DialStatistics(addr string) (*Statistics, error) {
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+// come up in. grpcx.Dial forwards each caller's authorization, so statistics
+// checks the scopes of whoever asked the gateway.
+func DialStatistics(addr string, opts grpcx.ClientOptions) (*Statistics, error) {
+	conn, err := grpcx.Dial(addr, opts)
 	if err != nil {
 		return nil, fmt.Errorf("statistics client %s: %w", addr, err)
 	}

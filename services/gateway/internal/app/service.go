@@ -34,15 +34,30 @@ func (e *ValidationError) Error() string {
 // Reader is the read model (pkg/projection's Store over Redis).
 type Reader interface {
 	GetAgreement(ctx context.Context, id string) (*bilatv1.Agreement, error)
-	ListAgreements(ctx context.Context, f projection.AgreementFilter, pageSize int, token string) (*projection.AgreementPage, error)
 	GetTradeSeries(ctx context.Context, f projection.TradeFilter) ([]*bilatv1.TradePoint, error)
+	AgreementReader
 }
 
 // Service answers the public read API.
-type Service struct{ r Reader }
+type Service struct {
+	r   Reader
+	agr *Agreements
+}
 
-// New returns the service over r.
-func New(r Reader) *Service { return &Service{r: r} }
+// New returns the service over r. Bloc filters of ListAgreements need
+// WithGazetteer.
+func New(r Reader) *Service { return &Service{r: r, agr: NewAgreements(r, nil)} }
+
+// WithGazetteer gives ListAgreements and WatchAgreements enrichment's
+// GazetteerService, where blocs' members and their dated memberships come
+// from.
+func (s *Service) WithGazetteer(g bilatv1.GazetteerServiceClient) *Service {
+	s.agr = NewAgreements(s.r, g)
+	return s
+}
+
+// Agreements is the agreement listing, history and watch use cases.
+func (s *Service) Agreements() *Agreements { return s.agr }
 
 // GetAgreement returns the current version of an agreement.
 func (s *Service) GetAgreement(ctx context.Context, id string) (*bilatv1.Agreement, error) {
@@ -57,23 +72,6 @@ func (s *Service) GetAgreement(ctx context.Context, id string) (*bilatv1.Agreeme
 		return nil, fmt.Errorf("get agreement %q: %w", id, err)
 	}
 	return a, nil
-}
-
-// ListAgreements lists agreements newest first, a page at a time.
-func (s *Service) ListAgreements(ctx context.Context, q domain.ListQuery, token string) (*projection.AgreementPage, error) {
-	if vs := domain.ValidateList(q); len(vs) > 0 {
-		return nil, &ValidationError{vs}
-	}
-	page, err := s.r.ListAgreements(ctx, projection.AgreementFilter{
-		Partner: q.Partner, Domain: q.Domain, FromYear: q.FromYear, ToYear: q.ToYear,
-	}, int(q.PageSize), token)
-	if errors.Is(err, projection.ErrInvalidPageToken) {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidPageToken, err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list agreements: %w", err)
-	}
-	return page, nil
 }
 
 // GetTradeSeries returns a partner's trade figures by period and flow.

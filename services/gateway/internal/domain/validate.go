@@ -26,32 +26,6 @@ var reCode = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
 const codeHelp = "must be an entity code such as GE, RU-STA, bloc.cis or unresolved"
 
-// ListQuery is a ListAgreements request.
-type ListQuery struct {
-	Partner  string
-	Domain   bilatv1.Domain
-	FromYear int32
-	ToYear   int32
-	PageSize int32
-}
-
-// ValidateList checks a ListAgreements request (the page token is checked
-// against the stored cursor by the read model).
-func ValidateList(q ListQuery) []Violation {
-	var vs []Violation
-	if q.Partner != "" && !reCode.MatchString(q.Partner) {
-		vs = append(vs, Violation{"partner", codeHelp})
-	}
-	if _, ok := bilatv1.Domain_name[int32(q.Domain)]; !ok {
-		vs = append(vs, Violation{"domain", fmt.Sprintf("%d is not a bilat.v1.Domain value", q.Domain)})
-	}
-	vs = append(vs, validateYears(q.FromYear, q.ToYear)...)
-	if q.PageSize < 0 || q.PageSize > MaxPageSize {
-		vs = append(vs, Violation{"page_size", fmt.Sprintf("must be between 0 (default) and %d", MaxPageSize)})
-	}
-	return vs
-}
-
 // ValidateGet checks a GetAgreement request.
 func ValidateGet(id string) []Violation {
 	if id == "" {

@@ -37,40 +37,7 @@ func toStatus(ctx context.Context, log *slog.Logger, op string, err error) error
 	return status.Error(codes.Unavailable, "projections unavailable, retry later")
 }
 
-// AgreementServer serves bilat.v1.AgreementService.
-type AgreementServer struct {
-	bilatv1.UnimplementedAgreementServiceServer
-	svc *app.Service
-	log *slog.Logger
-}
-
-// NewAgreementServer returns the handlers over svc.
-func NewAgreementServer(svc *app.Service, log *slog.Logger) *AgreementServer {
-	return &AgreementServer{svc: svc, log: log}
-}
-
-// GetAgreement returns the current version of one agreement.
-func (s *AgreementServer) GetAgreement(ctx context.Context, req *bilatv1.GetAgreementRequest) (*bilatv1.GetAgreementResponse, error) {
-	a, err := s.svc.GetAgreement(ctx, req.GetId())
-	if err != nil {
-		return nil, toStatus(ctx, s.log, "GetAgreement", err)
-	}
-	return &bilatv1.GetAgreementResponse{Agreement: a}, nil
-}
-
-// ListAgreements lists agreements, newest signing date first.
-func (s *AgreementServer) ListAgreements(ctx context.Context, req *bilatv1.ListAgreementsRequest) (*bilatv1.ListAgreementsResponse, error) {
-	page, err := s.svc.ListAgreements(ctx, domain.ListQuery{
-		Partner: req.GetPartner(), Domain: req.GetDomain(), FromYear: req.GetFromYear(), ToYear: req.GetToYear(),
-		PageSize: req.GetPageSize(),
-	}, req.GetPageToken())
-	if err != nil {
-		return nil, toStatus(ctx, s.log, "ListAgreements", err)
-	}
-	return &bilatv1.ListAgreementsResponse{
-		Agreements: page.Agreements, NextPageToken: page.NextPageToken, TotalSize: page.TotalSize,
-	}, nil
-}
+// AgreementServer is in agreements.go.
 
 // TradeServer serves bilat.v1.TradeService.
 type TradeServer struct {
@@ -78,11 +45,17 @@ type TradeServer struct {
 	svc   *app.Service
 	log   *slog.Logger
 	stats Statistics
+	// compare and alerts answer CompareTrade and WatchTradeAlerts
+	// (trade_compare.go, trade_alerts.go); nil: Unavailable.
+	compare *app.Compare
+	alerts  *app.Alerts
+	// shutdown ends every alert stream when the server stops (WithAlerts).
+	shutdown context.Context
 }
 
 // NewTradeServer returns the handlers over svc.
 func NewTradeServer(svc *app.Service, log *slog.Logger) *TradeServer {
-	return &TradeServer{svc: svc, log: log}
+	return &TradeServer{svc: svc, log: log, shutdown: context.Background()}
 }
 
 // GetTradeSeries returns a partner's trade figures ordered by period and flow.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,16 +152,18 @@ func TestListAgreementsFilters(t *testing.T) {
 	}{
 		{"all", &bilatv1.ListAgreementsRequest{},
 			[]string{"am-2020", "ge-2019-05", "ge-2018", "ge-2017-09", "ge-2017-02", "am-2017", "ge-2016", "ge-undated"}},
-		{"partner", &bilatv1.ListAgreementsRequest{Partner: "AM"}, []string{"am-2020", "am-2017"}},
-		{"domain", &bilatv1.ListAgreementsRequest{Domain: trade},
+		{"partner", &bilatv1.ListAgreementsRequest{Filter: &bilatv1.AgreementFilter{Partner: "AM"}}, []string{"am-2020", "am-2017"}},
+		{"domain", &bilatv1.ListAgreementsRequest{Filter: &bilatv1.AgreementFilter{Domain: trade}},
 			[]string{"ge-2019-05", "ge-2017-09", "am-2017", "ge-2016"}},
-		{"partner and domain", &bilatv1.ListAgreementsRequest{Partner: "GE", Domain: culture},
+		{"partner and domain", &bilatv1.ListAgreementsRequest{Filter: &bilatv1.AgreementFilter{Partner: "GE", Domain: culture}},
 			[]string{"ge-2017-02", "ge-undated"}},
-		{"years", &bilatv1.ListAgreementsRequest{FromYear: 2017, ToYear: 2018},
+		{"years", &bilatv1.ListAgreementsRequest{Filter: &bilatv1.AgreementFilter{SignedFrom: &bilatv1.PartialDate{Year: 2017}, SignedTo: &bilatv1.PartialDate{Year: 2018}}},
 			[]string{"ge-2018", "ge-2017-09", "ge-2017-02", "am-2017"}},
-		{"partner, domain and years", &bilatv1.ListAgreementsRequest{Partner: "GE", Domain: science, FromYear: 2018},
+		{"partner, domain and years", &bilatv1.ListAgreementsRequest{Filter: &bilatv1.AgreementFilter{Partner: "GE", Domain: science, SignedFrom: &bilatv1.PartialDate{Year: 2018}}},
 			[]string{"ge-2018"}},
-		{"unknown partner", &bilatv1.ListAgreementsRequest{Partner: "ZZ"}, nil},
+		{"oldest first", &bilatv1.ListAgreementsRequest{Filter: &bilatv1.AgreementFilter{Partner: "GE"}, OrderBy: bilatv1.AgreementOrder_AGREEMENT_ORDER_SIGNED_ASC},
+			[]string{"ge-2016", "ge-2017-02", "ge-2017-09", "ge-2018", "ge-2019-05", "ge-undated"}},
+		{"unknown partner", &bilatv1.ListAgreementsRequest{Filter: &bilatv1.AgreementFilter{Partner: "ZZ"}}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := agr.ListAgreements(context.Background(), tc.req)
@@ -210,8 +213,14 @@ func TestListAgreementsPagination(t *testing.T) {
 	}
 
 	// A token is bound to its filters and cannot be edited.
-	_, err := agr.ListAgreements(ctx, &bilatv1.ListAgreementsRequest{PageSize: 3, Partner: "GE", PageToken: tokens[0]})
+	_, err := agr.ListAgreements(ctx, &bilatv1.ListAgreementsRequest{PageSize: 3, Filter: &bilatv1.AgreementFilter{Partner: "GE"}, PageToken: tokens[0]})
 	wantInvalid(t, err, "page_token")
+	_, err = agr.ListAgreements(ctx, &bilatv1.ListAgreementsRequest{PageSize: 3, OrderBy: bilatv1.AgreementOrder_AGREEMENT_ORDER_SIGNED_ASC, PageToken: tokens[0]})
+	wantInvalid(t, err, "page_token")
+	// The default order is SIGNED_DESC: naming it keeps the token valid.
+	if _, err = agr.ListAgreements(ctx, &bilatv1.ListAgreementsRequest{PageSize: 3, OrderBy: bilatv1.AgreementOrder_AGREEMENT_ORDER_SIGNED_DESC, PageToken: tokens[0]}); err != nil {
+		t.Fatalf("same filter, explicit default order: %v", err)
+	}
 	raw, err := base64.RawURLEncoding.DecodeString(tokens[0])
 	if err != nil {
 		t.Fatalf("token is not base64url: %v", err)
@@ -230,16 +239,33 @@ func TestListAgreementsPagination(t *testing.T) {
 func TestListAgreementsValidation(t *testing.T) {
 	rdb, _ := seed(t)
 	agr, _ := serve(t, rdb)
+	pd := func(y, m, d int32) *bilatv1.PartialDate { return &bilatv1.PartialDate{Year: y, Month: m, Day: d} }
+	flt := func(f *bilatv1.AgreementFilter) *bilatv1.ListAgreementsRequest {
+		return &bilatv1.ListAgreementsRequest{Filter: f}
+	}
 	for field, req := range map[string]*bilatv1.ListAgreementsRequest{
-		"page_size": {PageSize: 501},
-		"from_year": {FromYear: 2020, ToYear: 2010},
-		"to_year":   {ToYear: 1800},
-		"domain":    {Domain: 99},
-		"partner":   {Partner: "{GE}"},
+		"page_size":                   {PageSize: 501},
+		"filter.signed_from":          flt(&bilatv1.AgreementFilter{SignedFrom: pd(2020, 0, 0), SignedTo: pd(2019, 12, 0)}),
+		"filter.signed_to.year":       flt(&bilatv1.AgreementFilter{SignedTo: pd(1800, 0, 0)}),
+		"filter.signed_from.day":      flt(&bilatv1.AgreementFilter{SignedFrom: pd(2017, 2, 29)}),
+		"filter.signed_to.month":      flt(&bilatv1.AgreementFilter{SignedTo: pd(2017, 13, 0)}),
+		"filter.signed_to.day":        flt(&bilatv1.AgreementFilter{SignedTo: pd(2017, 0, 3)}),
+		"filter.domain":               flt(&bilatv1.AgreementFilter{Domain: 99}),
+		"filter.level":                flt(&bilatv1.AgreementFilter{Level: 99}),
+		"filter.kind":                 flt(&bilatv1.AgreementFilter{Kind: 99}),
+		"filter.status":               flt(&bilatv1.AgreementFilter{Status: 99}),
+		"filter.partner":              flt(&bilatv1.AgreementFilter{Partner: "{GE}"}),
+		"filter.bloc":                 flt(&bilatv1.AgreementFilter{Bloc: "bloc cis"}),
+		"filter.include_sub_entities": flt(&bilatv1.AgreementFilter{IncludeSubEntities: true}),
+		"filter.query":                flt(&bilatv1.AgreementFilter{Query: strings.Repeat("a ", 9)}),
+		"filter.place":                flt(&bilatv1.AgreementFilter{Place: strings.Repeat("x", 201)}),
+		"order_by":                    {OrderBy: bilatv1.AgreementOrder_AGREEMENT_ORDER_RELEVANCE},
 	} {
 		_, err := agr.ListAgreements(context.Background(), req)
 		wantInvalid(t, err, field)
 	}
+	_, err := agr.ListAgreements(context.Background(), &bilatv1.ListAgreementsRequest{OrderBy: 7})
+	wantInvalid(t, err, "order_by")
 	if _, err := agr.ListAgreements(context.Background(), &bilatv1.ListAgreementsRequest{PageSize: 500}); err != nil {
 		t.Fatalf("page size 500: %v", err)
 	}

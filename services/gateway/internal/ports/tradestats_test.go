@@ -59,12 +59,12 @@ func listen(t *testing.T, register func(*grpc.Server)) string {
 func TestTradeStatisticsForwardToStatisticsService(t *testing.T) {
 	fake := &statsServer{}
 	statsAddr := listen(t, func(s *grpc.Server) { bilatv1.RegisterStatisticsServiceServer(s, fake) })
-	stats, err := adapters.DialStatistics(statsAddr)
+	stats, err := adapters.DialStatistics(statsAddr, grpcx.ClientOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stats.Close()
-	down, err := adapters.DialStatistics("127.0.0.1:1")
+	down, err := adapters.DialStatistics("127.0.0.1:1", grpcx.ClientOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

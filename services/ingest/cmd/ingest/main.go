@@ -14,6 +14,7 @@ import (
 
 	bilatv1 "bilat.dev/proto/bilat/v1"
 
+	"bilat.dev/pkg/auth"
 	"bilat.dev/pkg/config"
 	"bilat.dev/pkg/grpcx"
 	"bilat.dev/pkg/lifecycle"
@@ -32,6 +33,9 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// scopes: publishing is all IngestService does.
+var scopes = auth.Policy{"/bilat.v1.IngestService/": auth.Publish}
 
 // run starts ingest and blocks until ctx ends or a server fails. Settings
 // come from flags, whose defaults come from BILAT_* environment variables.
@@ -70,7 +74,12 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := grpcx.NewServer(log, grpcx.NATSCheck(nc))
+	edge, err := grpcx.EdgeFrom(common, scopes, log)
+	if err != nil {
+		_ = lis.Close()
+		return err
+	}
+	srv := grpcx.New(log, edge, grpcx.NATSCheck(nc))
 	srv.ShutdownTimeout = common.ShutdownTimeout
 	bilatv1.RegisterIngestServiceServer(srv.GRPC(), ports.NewIngestServer(svc, log))
 
@@ -81,7 +90,7 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	}
 
 	return lifecycle.Run(ctx, lifecycle.Service{
-		Log: log, GRPC: srv, Listener: lis, HTTPAddr: common.HTTPAddr,
+		Log: log, GRPC: srv, Listener: lis, HTTPAddr: common.HTTPAddr, HTTPTLS: edge.TLS,
 		Drain: []lifecycle.Drainer{cons}, ShutdownTimeout: common.ShutdownTimeout,
 	})
 }

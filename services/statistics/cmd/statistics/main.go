@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"bilat.dev/pkg/auth"
 	"bilat.dev/pkg/config"
 	"bilat.dev/pkg/grpcx"
 	"bilat.dev/pkg/lifecycle"
@@ -31,6 +32,13 @@ func main() {
 		stop()
 		os.Exit(1)
 	}
+}
+
+// scopes: rebuilding the projections is an operator's call; every other
+// StatisticsService method only reads.
+var scopes = auth.Policy{
+	"/bilat.v1.StatisticsService/":                   auth.Read,
+	"/bilat.v1.StatisticsService/RebuildProjections": auth.Admin,
 }
 
 // settings are the flags of the service (defaults from BILAT_* variables).
@@ -95,7 +103,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := grpcx.NewServer(log, grpcx.NATSCheck(nc), grpcx.RedisCheck(rdb))
+	edge, err := grpcx.EdgeFrom(s.Common, scopes, log)
+	if err != nil {
+		_ = lis.Close()
+		return err
+	}
+	srv := grpcx.New(log, edge, grpcx.NATSCheck(nc), grpcx.RedisCheck(rdb))
 	srv.ShutdownTimeout = s.ShutdownTimeout
 	bilatv1.RegisterStatisticsServiceServer(srv.GRPC(), ports.NewStatisticsServer(svc, log))
 
@@ -105,7 +118,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	return lifecycle.Run(ctx, lifecycle.Service{
-		Log: log, GRPC: srv, Listener: lis, HTTPAddr: s.HTTPAddr,
+		Log: log, GRPC: srv, Listener: lis, HTTPAddr: s.HTTPAddr, HTTPTLS: edge.TLS,
 		Drain: []lifecycle.Drainer{runner}, ShutdownTimeout: s.ShutdownTimeout,
 	})
 }
