@@ -933,7 +933,12 @@ type PartnerTrade struct {
 	// Best values per reporter, period and scope, as GetTradeBalance gives them.
 	Periods []*TradePeriodStats `protobuf:"bytes,3,rep,name=periods,proto3" json:"periods,omitempty"`
 	// CAGR of the chosen flow over the years with USD values.
-	Cagr          []*Cagr `protobuf:"bytes,4,rep,name=cagr,proto3" json:"cagr,omitempty"`
+	Cagr []*Cagr `protobuf:"bytes,4,rep,name=cagr,proto3" json:"cagr,omitempty"`
+	// The reporter whose whole-year figures fill this partner's cells, so a
+	// column never mixes reporters: the country-level reporter (e.g. "BY")
+	// with the most years, a region or city only when no country-level
+	// reporter has figures.
+	Reporter      string `protobuf:"bytes,5,opt,name=reporter,proto3" json:"reporter,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -994,6 +999,13 @@ func (x *PartnerTrade) GetCagr() []*Cagr {
 		return x.Cagr
 	}
 	return nil
+}
+
+func (x *PartnerTrade) GetReporter() string {
+	if x != nil {
+		return x.Reporter
+	}
+	return ""
 }
 
 // CompareYear is one year of the chosen flow across the partners.
@@ -1471,12 +1483,13 @@ const file_bilat_v1_tradeapi_proto_rawDesc = "" +
 	"\breporter\x18\x02 \x01(\tR\breporter\x12\x1b\n" +
 	"\tfrom_year\x18\x03 \x01(\x05R\bfromYear\x12\x17\n" +
 	"\ato_year\x18\x04 \x01(\x05R\x06toYear\x12'\n" +
-	"\x04flow\x18\x05 \x01(\x0e2\x13.bilat.v1.TradeFlowR\x04flow\"\x96\x01\n" +
+	"\x04flow\x18\x05 \x01(\x0e2\x13.bilat.v1.TradeFlowR\x04flow\"\xb2\x01\n" +
 	"\fPartnerTrade\x12\x18\n" +
 	"\apartner\x18\x01 \x01(\tR\apartner\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x124\n" +
 	"\aperiods\x18\x03 \x03(\v2\x1a.bilat.v1.TradePeriodStatsR\aperiods\x12\"\n" +
-	"\x04cagr\x18\x04 \x03(\v2\x0e.bilat.v1.CagrR\x04cagr\"N\n" +
+	"\x04cagr\x18\x04 \x03(\v2\x0e.bilat.v1.CagrR\x04cagr\x12\x1a\n" +
+	"\breporter\x18\x05 \x01(\tR\breporter\"N\n" +
 	"\vCompareYear\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\x12+\n" +
 	"\x05cells\x18\x02 \x03(\v2\x15.bilat.v1.CompareCellR\x05cells\"\xab\x01\n" +

@@ -238,7 +238,7 @@ amounts per year and partner.`,
 			if err != nil {
 				return a.gatewayErr(err)
 			}
-			v := format.CompareView(partners)
+			v := format.CompareView(partners, resp.GetPartners())
 			if a.output != OutputTable {
 				return render(a, resp, v, resp.GetYears(), "")
 			}

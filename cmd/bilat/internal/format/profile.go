@@ -261,10 +261,15 @@ var AlertsView = View[*bilatv1.WatchTradeAlertsResponse]{
 
 // CompareView builds `trade compare`'s table: one row per year, one column
 // per partner (value, share of the compared total, change from the year
-// before). CSV cells hold the plain USD amount.
-func CompareView(partners []string) View[*bilatv1.CompareYear] {
+// before), headed by the partner and the reporter whose figures fill the
+// column. CSV cells hold the plain USD amount.
+func CompareView(partners []string, cols []*bilatv1.PartnerTrade) View[*bilatv1.CompareYear] {
 	v := View[*bilatv1.CompareYear]{{Name: "YEAR", Cell: func(y *bilatv1.CompareYear) string { return strconv.Itoa(int(y.GetYear())) }}}
 	for i, p := range partners {
+		name := p
+		if i < len(cols) && cols[i].GetReporter() != "" {
+			name += " (" + cols[i].GetReporter() + ")"
+		}
 		cell := func(y *bilatv1.CompareYear) *bilatv1.CompareCell {
 			if i < len(y.GetCells()) {
 				return y.GetCells()[i]
@@ -272,7 +277,7 @@ func CompareView(partners []string) View[*bilatv1.CompareYear] {
 			return nil
 		}
 		v = append(v, Column[*bilatv1.CompareYear]{
-			Name: p,
+			Name: name,
 			Key:  p, // partner codes keep their case in CSV headers
 			Cell: func(y *bilatv1.CompareYear) string {
 				c := cell(y)

@@ -115,7 +115,7 @@ func TestViewsOnFixtures(t *testing.T) {
 			"2018|BY|||-||-|+29.00%|+31.00%|!\n2015..2018|BY|||-|2015|-|-3.50% CAGR|-|"},
 		{"rank without usd", RankView.Rows(OutputCSV, RankRows(&bilatv1.RankPartnersResponse{WithoutUsd: []string{"RU-STA"}})),
 			"-|RU-STA||no USD value|-"},
-		{"compare", CompareView([]string{"GE", "AF"}).Rows(OutputTable, []*bilatv1.CompareYear{{Year: 2017,
+		{"compare", CompareView([]string{"GE", "AF"}, nil).Rows(OutputTable, []*bilatv1.CompareYear{{Year: 2017,
 			Cells: []*bilatv1.CompareCell{{Usd: &bilatv1.Money{Currency: "USD", Units: 1000}, SharePct: 100}}}}),
 			"2017|1,000 USD (100.00%, -)|-"},
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"net/http"
 	"strconv"
 	"testing"
 	"time"
@@ -17,16 +18,28 @@ import (
 	bilatv1 "bilat.dev/proto/bilat/v1"
 )
 
-// TestRunServesAndStops starts the gateway on real Redis, waits until it
-// reports SERVING, makes a call, and shuts it down.
+// TestRunServesAndStops starts the gateway on real NATS and Redis, waits
+// until it reports SERVING, makes a call over gRPC and over HTTP/JSON, and
+// shuts it down.
 func TestRunServesAndStops(t *testing.T) {
-	r := testenv.Redis(t)
+	n, r := testenv.NATS(t), testenv.Redis(t)
 	addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
+	api := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--redis-url", r.URL, "--grpc-addr", addr, "--http-addr", ""}, io.Discard)
+		done <- run(ctx, []string{"--nats-url", n.URL, "--redis-url", r.URL, "--grpc-addr", addr, "--http-addr", "", "--http-api-addr", api}, io.Discard)
 	}()
+	stopped := false
+	t.Cleanup(func() { // a failed test still stops the gateway
+		cancel()
+		if !stopped {
+			select {
+			case <-done:
+			case <-time.After(15 * time.Second):
+			}
+		}
+	})
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -41,9 +54,20 @@ func TestRunServesAndStops(t *testing.T) {
 	if status.Code(err) != codes.NotFound {
 		t.Fatalf("GetAgreement = %v, want NotFound", err)
 	}
+	for path, want := range map[string]int{"/v1/agreements/nothing": http.StatusNotFound, "/openapi.json": http.StatusOK, "/v1/agreements?pageSize=9999": http.StatusBadRequest} {
+		resp, err := http.Get("http://" + api + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("GET %s = %d, want %d", path, resp.StatusCode, want)
+		}
+	}
 	cancel()
 	select {
 	case err := <-done:
+		stopped = true
 		if err != nil {
 			t.Fatalf("run: %v", err)
 		}

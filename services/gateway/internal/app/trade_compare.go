@@ -61,10 +61,13 @@ func (c *Compare) CompareTrade(ctx context.Context, q domain.CompareQuery) (*bil
 	resp := &bilatv1.CompareTradeResponse{Flow: flow}
 	for i, p := range q.Partners {
 		cols[i].Partner = p
+	}
+	years, reporters := domain.BuildComparison(flow, cols)
+	for i, p := range q.Partners {
 		resp.Partners = append(resp.Partners, &bilatv1.PartnerTrade{
-			Partner: p, Name: ents[i].GetEntity().GetName(), Periods: cols[i].Periods, Cagr: cagr[i],
+			Partner: p, Name: ents[i].GetEntity().GetName(), Periods: cols[i].Periods, Cagr: cagr[i], Reporter: reporters[i],
 		})
 	}
-	resp.Years = domain.BuildComparison(flow, cols)
+	resp.Years = years
 	return resp, nil
 }

@@ -135,18 +135,54 @@ type yearCell struct {
 	value    *bilatv1.TradeValue
 }
 
-// pickYears chooses, per calendar year, the one value of flow that stands
-// for the partner: a country-level reporter before its regions, then the
-// most specific total scope, then the smaller reporter code (so the choice
-// never depends on the order StatisticsService answered in).
-func pickYears(periods []*bilatv1.TradePeriodStats, flow bilatv1.TradeFlow) map[int32]yearCell {
+// columnReporter is the one reporter whose figures fill a partner's
+// column, so its years stay comparable with each other: a country-level
+// reporter before its regions and cities, then the one with the most whole
+// years of flow, then the smaller code (so the choice never depends on the
+// order StatisticsService answered in).
+func columnReporter(periods []*bilatv1.TradePeriodStats, flow bilatv1.TradeFlow) string {
+	years := map[string]map[int32]bool{}
+	for _, s := range periods {
+		if !annual(s.GetPeriod()) || s.GetRollup() != "" {
+			continue
+		}
+		if _, ok := totalScopeRank(s.GetScope()); !ok {
+			continue
+		}
+		if _, ok := FlowValue(s, flow); !ok {
+			continue
+		}
+		if years[s.GetReporter()] == nil {
+			years[s.GetReporter()] = map[int32]bool{}
+		}
+		years[s.GetReporter()][s.GetPeriod().GetYear()] = true
+	}
+	best := ""
+	rank := func(r string) int {
+		if countryReporter(r) {
+			return 0
+		}
+		return 1
+	}
+	for r := range years {
+		if best == "" || cmp.Or(cmp.Compare(rank(r), rank(best)), cmp.Compare(len(years[best]), len(years[r])),
+			strings.Compare(r, best)) < 0 {
+			best = r
+		}
+	}
+	return best
+}
+
+// pickYears chooses, per calendar year, the value of flow that stands for
+// the partner: the column reporter's, of the most specific total scope.
+func pickYears(periods []*bilatv1.TradePeriodStats, flow bilatv1.TradeFlow, reporter string) map[int32]yearCell {
 	type cand struct {
 		yearCell
-		rank [2]int
+		rank int
 	}
 	best := map[int32]cand{}
 	for _, s := range periods {
-		if !annual(s.GetPeriod()) || s.GetRollup() != "" {
+		if !annual(s.GetPeriod()) || s.GetRollup() != "" || s.GetReporter() != reporter {
 			continue
 		}
 		sr, ok := totalScopeRank(s.GetScope())
@@ -157,16 +193,9 @@ func pickYears(periods []*bilatv1.TradePeriodStats, flow bilatv1.TradeFlow) map[
 		if !ok {
 			continue
 		}
-		rr := 1
-		if countryReporter(s.GetReporter()) {
-			rr = 0
-		}
-		c := cand{yearCell{s.GetReporter(), s.GetScope(), v}, [2]int{rr, sr}}
 		y := s.GetPeriod().GetYear()
-		old, seen := best[y]
-		if !seen || cmp.Or(cmp.Compare(c.rank[0], old.rank[0]), cmp.Compare(c.rank[1], old.rank[1]),
-			strings.Compare(c.reporter, old.reporter)) < 0 {
-			best[y] = c
+		if old, seen := best[y]; !seen || sr < old.rank {
+			best[y] = cand{yearCell{s.GetReporter(), s.GetScope(), v}, sr}
 		}
 	}
 	out := make(map[int32]yearCell, len(best))
@@ -202,15 +231,17 @@ func yoy(year int32, c yearCell, prev map[int32]yearCell, growth []*bilatv1.Grow
 }
 
 // BuildComparison lays the partners' calendar-year values of flow side by
-// side, oldest year first, one cell per partner in request order. A share
-// is the partner's part of the sum of absolute values of the year (so a
-// negative balance keeps its sign and the shares of positive flows add up
-// to 100).
-func BuildComparison(flow bilatv1.TradeFlow, cols []PartnerSeries) []*bilatv1.CompareYear {
+// side, oldest year first, one cell per partner in request order, and
+// returns the reporter chosen for each partner's column. A share is the
+// partner's part of the sum of absolute values of the year (so a negative
+// balance keeps its sign and the shares of positive flows add up to 100).
+func BuildComparison(flow bilatv1.TradeFlow, cols []PartnerSeries) ([]*bilatv1.CompareYear, []string) {
 	picked := make([]map[int32]yearCell, len(cols))
+	reporters := make([]string, len(cols))
 	years := map[int32]bool{}
 	for i, c := range cols {
-		picked[i] = pickYears(c.Periods, flow)
+		reporters[i] = columnReporter(c.Periods, flow)
+		picked[i] = pickYears(c.Periods, flow, reporters[i])
 		for y := range picked[i] {
 			years[y] = true
 		}
@@ -243,5 +274,5 @@ func BuildComparison(flow bilatv1.TradeFlow, cols []PartnerSeries) []*bilatv1.Co
 		}
 		out = append(out, row)
 	}
-	return out
+	return out, reporters
 }

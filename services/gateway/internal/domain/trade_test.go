@@ -78,3 +78,30 @@ func TestTimelineOrder(t *testing.T) {
 		t.Fatalf("timeline = %s, want %s", s, want)
 	}
 }
+
+// A partner's column keeps one reporter: the country's own figures, even
+// when a region reported a year the country did not (the book's Georgia:
+// Homiel region in 2016 and 2017, Belarus in 2017).
+func TestComparisonKeepsOneReporterPerColumn(t *testing.T) {
+	usd := func(u int64) *bilatv1.Money { return &bilatv1.Money{Currency: "USD", Units: u} }
+	year := func(reporter string, y int32, scope bilatv1.TradeScope, v int64) *bilatv1.TradePeriodStats {
+		return &bilatv1.TradePeriodStats{Reporter: reporter, Period: &bilatv1.Period{Year: y}, Scope: scope,
+			Values: []*bilatv1.TradeValue{{Flow: bilatv1.TradeFlow_TRADE_FLOW_TURNOVER, Usd: usd(v)}}}
+	}
+	goods, all := bilatv1.TradeScope_TRADE_SCOPE_GOODS, bilatv1.TradeScope_TRADE_SCOPE_GOODS_AND_SERVICES
+	ge := PartnerSeries{Partner: "GE", Periods: []*bilatv1.TradePeriodStats{
+		year("BY-HM", 2016, goods, 16), year("BY-HM", 2017, goods, 18), year("BY", 2017, all, 112),
+	}}
+	only := PartnerSeries{Partner: "XX", Periods: []*bilatv1.TradePeriodStats{year("BY-HM", 2016, goods, 5), year("BY-HM", 2017, goods, 10)}}
+	years, reporters := BuildComparison(bilatv1.TradeFlow_TRADE_FLOW_TURNOVER, []PartnerSeries{ge, only})
+	if fmt.Sprint(reporters) != "[BY BY-HM]" {
+		t.Fatalf("reporters = %v", reporters)
+	}
+	if len(years) != 2 || years[0].GetCells()[0].GetUsd() != nil || MoneyAmount(years[1].GetCells()[0].GetUsd()) != 112 {
+		t.Fatalf("GE column mixes reporters: %v", years)
+	}
+	// XX's 2017 change comes from its own reporter's previous year.
+	if c := years[1].GetCells()[1]; c.YoyPct == nil || *c.YoyPct != 100 {
+		t.Fatalf("XX 2017 = %v", c)
+	}
+}
