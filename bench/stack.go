@@ -121,6 +121,19 @@ func startStack(ctx context.Context, cfg *Config, log *slog.Logger, gazetteerPat
 			st.close()
 			return nil, fmt.Errorf("grpc client %s: %w", name, err)
 		}
+		if name == "gateway" {
+			// Its peers and its HTTP/JSON API on this stack's addresses, never
+			// the defaults a `make run` on the same machine may be using.
+			api, err := freeAddr()
+			if err != nil {
+				st.close()
+				return nil, err
+			}
+			p.env = append(p.env,
+				"BILAT_STATISTICS_ADDR="+st.procs["statistics"].grpcAddr,
+				"BILAT_ENRICHMENT_ADDR="+st.procs["enrichment"].grpcAddr,
+				"BILAT_HTTP_API_ADDR="+api)
+		}
 		st.procs[name] = p
 		if err := p.start(); err != nil {
 			st.close()
