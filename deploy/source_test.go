@@ -74,7 +74,7 @@ func addrPort(t *testing.T, addr string) int {
 // constant (EnvGateway = "BILAT_GATEWAY").
 var reEnvRead = []*regexp.Regexp{
 	regexp.MustCompile(`"[a-z][a-z0-9-]*",\s*"(BILAT_[A-Z0-9_]+)"`),
-	regexp.MustCompile(`\benv(?:Int|Duration)?\((?:fs,\s*)?"(BILAT_[A-Z0-9_]+)"`),
+	regexp.MustCompile(`\benv(?:Int|Duration|Float)?\((?:fs,\s*)?"(BILAT_[A-Z0-9_]+)"`),
 	regexp.MustCompile(`(?:Getenv|LookupEnv)\("(BILAT_[A-Z0-9_]+)"\)`),
 	regexp.MustCompile(`\bEnv[A-Za-z]*\s*=\s*"(BILAT_[A-Z0-9_]+)"`),
 }

@@ -235,6 +235,64 @@ func TestPublicAPIOnBookData(t *testing.T) {
 		}
 	})
 
+	t.Run("trade alerts from the beginning", func(t *testing.T) {
+		// The book's Afghan turnover moves by +34.3 % (2017 H1) and +29 %
+		// (2018) year on year; 12 % (2017) stays under a 25 % threshold.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		stream, err := st.trade().WatchTradeAlerts(ctx, &bilatv1.WatchTradeAlertsRequest{
+			Partners: []string{"AF"}, ThresholdPct: 25, Start: bilatv1.WatchStart_WATCH_START_BEGINNING,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for len(got) < 2 {
+			a, err := stream.Recv()
+			if err != nil {
+				t.Fatalf("after %v: %v", got, err)
+			}
+			got = append(got, fmt.Sprintf("%s %.1f", a.GetFigure().GetId(), a.GetChangePct()))
+		}
+		want := []string{"belarus-afghanistan-turnover-2017-h1 34.3", "belarus-afghanistan-turnover-2018 29.0"}
+		if !slices.Equal(got, want) {
+			t.Fatalf("alerts %v, want %v", got, want)
+		}
+		// Nothing else qualifies: a third Recv only ends with the deadline.
+		short, cancelShort := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancelShort()
+		again, err := st.trade().WatchTradeAlerts(short, &bilatv1.WatchTradeAlertsRequest{
+			Partners: []string{"AF"}, ThresholdPct: 25, Start: bilatv1.WatchStart_WATCH_START_BEGINNING,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for {
+			if _, err := again.Recv(); err != nil {
+				if status.Code(err) != codes.DeadlineExceeded {
+					t.Fatalf("alert stream ended with %v", err)
+				}
+				break
+			}
+			n++
+		}
+		if n != 2 {
+			t.Fatalf("%d alerts before the deadline, want exactly 2", n)
+		}
+
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, st.apiURL+"/v1/trade/alerts:watch?partners=AF&thresholdPct=25&start=WATCH_START_BEGINNING", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		line, err := bufio.NewReader(resp.Body).ReadString('\n')
+		if err != nil || !strings.Contains(line, "belarus-afghanistan-turnover-2017-h1") {
+			t.Fatalf("HTTP alerts: %q %v", line, err)
+		}
+	})
+
 	t.Run("partner profile and search", func(t *testing.T) {
 		ctx := ctxT(t, 30*time.Second)
 		pc := st.partners()

@@ -162,7 +162,7 @@ itself from the last position it printed, with backoff, saying so on stderr.
 				return err
 			}
 			gw := bilatv1.NewAgreementServiceClient(conn)
-			rw := format.NewRowWriter(a.stdout, a.output, format.ChangesView.Header(a.output))
+			rw := format.NewRowWriter(a.stdout, a.output, format.ChangesView.Header(a.output)).MinWidths(format.ChangesView.Widths())
 			return a.watchLoop(cmd.Context(), "agreements watch", strings.TrimSpace(from), func(ctx context.Context, after string, got func(string)) error {
 				stream, err := gw.WatchAgreements(ctx, &bilatv1.WatchAgreementsRequest{Filter: flt, AfterPosition: after, Start: st})
 				if err != nil {
@@ -318,7 +318,7 @@ reopened from the last position by itself.`,
 				return err
 			}
 			tc := bilatv1.NewTradeServiceClient(conn)
-			rw := format.NewRowWriter(a.stdout, a.output, format.AlertsView.Header(a.output))
+			rw := format.NewRowWriter(a.stdout, a.output, format.AlertsView.Header(a.output)).MinWidths(format.AlertsView.Widths())
 			return a.watchLoop(cmd.Context(), "trade alerts", strings.TrimSpace(from), func(ctx context.Context, after string, got func(string)) error {
 				r := proto.CloneOf(req)
 				r.AfterPosition = after

@@ -228,14 +228,14 @@ var RevisionsView = View[*bilatv1.AgreementRevision]{
 var ChangesView = View[*bilatv1.WatchAgreementsResponse]{
 	{Name: "POSITION", Cell: (*bilatv1.WatchAgreementsResponse).GetPosition},
 	{Name: "RECORDED", Cell: func(c *bilatv1.WatchAgreementsResponse) string { return Timestamp(c.GetRecordedAt()) }},
-	{Name: "CHANGE", Cell: func(c *bilatv1.WatchAgreementsResponse) string { return EnumName(c.GetKind()) }},
-	{Name: "ID", Cell: func(c *bilatv1.WatchAgreementsResponse) string { return c.GetAgreement().GetId() }},
+	{Name: "CHANGE", Cell: func(c *bilatv1.WatchAgreementsResponse) string { return EnumName(c.GetKind()) }, Width: 9},
+	{Name: "ID", Cell: func(c *bilatv1.WatchAgreementsResponse) string { return c.GetAgreement().GetId() }, Width: 40},
 	{Name: "SIGNED", Cell: func(c *bilatv1.WatchAgreementsResponse) string {
 		return Or(PartialDate(c.GetAgreement().GetSignedOn()), "-")
-	}},
+	}, Width: 10},
 	{Name: "PARTNER", Cell: func(c *bilatv1.WatchAgreementsResponse) string {
 		return Or(EntityRef(c.GetAgreement().GetPartner()), "-")
-	}},
+	}, Width: 8},
 	{Name: "TITLE", Cell: func(c *bilatv1.WatchAgreementsResponse) string {
 		t := Truncate(c.GetAgreement().GetTitle(), TitleWidth)
 		if r := c.GetRetractionReason(); r != "" {
@@ -248,13 +248,13 @@ var ChangesView = View[*bilatv1.WatchAgreementsResponse]{
 // AlertsView is `trade alerts`: one row per alert, with its position.
 var AlertsView = View[*bilatv1.WatchTradeAlertsResponse]{
 	{Name: "POSITION", Cell: (*bilatv1.WatchTradeAlertsResponse).GetPosition},
-	{Name: "PARTNER", Cell: (*bilatv1.WatchTradeAlertsResponse).GetPartner},
-	{Name: "REPORTER", Cell: (*bilatv1.WatchTradeAlertsResponse).GetReporter},
+	{Name: "PARTNER", Cell: (*bilatv1.WatchTradeAlertsResponse).GetPartner, Width: 8},
+	{Name: "REPORTER", Cell: (*bilatv1.WatchTradeAlertsResponse).GetReporter, Width: 8},
 	{Name: "FLOW", Cell: func(r *bilatv1.WatchTradeAlertsResponse) string { return EnumName(r.GetFlow()) }},
-	{Name: "PERIOD", Cell: func(r *bilatv1.WatchTradeAlertsResponse) string { return Period(r.GetPeriod()) }},
-	{Name: "VALUE", Cell: func(r *bilatv1.WatchTradeAlertsResponse) string { return Or(Money(r.GetUsd(), false), "-") }},
-	{Name: "PREVIOUS", Cell: func(r *bilatv1.WatchTradeAlertsResponse) string { return Or(Money(r.GetPreviousUsd(), false), "-") }},
-	{Name: "CHANGE", Cell: func(r *bilatv1.WatchTradeAlertsResponse) string { v := r.GetChangePct(); return Percent(&v) }},
+	{Name: "PERIOD", Cell: func(r *bilatv1.WatchTradeAlertsResponse) string { return Period(r.GetPeriod()) }, Width: 11},
+	{Name: "VALUE", Cell: func(r *bilatv1.WatchTradeAlertsResponse) string { return Or(Money(r.GetUsd(), false), "-") }, Width: 20},
+	{Name: "PREVIOUS", Cell: func(r *bilatv1.WatchTradeAlertsResponse) string { return Or(Money(r.GetPreviousUsd(), false), "-") }, Width: 20},
+	{Name: "CHANGE", Cell: func(r *bilatv1.WatchTradeAlertsResponse) string { v := r.GetChangePct(); return Percent(&v) }, Width: 8},
 	{Name: "THRESHOLD", Cell: func(r *bilatv1.WatchTradeAlertsResponse) string { return Ratio(r.GetThresholdPct()) }},
 	{Name: "FIGURE", Cell: func(r *bilatv1.WatchTradeAlertsResponse) string { return r.GetFigure().GetId() }},
 }

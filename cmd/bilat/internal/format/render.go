@@ -41,6 +41,18 @@ type Column[T any] struct {
 	Raw  func(T) string
 	// Key, when set, is the CSV header instead of CSVName(Name).
 	Key string
+	// Width is the least table width of the column: streamed views (watch,
+	// alerts) print a row at a time, and the first row alone would set it.
+	Width int
+}
+
+// Widths returns the columns' least table widths.
+func (v View[T]) Widths() []int {
+	ws := make([]int, len(v))
+	for i, c := range v {
+		ws[i] = c.Width
+	}
+	return ws
 }
 
 // View is an ordered list of columns: every table the tool prints is
@@ -112,6 +124,12 @@ func NewRowWriter(w io.Writer, out Output, header []string) *RowWriter {
 	if out == OutputCSV {
 		rw.csv = csv.NewWriter(w)
 	}
+	return rw
+}
+
+// MinWidths sets the least table width of each column (View.Widths).
+func (rw *RowWriter) MinWidths(ws []int) *RowWriter {
+	rw.widths = append([]int(nil), ws...)
 	return rw
 }
 
