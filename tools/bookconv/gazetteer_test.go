@@ -293,16 +293,14 @@ func TestGazetteerCoverage(t *testing.T) {
 		}
 	}
 	// Every subdivision of the covered countries has a hand-kept row, and so
-	// a centre or a documented reason for none (checked above), except
-	// Lithuania's 60 municipalities, which have no rows yet (only its 10
-	// counties do).
+	// a centre or a documented reason for none (checked above).
 	for _, cc := range subdivisionCountries {
-		if cc != "LT" && handCountries[cc] != perCountry[cc] {
+		if handCountries[cc] != perCountry[cc] {
 			t.Errorf("%s: %d hand-kept rows for %d subdivisions", cc, handCountries[cc], perCountry[cc])
 		}
 	}
 	for _, s := range iso.Subdivisions {
-		if _, ok := rowOf[s.Code]; !ok && (s.Code[:2] != "LT" || !strings.Contains(s.Type, "unicipality")) {
+		if _, ok := rowOf[s.Code]; !ok {
 			t.Errorf("subdivision %s (%s, %s) has no hand-kept row: no centre and no reason", s.Code, s.Name, s.Type)
 		}
 	}

@@ -162,7 +162,10 @@ var genericForms = map[string][]string{
 	"raion":               {"%s District", "%s Raion", "%s Rayon"},
 	"county":              {"%s County"},
 	"novads":              {"%s Municipality"},
-	"districts":           nil,
+	// Lithuania's municipalities (savivaldybės) by their ISO 3166-2 type.
+	"district_municipality": {"%s District Municipality", "%s District"},
+	"city_municipality":     {"%s City Municipality"},
+	"districts":             nil,
 }
 
 // romanVariants gives the forms of an iso-codes romanisation that English
