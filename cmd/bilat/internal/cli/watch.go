@@ -168,21 +168,7 @@ itself from the last position it printed, with backoff, saying so on stderr.
 				if err != nil {
 					return err
 				}
-				for {
-					ch, err := stream.Recv()
-					if err != nil {
-						return err
-					}
-					if a.output == OutputJSON {
-						err = a.printProtoLine(ch)
-					} else {
-						err = rw.Write(format.ChangesView.Rows(a.output, []*bilatv1.WatchAgreementsResponse{ch}))
-					}
-					if err != nil {
-						return status.Error(codes.Aborted, err.Error()) // stdout gone: stop, do not retry
-					}
-					got(ch.GetPosition())
-				}
+				return printStream(a, rw, format.ChangesView, stream.Recv, got)
 			})
 		},
 	}
@@ -326,21 +312,7 @@ reopened from the last position by itself.`,
 				if err != nil {
 					return err
 				}
-				for {
-					al, err := stream.Recv()
-					if err != nil {
-						return err
-					}
-					if a.output == OutputJSON {
-						err = a.printProtoLine(al)
-					} else {
-						err = rw.Write(format.AlertsView.Rows(a.output, []*bilatv1.WatchTradeAlertsResponse{al}))
-					}
-					if err != nil {
-						return status.Error(codes.Aborted, err.Error())
-					}
-					got(al.GetPosition())
-				}
+				return printStream(a, rw, format.AlertsView, stream.Recv, got)
 			})
 		},
 	}
@@ -353,4 +325,30 @@ reopened from the last position by itself.`,
 	enumCompletion(cmd, "flow", bilatv1.TradeFlow(0).Descriptor())
 	fixedCompletion(cmd, "start", "now", "beginning")
 	return cmd
+}
+
+// positioned is a watch message: it carries the position to resume after.
+type positioned interface {
+	proto.Message
+	GetPosition() string
+}
+
+// printStream prints each message of a watch as it arrives (a table row or
+// a JSON line) and reports its position, until the stream ends.
+func printStream[T positioned](a *app, rw *format.RowWriter, v format.View[T], recv func() (T, error), got func(string)) error {
+	for {
+		m, err := recv()
+		if err != nil {
+			return err
+		}
+		if a.output == OutputJSON {
+			err = a.printProtoLine(m)
+		} else {
+			err = rw.Write(v.Rows(a.output, []T{m}))
+		}
+		if err != nil {
+			return status.Error(codes.Aborted, err.Error()) // stdout gone: stop, do not retry
+		}
+		got(m.GetPosition())
+	}
 }

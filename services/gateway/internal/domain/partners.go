@@ -27,14 +27,7 @@ type ProfileQuery struct {
 
 // ValidateProfile checks a GetPartnerProfile request.
 func ValidateProfile(q ProfileQuery) []Violation {
-	var vs []Violation
-	switch {
-	case q.Partner == "":
-		vs = append(vs, Violation{"partner", "is required (" + codeHelp + ")"})
-	case !reCode.MatchString(q.Partner):
-		vs = append(vs, Violation{"partner", codeHelp})
-	}
-	return append(vs, validateYears(q.FromYear, q.ToYear)...)
+	return append(requiredCode("partner", q.Partner), validateYears(q.FromYear, q.ToYear)...)
 }
 
 // SearchQuery is a SearchPartners request.

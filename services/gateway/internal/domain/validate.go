@@ -45,13 +45,7 @@ type TradeQuery struct {
 
 // ValidateTrade checks a GetTradeSeries request.
 func ValidateTrade(q TradeQuery) []Violation {
-	var vs []Violation
-	switch {
-	case q.Partner == "":
-		vs = append(vs, Violation{"partner", "is required (" + codeHelp + ")"})
-	case !reCode.MatchString(q.Partner):
-		vs = append(vs, Violation{"partner", codeHelp})
-	}
+	vs := requiredCode("partner", q.Partner)
 	if q.Reporter != "" && !reCode.MatchString(q.Reporter) {
 		vs = append(vs, Violation{"reporter", codeHelp})
 	}
@@ -75,4 +69,15 @@ func validateYears(from, to int32) []Violation {
 		vs = append(vs, Violation{"from_year", "must not be after to_year"})
 	}
 	return vs
+}
+
+// requiredCode checks a required entity-code field.
+func requiredCode(field, code string) []Violation {
+	switch {
+	case code == "":
+		return []Violation{{field, "is required (" + codeHelp + ")"}}
+	case !reCode.MatchString(code):
+		return []Violation{{field, codeHelp}}
+	}
+	return nil
 }
