@@ -416,13 +416,17 @@ func (r *runner) summary(natsURL, natsNote, redisURL, redisNote string, loaded [
 		id = "<id>"
 	}
 	for _, c := range []string{
-		"agreements list --partner GE --from 2017",
-		"agreements list --domain science_technology",
+		"agreements list --partner Georgia --with-subentities --from 2017",
+		"partners show GE --from 2017",
 		"agreements get " + id,
-		"trade series AF",
-		"trade series GE --flow turnover",
+		"trade balance AF",
+		"trade target GE",
+		"agreements watch --partner China --domain science_technology",
 	} {
 		fmt.Fprintf(&b, "  %s %s%s\n", self, c, gw)
+	}
+	if gw == "" { // the gateway's default HTTP/JSON address goes with its default gRPC one
+		b.WriteString("  curl -s http://127.0.0.1:7080/v1/partners/AF/trade/growth   (HTTP/JSON; docs/api.md)\n")
 	}
 	b.WriteString("\nCtrl-C stops everything; state stays in " + r.cfg.DataDir + " for the next run.\n")
 	_, _ = io.WriteString(r.out, b.String())

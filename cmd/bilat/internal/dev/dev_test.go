@@ -138,8 +138,8 @@ func TestRunUpLoadAndCtrlC(t *testing.T) {
 		"loaded " + cfg.Load[0] + ": 4 lines, 3 accepted, 0 duplicates, 1 rejected",
 		"  line 5: not a bilat.v1.ImportRequest",
 		"the gateway lists 2 agreements\n",
-		"bin/bilat agreements list --partner GE --from 2017 --gateway " + cfg.Services[3].GRPCAddr,
-		"bin/bilat trade series AF",
+		"bin/bilat agreements list --partner Georgia --with-subentities --from 2017 --gateway " + cfg.Services[3].GRPCAddr,
+		"bin/bilat trade balance AF",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q", want)
