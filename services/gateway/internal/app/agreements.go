@@ -27,6 +27,7 @@ var ErrNoGazetteer = errors.New("gazetteer not configured: bloc filters are unav
 // AgreementReader is the part of the read model AgreementService's list,
 // history and watch use (pkg/projection's Store).
 type AgreementReader interface {
+	ListAgreements(ctx context.Context, f projection.AgreementFilter, pageSize int, token string) (*projection.AgreementPage, error)
 	ScanAgreements(ctx context.Context, q projection.AgreementScan) ([]*bilatv1.Agreement, error)
 	AgreementRevisions(ctx context.Context, id string) ([]projection.Revision, error)
 }
@@ -138,6 +139,20 @@ func (s *Agreements) ListAgreements(ctx context.Context, q domain.ListAgreements
 	if order == bilatv1.AgreementOrder_AGREEMENT_ORDER_UNSPECIFIED {
 		order = bilatv1.AgreementOrder_AGREEMENT_ORDER_SIGNED_DESC
 	}
+	pageSize := int(q.PageSize)
+	if pageSize == 0 {
+		pageSize = projection.DefaultPageSize
+	}
+	if f := q.Filter; domain.IndexOnly(f, order) {
+		// One index page and a count: no candidate is read beyond the page.
+		page, err := s.r.ListAgreements(ctx, projection.AgreementFilter{
+			Partner: f.GetPartner(), Domain: f.GetDomain(), FromYear: f.GetSignedFrom().GetYear(), ToYear: f.GetSignedTo().GetYear(),
+		}, pageSize, token)
+		if errors.Is(err, projection.ErrInvalidPageToken) {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidPageToken, err)
+		}
+		return page, err
+	}
 	digest := filterDigest(q.Filter, order)
 	var cursor *listToken
 	if token != "" {
@@ -146,10 +161,6 @@ func (s *Agreements) ListAgreements(ctx context.Context, q domain.ListAgreements
 			return nil, err
 		}
 		cursor = &t
-	}
-	pageSize := int(q.PageSize)
-	if pageSize == 0 {
-		pageSize = projection.DefaultPageSize
 	}
 	m, err := s.matcher(ctx, "filter", q.Filter)
 	if err != nil {
@@ -178,12 +189,12 @@ func (s *Agreements) ListAgreements(ctx context.Context, q domain.ListAgreements
 		seen[a.GetId()] = true
 		hits = append(hits, ranked{a, domain.KeyOf(order, projection.DateScore(a.GetSignedOn()), m.Relevance(a))})
 	}
-	slices.SortFunc(hits, func(x, y ranked) int { return domain.ComparePositions(x.key, x.a.GetId(), y.key, y.a.GetId()) })
+	slices.SortFunc(hits, func(x, y ranked) int { return domain.ComparePositions(order, x.key, x.a.GetId(), y.key, y.a.GetId()) })
 	page := &projection.AgreementPage{TotalSize: int64(len(hits))}
 	start := 0
 	if cursor != nil {
 		start, _ = slices.BinarySearchFunc(hits, cursor, func(h ranked, c *listToken) int {
-			if domain.ComparePositions(h.key, h.a.GetId(), c.K, c.I) <= 0 {
+			if domain.ComparePositions(order, h.key, h.a.GetId(), c.K, c.I) <= 0 {
 				return -1
 			}
 			return 1

@@ -465,7 +465,29 @@ func KeyOf(order bilatv1.AgreementOrder, dateScore int64, relevance int) SortKey
 	return SortKey{-dateScore, 0} // undated: 0 sorts after every -date
 }
 
-// ComparePositions orders (key, id) positions.
-func ComparePositions(ak SortKey, aid string, bk SortKey, bid string) int {
-	return cmp.Or(cmp.Compare(ak[0], bk[0]), cmp.Compare(ak[1], bk[1]), strings.Compare(aid, bid))
+// ComparePositions orders (key, id) positions of a listing in order. Ties
+// go by id, descending for SIGNED_DESC: the order in which Redis walks an
+// index backwards, so a listing the indexes answer alone (IndexOnly) and a
+// filtered one agree.
+func ComparePositions(order bilatv1.AgreementOrder, ak SortKey, aid string, bk SortKey, bid string) int {
+	ids := strings.Compare(aid, bid)
+	if order == bilatv1.AgreementOrder_AGREEMENT_ORDER_SIGNED_DESC || order == bilatv1.AgreementOrder_AGREEMENT_ORDER_UNSPECIFIED {
+		ids = -ids
+	}
+	return cmp.Or(cmp.Compare(ak[0], bk[0]), cmp.Compare(ak[1], bk[1]), ids)
+}
+
+// IndexOnly reports whether the projection's indexes answer f in order by
+// themselves, a page at a time with an exact count and without reading
+// every candidate: a partner (without its sub-entities) and/or a domain,
+// signing bounds of whole years, newest first.
+func IndexOnly(f *bilatv1.AgreementFilter, order bilatv1.AgreementOrder) bool {
+	wholeYear := func(d *bilatv1.PartialDate) bool { return d.GetMonth() == 0 && d.GetDay() == 0 }
+	return (order == bilatv1.AgreementOrder_AGREEMENT_ORDER_SIGNED_DESC || order == bilatv1.AgreementOrder_AGREEMENT_ORDER_UNSPECIFIED) &&
+		!f.GetIncludeSubEntities() && f.GetBloc() == "" &&
+		f.GetLevel() == bilatv1.PartyLevel_PARTY_LEVEL_UNSPECIFIED &&
+		f.GetKind() == bilatv1.AgreementKind_AGREEMENT_KIND_UNSPECIFIED &&
+		f.GetStatus() == bilatv1.AgreementStatus_AGREEMENT_STATUS_UNSPECIFIED &&
+		strings.TrimSpace(f.GetPlace()) == "" && strings.TrimSpace(f.GetQuery()) == "" &&
+		wholeYear(f.GetSignedFrom()) && wholeYear(f.GetSignedTo())
 }
