@@ -26,6 +26,10 @@ const (
 	BucketIdempotency = "BILAT_IDEMPOTENCY"
 )
 
+// DurableStatistics is the statistics service's durable consumer on
+// BILAT_ENRICHED; its ack floor says how far the projections have got.
+const DurableStatistics = "statistics"
+
 // Subjects.
 const (
 	SubjectIngestAgreement = "bilat.ingest.agreement"

@@ -36,12 +36,15 @@ type AgreementWatch struct {
 	js  jetstream.JetStream
 	agr *Agreements
 	log *slog.Logger
+	// applied tells when the revision history holds every event before
+	// the one being classified.
+	applied *appliedFloor
 }
 
 // NewAgreementWatch returns the watch over js (the enriched events) and agr
 // (revision history, bloc members).
 func NewAgreementWatch(js jetstream.JetStream, agr *Agreements, log *slog.Logger) *AgreementWatch {
-	return &AgreementWatch{js: js, agr: agr, log: log}
+	return &AgreementWatch{js: js, agr: agr, log: log, applied: newAppliedFloor(js)}
 }
 
 // Watch sends every change matching q until ctx ends (returning ctx's
@@ -104,6 +107,7 @@ func (w *AgreementWatch) Watch(ctx context.Context, q WatchQuery, send func(*bil
 // not pass the filter (or is not an agreement change).
 func (w *AgreementWatch) change(ctx context.Context, msg natsx.TailMsg, m *domain.Matcher, parents domain.Parents) (*bilatv1.WatchAgreementsResponse, error) {
 	pos := natsx.EncodePosition(natsx.StreamEnriched, msg.Seq)
+	w.applied.await(ctx, msg.Seq)
 	if msg.Subject == subjectAgreementRetracted {
 		ev := &bilatv1.AgreementRetracted{}
 		if err := proto.Unmarshal(msg.Data, ev); err != nil {

@@ -29,12 +29,15 @@ type Alerts struct {
 	js  jetstream.JetStream
 	st  TradeStats
 	log *slog.Logger
+	// applied: the previous year's value is asked of statistics only once
+	// it has applied every event before the figure.
+	applied *appliedFloor
 }
 
 // NewAlerts returns the alert watcher over the JetStream context and
 // StatisticsService.
 func NewAlerts(js jetstream.JetStream, st TradeStats, log *slog.Logger) *Alerts {
-	return &Alerts{js: js, st: st, log: log}
+	return &Alerts{js: js, st: st, log: log, applied: newAppliedFloor(js)}
 }
 
 // WatchTradeAlerts calls send with an alert for every qualifying figure
@@ -150,6 +153,7 @@ func (w *alertWatch) handle(m natsx.TailMsg) error {
 	if !ok {
 		return nil
 	}
+	w.a.applied.await(w.ctx, m.Seq)
 	// Bound each question: a stuck statistics call must not hang the watch.
 	ctx, cancel := context.WithTimeout(w.ctx, 30*time.Second)
 	defer cancel()
