@@ -20,6 +20,12 @@ import (
 // retried with a delay.
 type Handler func(ctx context.Context, msg jetstream.Msg) error
 
+// BatchHandler handles several messages at once and returns one error per
+// message, in order: nil acks that message, the others are treated as a
+// Handler's error for it (Poison dead-letters, anything else is retried).
+// Messages with the same partition key are in stream order.
+type BatchHandler func(ctx context.Context, msgs []jetstream.Msg) []error
+
 // PoisonError marks a message that no retry can fix.
 type PoisonError struct{ Err error }
 
@@ -64,6 +70,13 @@ type ConsumerConfig struct {
 	// stream order (for example the record id, so two versions of one
 	// record are never applied at once). Nil spreads messages by sequence.
 	PartitionKey func(jetstream.Msg) string
+	// HandleBatch, when set, replaces the Handler given to Consume: each
+	// worker hands it the messages already waiting in its queue, up to
+	// BatchSize (it never waits for more to arrive), in stream order per
+	// partition key.
+	HandleBatch BatchHandler
+	// BatchSize bounds a HandleBatch batch (default 64).
+	BatchSize int
 }
 
 func (c ConsumerConfig) withDefaults() ConsumerConfig {
@@ -84,6 +97,9 @@ func (c ConsumerConfig) withDefaults() ConsumerConfig {
 	}
 	if c.Stage == "" {
 		c.Stage = c.Durable
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = 64
 	}
 	return c
 }
@@ -119,7 +135,9 @@ const stuckWait = 5 * time.Second
 
 // Consume creates (or updates) the durable consumer and handles its
 // messages until Stop: one at a time in stream order, or with cfg.Workers
-// workers, in stream order per partition key.
+// workers, in stream order per partition key. With cfg.HandleBatch set, h
+// is not used (it may be nil) and each worker hands its waiting messages
+// to HandleBatch.
 func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h Handler, log *slog.Logger) (*Consumer, error) {
 	cfg = cfg.withDefaults()
 	var cons jetstream.Consumer
@@ -142,7 +160,13 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 	log = log.With("stage", cfg.Stage, "consumer", cfg.Durable)
 	c := &Consumer{abandon: make(chan struct{})}
 	deliver := func(msg jetstream.Msg) { handle(js, cfg, h, log, msg) }
-	if cfg.Workers > 1 {
+	switch {
+	case cfg.HandleBatch != nil:
+		c.startBatchWorkers(max(cfg.Workers, 1), cfg.BatchSize, func(msgs []jetstream.Msg) {
+			handleBatch(js, cfg, log, msgs)
+		})
+		deliver = func(msg jetstream.Msg) { c.queues[partition(cfg, msg, len(c.queues))] <- msg }
+	case cfg.Workers > 1:
 		c.startWorkers(cfg.Workers, deliver)
 		deliver = func(msg jetstream.Msg) { c.queues[partition(cfg, msg, len(c.queues))] <- msg }
 	}
@@ -172,6 +196,43 @@ func (c *Consumer) startWorkers(n int, handle func(jetstream.Msg)) {
 				default:
 				}
 				handle(msg)
+			}
+		}()
+	}
+}
+
+// startBatchWorkers is startWorkers for a batch handler: a worker takes
+// the first message it waits for, then whatever else its queue already
+// holds, up to size, without waiting.
+func (c *Consumer) startBatchWorkers(n, size int, handle func([]jetstream.Msg)) {
+	c.queues = make([]chan jetstream.Msg, n)
+	for i := range c.queues {
+		q := make(chan jetstream.Msg, max(16, size))
+		c.queues[i] = q
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			batch := make([]jetstream.Msg, 0, size)
+			for msg := range q {
+				batch = append(batch[:0], msg)
+			fill:
+				for len(batch) < size {
+					select {
+					case m, ok := <-q:
+						if !ok {
+							break fill
+						}
+						batch = append(batch, m)
+					default:
+						break fill
+					}
+				}
+				select {
+				case <-c.abandon:
+					continue // not acked: redelivered after AckWait
+				default:
+				}
+				handle(batch)
 			}
 		}()
 	}
@@ -234,17 +295,59 @@ func (c *Consumer) Stop(ctx context.Context) {
 func handle(js jetstream.JetStream, cfg ConsumerConfig, h Handler, log *slog.Logger, msg jetstream.Msg) {
 	start := time.Now()
 	defer func() { metricHandleSeconds.WithLabelValues(cfg.Stage).Observe(time.Since(start).Seconds()) }()
+	// The handler's context is not the service's: a drain lets the
+	// in-flight message finish rather than cancelling it half-way.
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.HandlerTimeout)
+	defer cancel()
+	settle(ctx, js, cfg, log, msg, safeCall(ctx, h, msg))
+}
+
+// handleBatch is handle for a batch handler: one call for msgs, then each
+// message is acked, retried or dead-lettered by its own result.
+func handleBatch(js jetstream.JetStream, cfg ConsumerConfig, log *slog.Logger, msgs []jetstream.Msg) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.HandlerTimeout)
+	defer cancel()
+	errs, panicked := safeBatchCall(ctx, cfg.HandleBatch, msgs)
+	if panicked && len(msgs) > 1 {
+		// Find the message that crashes the handler: one at a time, so
+		// only that one is dead-lettered (handlers are idempotent).
+		errs = make([]error, len(msgs))
+		for i := range msgs {
+			e, _ := safeBatchCall(ctx, cfg.HandleBatch, msgs[i:i+1])
+			if len(e) == 1 {
+				errs[i] = e[0]
+			} else {
+				errs[i] = fmt.Errorf("batch handler returned %d results for 1 message", len(e))
+			}
+		}
+	}
+	if len(errs) != len(msgs) {
+		err := fmt.Errorf("batch handler returned %d results for %d messages", len(errs), len(msgs))
+		errs = make([]error, len(msgs))
+		for i := range errs {
+			errs[i] = err
+		}
+	}
+	for i, msg := range msgs {
+		settle(ctx, js, cfg, log, msg, errs[i])
+	}
+	// Each message is charged its share of the batch.
+	per := time.Since(start).Seconds() / float64(len(msgs))
+	for range msgs {
+		metricHandleSeconds.WithLabelValues(cfg.Stage).Observe(per)
+	}
+}
+
+// settle acks msg when err is nil, and otherwise retries it with a delay
+// or dead-letters it (poison, or the last delivery).
+func settle(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, log *slog.Logger, msg jetstream.Msg, err error) {
 	meta := Meta(msg)
 	var delivered uint64 = 1
 	var seq uint64
 	if meta != nil {
 		delivered, seq = meta.NumDelivered, meta.Sequence.Stream
 	}
-	// The handler's context is not the service's: a drain lets the
-	// in-flight message finish rather than cancelling it half-way.
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.HandlerTimeout)
-	defer cancel()
-	err := safeCall(ctx, h, msg)
 	switch {
 	case err == nil:
 		// A plain ack, not a confirmed one: the effect is already durable
@@ -288,6 +391,22 @@ func safeCall(ctx context.Context, h Handler, msg jetstream.Msg) (err error) {
 		}
 	}()
 	return h(ctx, msg)
+}
+
+// safeBatchCall is safeCall for a batch handler: a panic fails every
+// message of the call as poison (handleBatch then retries them one by one).
+func safeBatchCall(ctx context.Context, h BatchHandler, msgs []jetstream.Msg) (errs []error, panicked bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			panicked = true
+			err := Poison(fmt.Errorf("handler panic: %v", r))
+			errs = make([]error, len(msgs))
+			for i := range errs {
+				errs[i] = err
+			}
+		}
+	}()
+	return h(ctx, msgs), false
 }
 
 // Meta returns the message's JetStream metadata, or nil when it has none.

@@ -324,3 +324,166 @@ func TestEnsureStreamsUpdatesOnlyOnChange(t *testing.T) {
 		t.Fatalf("duplicate window %v after the update, want 2m", got)
 	}
 }
+
+// A batch handler's results settle each message like a Handler's: nil
+// acks, Poison and a panic dead-letter (a panic only the message causing
+// it), other errors retry until MaxDeliver.
+func TestBatchOutcomes(t *testing.T) {
+	n := testenv.NATS(t)
+	n.EnsureStreams(t, natsx.StreamsConfig{})
+	ctx := context.Background()
+	var mu sync.Mutex
+	calls := map[string]int{}
+	var maxBatch atomic.Int32
+	cfg := consumerCfg()
+	cfg.BatchSize = 8
+	cfg.HandleBatch = func(_ context.Context, msgs []jetstream.Msg) []error {
+		if int32(len(msgs)) > maxBatch.Load() {
+			maxBatch.Store(int32(len(msgs)))
+		}
+		errs := make([]error, len(msgs))
+		for i, msg := range msgs {
+			body := string(msg.Data())
+			mu.Lock()
+			calls[body]++
+			c := calls[body]
+			mu.Unlock()
+			switch body {
+			case "ok", "ok2", "ok3":
+			case "flaky":
+				if c < 3 {
+					errs[i] = errors.New("redis down")
+				}
+			case "poison":
+				errs[i] = natsx.Poison(errors.New("bad body"))
+			case "panic":
+				panic("boom")
+			default:
+				errs[i] = errors.New("still down")
+			}
+		}
+		return errs
+	}
+	// Publish before consuming so the first batch holds several messages.
+	for i, body := range []string{"ok", "flaky", "poison", "ok2", "panic", "hopeless", "ok3"} {
+		if _, err := natsx.Publish(ctx, n.JS, natsx.SubjectEventAgreement, body+strconv.Itoa(i), []byte(body), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := natsx.Consume(ctx, n.JS, cfg, nil, testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop(ctx)
+	testenv.Eventually(t, 10*time.Second, "all messages settled", func() bool {
+		ackPending, numPending := pending(t, n, "test")
+		return ackPending == 0 && numPending == 0 && n.StreamMsgs(t, natsx.StreamDLQ) == 3
+	})
+	s, err := n.JS.Stream(ctx, natsx.StreamDLQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]string{}
+	for seq := uint64(1); seq <= 3; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reasons[string(m.Data)] = m.Header.Get(natsx.HeaderDLQReason)
+	}
+	if reasons["poison"] != "bad body" || reasons["panic"] != "handler panic: boom" || reasons["hopeless"] != "gave up after 3 deliveries: still down" {
+		t.Fatalf("reasons %q", reasons)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if calls["flaky"] != 3 || calls["hopeless"] != 3 || calls["ok3"] < 1 {
+		t.Fatalf("calls %v", calls)
+	}
+	if maxBatch.Load() < 2 {
+		t.Fatalf("largest batch %d: waiting messages were not batched", maxBatch.Load())
+	}
+}
+
+// With a batch handler and workers, messages of one key stay in stream
+// order and on one worker, and every message is acked once.
+func TestBatchWorkersKeepOrderPerKey(t *testing.T) {
+	n := testenv.NATS(t)
+	n.EnsureStreams(t, natsx.StreamsConfig{})
+	ctx := context.Background()
+	const keys, perKey = 6, 40
+	var (
+		mu       sync.Mutex
+		seen     = map[string][]int{}
+		busy     = map[string]bool{}
+		overlap  bool
+		maxBatch int
+	)
+	for i := 0; i < keys*perKey; i++ {
+		hdr := nats.Header{}
+		hdr.Set("Key", strconv.Itoa(i%keys))
+		if _, err := natsx.Publish(ctx, n.JS, natsx.SubjectEventAgreement, "w"+strconv.Itoa(i), []byte(strconv.Itoa(i)), hdr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := consumerCfg()
+	cfg.Workers = 3
+	cfg.BatchSize = 16
+	cfg.PartitionKey = func(msg jetstream.Msg) string { return msg.Headers().Get("Key") }
+	cfg.HandleBatch = func(_ context.Context, msgs []jetstream.Msg) []error {
+		mu.Lock()
+		maxBatch = max(maxBatch, len(msgs))
+		ks := map[string]bool{}
+		for _, msg := range msgs {
+			key := msg.Headers().Get("Key")
+			if busy[key] && !ks[key] {
+				overlap = true
+			}
+			ks[key] = true
+			busy[key] = true
+		}
+		mu.Unlock()
+		time.Sleep(time.Millisecond)
+		mu.Lock()
+		for _, msg := range msgs {
+			key := msg.Headers().Get("Key")
+			i, _ := strconv.Atoi(string(msg.Data()))
+			seen[key] = append(seen[key], i)
+			busy[key] = false
+		}
+		mu.Unlock()
+		return make([]error, len(msgs))
+	}
+	c, err := natsx.Consume(ctx, n.JS, cfg, nil, testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 20*time.Second, "all handled and acked", func() bool {
+		ackPending, numPending := pending(t, n, "test")
+		mu.Lock()
+		defer mu.Unlock()
+		total := 0
+		for _, v := range seen {
+			total += len(v)
+		}
+		return total == keys*perKey && ackPending == 0 && numPending == 0
+	})
+	c.Stop(ctx)
+	mu.Lock()
+	defer mu.Unlock()
+	if overlap {
+		t.Fatal("two batches holding one key were handled at once")
+	}
+	for key, got := range seen {
+		if len(got) != perKey {
+			t.Fatalf("key %s handled %d times, want %d", key, len(got), perKey)
+		}
+		for j := 1; j < len(got); j++ {
+			if got[j] <= got[j-1] {
+				t.Fatalf("key %s handled out of order: %v", key, got)
+			}
+		}
+	}
+	if maxBatch < 2 || maxBatch > 16 {
+		t.Fatalf("largest batch %d, want 2..16", maxBatch)
+	}
+}

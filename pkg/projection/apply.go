@@ -70,8 +70,15 @@ type record interface {
 	// apply runs the apply script in the record's partner slot; baseRev is
 	// the revision the record had under its previous partner.
 	apply(ctx context.Context, baseRev int64) (applyResult, error)
-	// sync brings the global indexes in line with the stored version.
+	// sync brings the global indexes in line with the stored version;
+	// queueSync queues the same commands in a pipeline.
 	sync(ctx context.Context, res applyResult) error
+	queueSync(ctx context.Context, pipe redis.Pipeliner, res applyResult) []redis.Cmder
+	// queueApply queues step 3 for a record located under the event's
+	// partner (or fresh), with its prefetched state; finishApply reads its
+	// answer: ok false means the ordinary path must apply the event.
+	queueApply(ctx context.Context, pipe redis.Pipeliner) any
+	finishApply(ctx context.Context, queued any) (applyResult, bool, error)
 	// stateField is the HASH field apply declares keys from (domains,
 	// series); setPrefetched hands apply its value read ahead, used by its
 	// first attempt only (the script answers retry if it changed).
@@ -130,36 +137,64 @@ func (p *prefetch) take() (string, bool) {
 //  3. apply in the new partner's slot (atomic, guarded by sequence);
 //  4. sync the global indexes from the stored version.
 func (s *Store) applyRecord(ctx context.Context, r record) (Outcome, error) {
-	// One round trip reads the location and the state stored under the
-	// event's partner (what the apply script's caller must declare), and
-	// points a record without a location at the partner (SET NX: the
-	// compare-and-set of step 2 from "none"; it does nothing otherwise).
-	p := r.partner()
 	pipe := s.rdb.Pipeline()
-	locCmd := pipe.Get(ctx, r.locKey())
+	first := queueLocate(ctx, pipe, r)
+	_, _ = pipe.Exec(ctx) // errors are read per command
+	loc, err := s.located(r, first)
+	if err != nil {
+		return 0, err
+	}
+	return s.applyLocated(ctx, r, loc)
+}
+
+// locateCmds are the commands of an event's first round trip.
+type locateCmds struct {
+	loc   *redis.StringCmd
+	state *redis.StringCmd
+	set   *redis.BoolCmd
+	hist  *redis.Cmd
+}
+
+// queueLocate queues the first round trip of applying r: it reads the
+// location and the state stored under the event's partner (what the apply
+// script's caller must declare), and points a record without a location at
+// the partner (SET NX: the compare-and-set of step 2 from "none"; it does
+// nothing otherwise). Records with a revision history write their entry
+// in the same round trip: it is idempotent and independent of the steps
+// after it.
+func queueLocate(ctx context.Context, pipe redis.Pipeliner, r record) locateCmds {
+	p := r.partner()
+	var c locateCmds
+	c.loc = pipe.Get(ctx, r.locKey())
 	stateKey, stateField := r.stateField(p)
-	stateCmd := pipe.HGet(ctx, stateKey, stateField)
-	setCmd := pipe.SetNX(ctx, r.locKey(), p, 0)
-	// Records with a revision history write their entry in the same round
-	// trip: it is idempotent and independent of the steps below.
-	var histCmd *redis.Cmd
+	c.state = pipe.HGet(ctx, stateKey, stateField)
+	c.set = pipe.SetNX(ctx, r.locKey(), p, 0)
 	if h, ok := r.(historian); ok {
-		histCmd = h.queueHistory(ctx, pipe)
+		c.hist = h.queueHistory(ctx, pipe)
 	}
-	_, execErr := pipe.Exec(ctx)
-	if histCmd != nil && histCmd.Err() != nil && !errors.Is(histCmd.Err(), redis.Nil) {
-		return 0, fmt.Errorf("write history of %q: %w", r.id(), histCmd.Err())
+	return c
+}
+
+// located reads the answers of queueLocate: the partner the record lived
+// under before this event, or the event's own partner when the record had
+// no location (then r is marked fresh). Only the errors of r's own
+// commands count (a failed connection fails every command of a pipeline).
+func (s *Store) located(r record, c locateCmds) (string, error) {
+	if c.hist != nil && c.hist.Err() != nil && !errors.Is(c.hist.Err(), redis.Nil) {
+		return "", fmt.Errorf("write history of %q: %w", r.id(), c.hist.Err())
 	}
-	if execErr != nil && !errors.Is(execErr, redis.Nil) {
-		return 0, fmt.Errorf("read location of %q: %w", r.id(), execErr)
+	for _, e := range []error{c.loc.Err(), c.state.Err(), c.set.Err()} {
+		if e != nil && !errors.Is(e, redis.Nil) {
+			return "", fmt.Errorf("read location of %q: %w", r.id(), e)
+		}
 	}
-	loc, err := locCmd.Result()
+	loc, err := c.loc.Result()
 	if errors.Is(err, redis.Nil) {
 		loc = ""
 	} else if err != nil {
-		return 0, fmt.Errorf("read location of %q: %w", r.id(), err)
+		return "", fmt.Errorf("read location of %q: %w", r.id(), err)
 	}
-	if st, err := stateCmd.Result(); err == nil || errors.Is(err, redis.Nil) {
+	if st, err := c.state.Result(); err == nil || errors.Is(err, redis.Nil) {
 		r.setPrefetched(st)
 	}
 	// A record without a location never had a version applied (the
@@ -167,14 +202,21 @@ func (s *Store) applyRecord(ctx context.Context, r record) (Outcome, error) {
 	// entries to clean up.
 	r.setFresh(loc == "")
 	if loc == "" {
-		if !setCmd.Val() {
-			return 0, fmt.Errorf("set location of %q: %w", r.id(), ErrConflict)
+		if !c.set.Val() {
+			return "", fmt.Errorf("set location of %q: %w", r.id(), ErrConflict)
 		}
-		loc = p
+		loc = r.partner()
 		if err := s.step("located"); err != nil {
-			return 0, err
+			return "", err
 		}
 	}
+	return loc, nil
+}
+
+// applyLocated runs the steps after the first round trip: loc is where the
+// record lived before the event (the event's partner for a fresh record).
+func (s *Store) applyLocated(ctx context.Context, r record, loc string) (Outcome, error) {
+	p := r.partner()
 	var baseRev int64
 	if loc != "" && loc != p {
 		st, rev, err := r.remove(ctx, loc)
@@ -219,13 +261,16 @@ func (s *Store) applyRecord(ctx context.Context, r record) (Outcome, error) {
 	if err := s.step("applied"); err != nil {
 		return 0, err
 	}
-	if res.exists && !r.alreadySynced() {
+	if needsSync(r, res) {
 		if err := r.sync(ctx, res); err != nil {
 			return 0, fmt.Errorf("sync global indexes of %q: %w", r.id(), err)
 		}
 	}
 	return res.outcome, nil
 }
+
+// needsSync: the stored version's global index entries are not written yet.
+func needsSync(r record, res applyResult) bool { return res.exists && !r.alreadySynced() }
 
 func (s *Store) step(name string) error {
 	if s.afterStep == nil {
@@ -305,27 +350,44 @@ func marshalRecord(m proto.Message, clear func(proto.Message)) ([]byte, error) {
 // same event again, or an older version after a newer one, changes nothing.
 // Errors wrapping ErrInvalidEvent are permanent; the others are transient.
 func (s *Store) ApplyAgreement(ctx context.Context, ev *bilatv1.AgreementRecorded) (Outcome, error) {
+	r, err := s.agreementRecord(ev)
+	if err != nil {
+		return 0, err
+	}
+	out, err := s.applyRecord(ctx, r)
+	if err != nil {
+		return 0, r.wrap(err)
+	}
+	return out, nil
+}
+
+func (r *agreementRecord) wrap(err error) error {
+	return fmt.Errorf("apply agreement %q event %q: %w", r.agrID, r.ev.GetEventId(), err)
+}
+
+// agreementRecord validates an event and prepares what applying it writes.
+func (s *Store) agreementRecord(ev *bilatv1.AgreementRecorded) (*agreementRecord, error) {
 	env, a := ev.GetEnvelope(), ev.GetAgreement()
 	switch {
 	case env.GetEventId() == "":
-		return 0, fmt.Errorf("%w: missing envelope.event_id", ErrInvalidEvent)
+		return nil, fmt.Errorf("%w: missing envelope.event_id", ErrInvalidEvent)
 	case env.GetSequence() == 0:
-		return 0, fmt.Errorf("%w: missing envelope.sequence", ErrInvalidEvent)
+		return nil, fmt.Errorf("%w: missing envelope.sequence", ErrInvalidEvent)
 	case a == nil:
-		return 0, fmt.Errorf("%w: missing agreement", ErrInvalidEvent)
+		return nil, fmt.Errorf("%w: missing agreement", ErrInvalidEvent)
 	case !validID(a.GetId()):
-		return 0, fmt.Errorf("%w: agreement id %q unusable", ErrInvalidEvent, a.GetId())
+		return nil, fmt.Errorf("%w: agreement id %q unusable", ErrInvalidEvent, a.GetId())
 	}
 	partner := PartnerCode(a.GetPartner())
 	if !validCode(partner) {
-		return 0, fmt.Errorf("%w: partner code %q unusable", ErrInvalidEvent, partner)
+		return nil, fmt.Errorf("%w: partner code %q unusable", ErrInvalidEvent, partner)
 	}
 	data, err := marshalRecord(a, func(m proto.Message) {
 		c := m.(*bilatv1.Agreement)
 		c.Revision, c.UpdatedAt = 0, nil
 	})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	year := a.GetSignedOn().GetYear()
 	if year < 0 || DateScore(a.GetSignedOn()) == 0 {
@@ -333,7 +395,7 @@ func (s *Store) ApplyAgreement(ctx context.Context, ev *bilatv1.AgreementRecorde
 	}
 	hist, err := historyEntry(env, a, "", false)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	r := &agreementRecord{
 		s: s, ev: env, agrID: a.GetId(), part: partner, data: data, hist: hist,
@@ -341,11 +403,7 @@ func (s *Store) ApplyAgreement(ctx context.Context, ev *bilatv1.AgreementRecorde
 		domains: strings.Join(domainNames(a.GetDomains()), ","),
 		dims:    strings.Join(agreementDims(a), ","),
 	}
-	out, err := s.applyRecord(ctx, r)
-	if err != nil {
-		return 0, fmt.Errorf("apply agreement %q event %q: %w", a.GetId(), env.GetEventId(), err)
-	}
-	return out, nil
+	return r, nil
 }
 
 type agreementRecord struct {
@@ -416,21 +474,27 @@ func (r *agreementRecord) remove(ctx context.Context, from string) (string, int6
 	return "", 0, ErrConflict
 }
 
-func (r *agreementRecord) apply(ctx context.Context, baseRev int64) (applyResult, error) {
+// applyCall is the apply script's keys and arguments for the stored state
+// the caller saw.
+func (r *agreementRecord) applyCall(stored string, baseRev int64) ([]string, []any) {
 	k, p := r.s.keys, r.part
-	updated := encodeTime(r.s.updatedAt(r.ev))
+	keys := append([]string{k.AgreementDoc(p, r.agrID), k.AgreementsByDate(p), k.AgreementCounts(p), k.Applied(p)},
+		r.domainKeys(p, stored, r.domains)...)
+	args := []any{r.ev.GetEventId(), OrderKey(r.ev), r.data, r.score, r.year, r.domains,
+		encodeTime(r.s.updatedAt(r.ev)), r.agrID, stored, k.AgreementDomainPrefix(p), baseRev, r.dims}
+	return keys, args
+}
+
+func (r *agreementRecord) apply(ctx context.Context, baseRev int64) (applyResult, error) {
 	for range maxRetries {
 		stored, ok := r.take()
 		if !ok {
 			var err error
-			if stored, err = storedState(ctx, r.s.rdb, r, p); err != nil {
+			if stored, err = storedState(ctx, r.s.rdb, r, r.part); err != nil {
 				return applyResult{}, err
 			}
 		}
-		keys := append([]string{k.AgreementDoc(p, r.agrID), k.AgreementsByDate(p), k.AgreementCounts(p), k.Applied(p)},
-			r.domainKeys(p, stored, r.domains)...)
-		args := []any{r.ev.GetEventId(), OrderKey(r.ev), r.data, r.score, r.year, r.domains,
-			updated, r.agrID, stored, k.AgreementDomainPrefix(p), baseRev, r.dims}
+		keys, args := r.applyCall(stored, baseRev)
 		if r.fresh && !r.synced {
 			if res, ok, err := r.applySpeculative(ctx, keys, args); err != nil || ok {
 				return res, err
@@ -457,20 +521,57 @@ func (r *agreementRecord) apply(ctx context.Context, baseRev int64) (applyResult
 // its own state. If the script answers anything else, the entries are
 // taken out again and the caller's ordinary path runs (ok false).
 func (r *agreementRecord) applySpeculative(ctx context.Context, keys []string, args []any) (applyResult, bool, error) {
-	k := r.s.keys
 	pipe := r.s.rdb.Pipeline()
-	cmd := applyAgreementScript.EvalSha(ctx, pipe, keys, args...)
-	score := float64(r.score)
-	pipe.ZAdd(ctx, k.AllAgreements(), redis.Z{Score: score, Member: r.agrID})
-	for _, d := range strings.Split(r.domains, ",") {
-		if d != "" {
-			pipe.ZAdd(ctx, k.AllAgreementsByDomain(d), redis.Z{Score: score, Member: r.agrID})
+	sp := r.queueSpeculative(ctx, pipe, keys, args)
+	_, _ = pipe.Exec(ctx) // errors are read per command
+	return r.finishSpeculative(ctx, sp)
+}
+
+// speculation is the commands queueSpeculative queued.
+type speculation struct {
+	script *redis.Cmd
+	index  []redis.Cmder
+}
+
+func (sp speculation) err() error {
+	if err := sp.script.Err(); err != nil {
+		return err
+	}
+	for _, c := range sp.index {
+		if err := c.Err(); err != nil {
+			return err
 		}
 	}
-	pipe.SAdd(ctx, k.Partners(), r.part)
-	_, execErr := pipe.Exec(ctx)
+	return nil
+}
+
+// queueSpeculative queues the apply script of a fresh record (EvalSha: a
+// missing script fails the speculation, and the ordinary path loads it)
+// with the global index entries of the event's version.
+func (r *agreementRecord) queueSpeculative(ctx context.Context, pipe redis.Pipeliner, keys []string, args []any) speculation {
+	k := r.s.keys
+	sp := speculation{script: applyAgreementScript.EvalSha(ctx, pipe, keys, args...)}
+	score := float64(r.score)
+	sp.index = append(sp.index, pipe.ZAdd(ctx, k.AllAgreements(), redis.Z{Score: score, Member: r.agrID}))
+	for _, d := range strings.Split(r.domains, ",") {
+		if d != "" {
+			sp.index = append(sp.index, pipe.ZAdd(ctx, k.AllAgreementsByDomain(d), redis.Z{Score: score, Member: r.agrID}))
+		}
+	}
+	sp.index = append(sp.index, pipe.SAdd(ctx, k.Partners(), r.part))
+	return sp
+}
+
+// finishSpeculative reads the answers of queueSpeculative: ok with the
+// result when the script applied the event as speculated (the global
+// indexes are then in line), or when it answered without applying (the
+// entries are then taken out again); not ok when the ordinary path must
+// run (retry, or the script was not loaded).
+func (r *agreementRecord) finishSpeculative(ctx context.Context, sp speculation) (applyResult, bool, error) {
+	k := r.s.keys
+	execErr := sp.err()
 	if execErr == nil {
-		res, retry, err := parseApplyResult(cmd.Val())
+		res, retry, err := parseApplyResult(sp.script.Val())
 		if err != nil {
 			return applyResult{}, false, err
 		}
@@ -478,7 +579,7 @@ func (r *agreementRecord) applySpeculative(ctx context.Context, keys []string, a
 			r.synced = true
 			return res, true, nil
 		}
-	} else if !redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+	} else if !redis.HasErrorPrefix(sp.script.Err(), "NOSCRIPT") {
 		return applyResult{}, false, fmt.Errorf("apply script: %w", execErr)
 	}
 	// Not what was expected (or the script was not loaded yet): undo the
@@ -495,7 +596,7 @@ func (r *agreementRecord) applySpeculative(ctx context.Context, keys []string, a
 		return applyResult{}, false, fmt.Errorf("undo speculative index entries: %w", err)
 	}
 	if execErr == nil {
-		res, retry, err := parseApplyResult(cmd.Val())
+		res, retry, err := parseApplyResult(sp.script.Val())
 		if err != nil || !retry {
 			return res, err == nil, err
 		}
@@ -507,27 +608,32 @@ func (r *agreementRecord) applySpeculative(ctx context.Context, keys []string, a
 // from the stored version; ZADD/ZREM make it idempotent, and touching every
 // domain index removes the entries of any earlier version.
 func (r *agreementRecord) sync(ctx context.Context, res applyResult) error {
+	pipe := r.s.rdb.Pipeline()
+	r.queueSync(ctx, pipe, res)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("global agreement indexes: %w", err)
+	}
+	return nil
+}
+
+// queueSync queues the commands of sync.
+func (r *agreementRecord) queueSync(ctx context.Context, pipe redis.Pipeliner, res applyResult) []redis.Cmder {
 	k := r.s.keys
 	in := map[string]bool{}
 	for _, d := range strings.Split(res.state, ",") {
 		in[d] = true
 	}
-	pipe := r.s.rdb.Pipeline()
-	pipe.ZAdd(ctx, k.AllAgreements(), redis.Z{Score: res.score, Member: r.agrID})
+	cmds := []redis.Cmder{pipe.ZAdd(ctx, k.AllAgreements(), redis.Z{Score: res.score, Member: r.agrID})}
 	for _, d := range allDomains() {
 		name := DomainName(d)
 		switch {
 		case in[name]:
-			pipe.ZAdd(ctx, k.AllAgreementsByDomain(name), redis.Z{Score: res.score, Member: r.agrID})
+			cmds = append(cmds, pipe.ZAdd(ctx, k.AllAgreementsByDomain(name), redis.Z{Score: res.score, Member: r.agrID}))
 		case !r.fresh:
-			pipe.ZRem(ctx, k.AllAgreementsByDomain(name), r.agrID)
+			cmds = append(cmds, pipe.ZRem(ctx, k.AllAgreementsByDomain(name), r.agrID))
 		}
 	}
-	pipe.SAdd(ctx, k.Partners(), r.part)
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("global agreement indexes: %w", err)
-	}
-	return nil
+	return append(cmds, pipe.SAdd(ctx, k.Partners(), r.part))
 }
 
 // allDomains is every defined domain but DOMAIN_UNSPECIFIED.
@@ -544,41 +650,54 @@ func allDomains() []bilatv1.Domain {
 // ApplyTradeFigure applies one enriched TradeFigureRecorded event, with the
 // same guarantees as ApplyAgreement.
 func (s *Store) ApplyTradeFigure(ctx context.Context, ev *bilatv1.TradeFigureRecorded) (Outcome, error) {
+	r, err := s.tradeRecord(ev)
+	if err != nil {
+		return 0, err
+	}
+	out, err := s.applyRecord(ctx, r)
+	if err != nil {
+		return 0, r.wrap(err)
+	}
+	return out, nil
+}
+
+func (r *tradeRecord) wrap(err error) error {
+	return fmt.Errorf("apply trade figure %q event %q: %w", r.figID, r.ev.GetEventId(), err)
+}
+
+// tradeRecord validates an event and prepares what applying it writes.
+func (s *Store) tradeRecord(ev *bilatv1.TradeFigureRecorded) (*tradeRecord, error) {
 	env, f := ev.GetEnvelope(), ev.GetFigure()
 	switch {
 	case env.GetEventId() == "":
-		return 0, fmt.Errorf("%w: missing envelope.event_id", ErrInvalidEvent)
+		return nil, fmt.Errorf("%w: missing envelope.event_id", ErrInvalidEvent)
 	case env.GetSequence() == 0:
-		return 0, fmt.Errorf("%w: missing envelope.sequence", ErrInvalidEvent)
+		return nil, fmt.Errorf("%w: missing envelope.sequence", ErrInvalidEvent)
 	case f == nil:
-		return 0, fmt.Errorf("%w: missing figure", ErrInvalidEvent)
+		return nil, fmt.Errorf("%w: missing figure", ErrInvalidEvent)
 	case !validID(f.GetId()):
-		return 0, fmt.Errorf("%w: figure id %q unusable", ErrInvalidEvent, f.GetId())
+		return nil, fmt.Errorf("%w: figure id %q unusable", ErrInvalidEvent, f.GetId())
 	}
 	partner, reporter := PartnerCode(f.GetPartner()), PartnerCode(f.GetReporter())
 	if !validCode(partner) {
-		return 0, fmt.Errorf("%w: partner code %q unusable", ErrInvalidEvent, partner)
+		return nil, fmt.Errorf("%w: partner code %q unusable", ErrInvalidEvent, partner)
 	}
 	if !validCode(reporter) {
-		return 0, fmt.Errorf("%w: reporter code %q unusable", ErrInvalidEvent, reporter)
+		return nil, fmt.Errorf("%w: reporter code %q unusable", ErrInvalidEvent, reporter)
 	}
 	data, err := marshalRecord(f, func(m proto.Message) {
 		c := m.(*bilatv1.TradeFigure)
 		c.Revision, c.UpdatedAt = 0, nil
 	})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	r := &tradeRecord{
 		s: s, ev: env, figID: f.GetId(), part: partner, data: data,
 		series: SeriesKey(reporter, f.GetPeriod(), f.GetFlow(), f.GetScope()),
 		score:  PeriodScore(f.GetPeriod()),
 	}
-	out, err := s.applyRecord(ctx, r)
-	if err != nil {
-		return 0, fmt.Errorf("apply trade figure %q event %q: %w", f.GetId(), env.GetEventId(), err)
-	}
-	return out, nil
+	return r, nil
 }
 
 type tradeRecord struct {
@@ -620,24 +739,30 @@ func (r *tradeRecord) remove(ctx context.Context, from string) (string, int64, e
 	return "", 0, ErrConflict
 }
 
-func (r *tradeRecord) apply(ctx context.Context, baseRev int64) (applyResult, error) {
+// applyCall is the apply script's keys and arguments for the stored
+// series the caller saw.
+func (r *tradeRecord) applyCall(stored string, baseRev int64) ([]string, []any) {
 	k, p := r.s.keys, r.part
-	updated := encodeTime(r.s.updatedAt(r.ev))
+	keys := []string{k.TradeFigure(p, r.figID), k.TradeSeriesIndex(p), k.Applied(p), k.TradeSeries(p, r.series)}
+	if stored != "" && stored != r.series {
+		keys = append(keys, k.TradeSeries(p, stored))
+	}
+	args := []any{r.ev.GetEventId(), OrderKey(r.ev), r.data, r.series, r.score,
+		encodeTime(r.s.updatedAt(r.ev)), r.figID, stored, k.TradeSeriesPrefix(p), baseRev}
+	return keys, args
+}
+
+func (r *tradeRecord) apply(ctx context.Context, baseRev int64) (applyResult, error) {
 	for range maxRetries {
 		stored, ok := r.take()
 		if !ok {
 			var err error
-			if stored, err = storedState(ctx, r.s.rdb, r, p); err != nil {
+			if stored, err = storedState(ctx, r.s.rdb, r, r.part); err != nil {
 				return applyResult{}, err
 			}
 		}
-		keys := []string{k.TradeFigure(p, r.figID), k.TradeSeriesIndex(p), k.Applied(p), k.TradeSeries(p, r.series)}
-		if stored != "" && stored != r.series {
-			keys = append(keys, k.TradeSeries(p, stored))
-		}
-		v, err := applyTradeScript.Run(ctx, r.s.rdb, keys,
-			r.ev.GetEventId(), OrderKey(r.ev), r.data, r.series, r.score,
-			updated, r.figID, stored, k.TradeSeriesPrefix(p), baseRev).Result()
+		keys, args := r.applyCall(stored, baseRev)
+		v, err := applyTradeScript.Run(ctx, r.s.rdb, keys, args...).Result()
 		if err != nil {
 			return applyResult{}, fmt.Errorf("apply script: %w", err)
 		}
@@ -654,9 +779,15 @@ func (r *tradeRecord) apply(ctx context.Context, baseRev int64) (applyResult, er
 
 // sync records the partner; trade has no other global index (reads go
 // through the partner's series index).
-func (r *tradeRecord) sync(ctx context.Context, _ applyResult) error {
-	if err := r.s.rdb.SAdd(ctx, r.s.keys.Partners(), r.part).Err(); err != nil {
+func (r *tradeRecord) sync(ctx context.Context, res applyResult) error {
+	pipe := r.s.rdb.Pipeline()
+	r.queueSync(ctx, pipe, res)
+	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("partners index: %w", err)
 	}
 	return nil
+}
+
+func (r *tradeRecord) queueSync(ctx context.Context, pipe redis.Pipeliner, _ applyResult) []redis.Cmder {
+	return []redis.Cmder{pipe.SAdd(ctx, r.s.keys.Partners(), r.part)}
 }

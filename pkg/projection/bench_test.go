@@ -142,3 +142,45 @@ func BenchmarkApplyAgreementWorkers(b *testing.B) {
 	b.ReportMetric(rawT.Seconds()/applyT.Seconds(), "ratio")
 	b.ReportMetric(batchT.Seconds()/applyT.Seconds(), "ratio-vs-batch100")
 }
+
+// BenchmarkApplyAgreementsBatch applies new agreements in batches of 100
+// (ApplyAgreements, as a statistics worker applies the events waiting for
+// it) and reports the ratio of its rate to the raw pipelined HINCRBY rate
+// with one pipeline per update ("ratio") and with 100 updates per
+// pipeline ("ratio-vs-batch100"), measured in interleaved chunks of 100 in
+// the same run.
+func BenchmarkApplyAgreementsBatch(b *testing.B) {
+	r := testenv.Redis(b)
+	s := projection.New(r.Client)
+	ctx := context.Background()
+	events := make([]*bilatv1.AgreementRecorded, b.N)
+	for i := range events {
+		events[i] = benchAgreement(i)
+	}
+	const chunk = 100
+	var applyT, rawT, batchT time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i += chunk {
+		n := min(chunk, b.N-i)
+		start := time.Now()
+		outs, errs := s.ApplyAgreements(ctx, events[i:i+n])
+		applyT += time.Since(start)
+		for j, err := range errs {
+			if err != nil {
+				b.Fatal(err)
+			}
+			if outs[j] != projection.Applied {
+				b.Fatalf("event %d: %v", i+j, outs[j])
+			}
+		}
+		b.StopTimer()
+		rawT += time.Duration(float64(n) / rawRate(b, r, n, 1) * float64(time.Second))
+		batchT += time.Duration(float64(n) / rawRate(b, r, n, chunk) * float64(time.Second))
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/applyT.Seconds(), "updates/s")
+	b.ReportMetric(float64(b.N)/rawT.Seconds(), "raw-updates/s")
+	b.ReportMetric(rawT.Seconds()/applyT.Seconds(), "ratio")
+	b.ReportMetric(batchT.Seconds()/applyT.Seconds(), "ratio-vs-batch100")
+}

@@ -181,96 +181,137 @@ func applyAny(ctx context.Context, s *Store, ev any) error {
 	return fmt.Errorf("unknown event %T", ev)
 }
 
+// applyBatchAny applies evs as the statistics consumer applies a batch:
+// recorded agreements and figures through ApplyAgreements and
+// ApplyTradeFigures (they keep the order of events of one record), a
+// retraction one at a time after everything before it.
+func applyBatchAny(ctx context.Context, s *Store, evs []any) []error {
+	errs := make([]error, len(evs))
+	var agrs []*bilatv1.AgreementRecorded
+	var figs []*bilatv1.TradeFigureRecorded
+	var agrAt, figAt []int
+	flush := func() {
+		if len(agrs) > 0 {
+			_, es := s.ApplyAgreements(ctx, agrs)
+			for n, i := range agrAt {
+				errs[i] = es[n]
+			}
+		}
+		if len(figs) > 0 {
+			_, es := s.ApplyTradeFigures(ctx, figs)
+			for n, i := range figAt {
+				errs[i] = es[n]
+			}
+		}
+		agrs, figs, agrAt, figAt = nil, nil, nil, nil
+	}
+	for i, ev := range evs {
+		switch e := ev.(type) {
+		case *bilatv1.AgreementRecorded:
+			agrs, agrAt = append(agrs, e), append(agrAt, i)
+		case *bilatv1.TradeFigureRecorded:
+			figs, figAt = append(figs, e), append(figAt, i)
+		default:
+			flush()
+			errs[i] = applyAny(ctx, s, ev)
+		}
+	}
+	flush()
+	return errs
+}
+
+// TestBatchesEqualOneAtATime delivers random histories (partner moves,
+// retractions, redeliveries, shuffled) once one event at a time and once
+// in random batches, in the same order: every key, and the checksum, must
+// be identical.
+func TestBatchesEqualOneAtATime(t *testing.T) {
+	r := testenv.Redis(t)
+	ctx := context.Background()
+	for h := range 300 {
+		rng := rand.New(rand.NewPCG(uint64(h), 0xba7c))
+		hist := randomHistory(rng)
+		var queue []any
+		for _, e := range hist.events {
+			for range 1 + rng.IntN(3) {
+				queue = append(queue, e)
+			}
+		}
+		rng.Shuffle(len(queue), func(i, j int) { queue[i], queue[j] = queue[j], queue[i] })
+		var sizes []int
+		for left := len(queue); left > 0; {
+			n := min(left, 1+rng.IntN(12))
+			sizes = append(sizes, n)
+			left -= n
+		}
+		run := func(batched bool) (map[string]string, string) {
+			if err := r.Client.FlushDB(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+			s := testStore(r.Client)
+			if !batched {
+				for _, e := range queue {
+					if err := applyAny(ctx, s, e); err != nil {
+						t.Fatalf("history %d: %v", h, err)
+					}
+				}
+			} else {
+				rest := queue
+				for _, n := range sizes {
+					for _, err := range applyBatchAny(ctx, s, rest[:n]) {
+						if err != nil {
+							t.Fatalf("history %d: batch: %v", h, err)
+						}
+					}
+					rest = rest[n:]
+				}
+			}
+			sum, _, err := s.Checksum(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return snapshot(t, r.Client), sum
+		}
+		one, oneSum := run(false)
+		many, manySum := run(true)
+		if d := diffSnapshots(one, many); d != "" {
+			t.Fatalf("history %d: batches differ from one at a time (one vs batches):\n%s", h, d)
+		}
+		if oneSum != manySum {
+			t.Fatalf("history %d: checksum %s one at a time, %s in batches", h, oneSum, manySum)
+		}
+	}
+}
+
 // TestRandomHistoriesMatchModel delivers random histories (several versions
 // of a few records, partner moves, shuffled order, duplicates, crashes
 // between steps followed by redelivery) and compares the projections with
 // a model that keeps the highest-sequence version of each record.
 func TestRandomHistoriesMatchModel(t *testing.T) {
+	testRandomHistories(t, 2000, false)
+}
+
+// TestRandomBatchesMatchModel is TestRandomHistoriesMatchModel with the
+// deliveries applied in random batches (ApplyAgreements,
+// ApplyTradeFigures), crashes failing whichever events of a batch reach
+// the step.
+func TestRandomBatchesMatchModel(t *testing.T) {
+	testRandomHistories(t, 600, true)
+}
+
+func testRandomHistories(t *testing.T, histories int, batched bool) {
 	r := testenv.Redis(t)
 	ctx := context.Background()
-	partners := []string{"GE", "AM", Unresolved}
-	domains := []bilatv1.Domain{bilatv1.Domain_DOMAIN_TRADE, bilatv1.Domain_DOMAIN_CULTURE,
-		bilatv1.Domain_DOMAIN_HEALTH, bilatv1.Domain_DOMAIN_SCIENCE_TECHNOLOGY}
-	years := []int32{0, 2015, 2016, 2017}
-	flows := []bilatv1.TradeFlow{bilatv1.TradeFlow_TRADE_FLOW_TURNOVER, bilatv1.TradeFlow_TRADE_FLOW_EXPORTS}
 	steps := []string{"removed", "seeded", "located", "applied"}
 
-	const histories = 2000
 	for h := range histories {
 		rng := rand.New(rand.NewPCG(uint64(h), 0x5eed))
 		if err := r.Client.FlushDB(ctx).Err(); err != nil {
 			t.Fatal(err)
 		}
 		s := testStore(r.Client)
+		hist := randomHistory(rng)
+		events, latestA, latestT, retractedSeq, histModel := hist.events, hist.latestA, hist.latestT, hist.retractedSeq, hist.histModel
 
-		// Versions with distinct sequences, assigned in random order; some
-		// records (and some ids never recorded) also get a retraction.
-		var events []any
-		nAgr, nFig := 1+rng.IntN(4), rng.IntN(3)
-		total := 0
-		counts := make([]int, nAgr+nFig+2)
-		retract := make([]bool, len(counts))
-		for i := range counts {
-			if i < nAgr+nFig {
-				counts[i] = 1 + rng.IntN(4)
-			}
-			retract[i] = rng.IntN(3) == 0
-			if retract[i] {
-				total++
-			}
-			total += counts[i]
-		}
-		seqs := rng.Perm(total)
-		latestA := map[string]*bilatv1.AgreementRecorded{}
-		latestT := map[string]*bilatv1.TradeFigureRecorded{}
-		retractedSeq := map[string]uint64{}
-		// The revision history keeps every agreement event, by sequence.
-		histModel := map[string][]string{}
-		n := 0
-		for i, c := range counts {
-			if retract[i] {
-				seq := uint64(seqs[n] + 1)
-				ev := fmt.Sprintf("ev%d", n)
-				n++
-				env := &bilatv1.Envelope{EventId: ev, Sequence: seq}
-				switch {
-				case i < nAgr || i == nAgr+nFig:
-					id := fmt.Sprintf("a%d", i)
-					events = append(events, &bilatv1.AgreementRetracted{Envelope: env, AgreementId: id, Reason: "r" + ev})
-					retractedSeq[id] = seq
-					histModel[id] = append(histModel[id], fmt.Sprintf("%06d %s retracted r%s", seq, ev, ev))
-				default:
-					id := fmt.Sprintf("f%d", i)
-					events = append(events, &bilatv1.TradeFigureRetracted{Envelope: env, FigureId: id})
-					retractedSeq[id] = seq
-				}
-			}
-			for range c {
-				seq := uint64(seqs[n] + 1)
-				ev := fmt.Sprintf("ev%d", n)
-				n++
-				p := partners[rng.IntN(len(partners))]
-				y := years[rng.IntN(len(years))]
-				if i < nAgr {
-					var ds []bilatv1.Domain
-					for range rng.IntN(3) {
-						ds = append(ds, domains[rng.IntN(len(domains))])
-					}
-					e := agreementEvent(ev, seq, fmt.Sprintf("a%d", i), p, y, ds...)
-					events = append(events, e)
-					histModel[e.Agreement.Id] = append(histModel[e.Agreement.Id], fmt.Sprintf("%06d %s %s", seq, ev, e.Agreement.Title))
-					if cur := latestA[e.Agreement.Id]; cur == nil || cur.Envelope.Sequence < seq {
-						latestA[e.Agreement.Id] = e
-					}
-				} else {
-					e := tradeEvent(ev, seq, fmt.Sprintf("f%d", i), p, max(y, 2014), flows[rng.IntN(len(flows))])
-					events = append(events, e)
-					if cur := latestT[e.Figure.Id]; cur == nil || cur.Envelope.Sequence < seq {
-						latestT[e.Figure.Id] = e
-					}
-				}
-			}
-		}
 		// Every event delivered one to three times, in random order.
 		var queue []any
 		for _, e := range events {
@@ -280,25 +321,36 @@ func TestRandomHistoriesMatchModel(t *testing.T) {
 		}
 		rng.Shuffle(len(queue), func(i, j int) { queue[i], queue[j] = queue[j], queue[i] })
 		for len(queue) > 0 {
-			e := queue[0]
-			queue = queue[1:]
+			n := 1
+			if batched {
+				n = min(len(queue), 1+rng.IntN(8))
+			}
+			batch := slices.Clone(queue[:n])
+			queue = queue[n:]
 			crash := ""
 			if rng.IntN(6) == 0 {
 				crash = steps[rng.IntN(len(steps))]
 			}
 			s.afterStep = func(step string) error {
-				if step == crash {
+				if step == crash && (!batched || rng.IntN(2) == 0) {
 					return errCrash
 				}
 				return nil
 			}
-			err := applyAny(ctx, s, e)
-			switch {
-			case errors.Is(err, errCrash):
-				at := rng.IntN(len(queue) + 1) // not acked: redelivered later
-				queue = slices.Insert(queue, at, e)
-			case err != nil:
-				t.Fatalf("history %d: %v", h, err)
+			var errs []error
+			if batched {
+				errs = applyBatchAny(ctx, s, batch)
+			} else {
+				errs = []error{applyAny(ctx, s, batch[0])}
+			}
+			for i, err := range errs {
+				switch {
+				case errors.Is(err, errCrash):
+					at := rng.IntN(len(queue) + 1) // not acked: redelivered later
+					queue = slices.Insert(queue, at, batch[i])
+				case err != nil:
+					t.Fatalf("history %d: %v", h, err)
+				}
 			}
 		}
 		s.afterStep = nil
@@ -359,6 +411,95 @@ func TestRandomHistoriesMatchModel(t *testing.T) {
 			}
 		}
 	}
+}
+
+// history is a random set of events and what the model expects of it.
+type history struct {
+	events       []any
+	latestA      map[string]*bilatv1.AgreementRecorded
+	latestT      map[string]*bilatv1.TradeFigureRecorded
+	retractedSeq map[string]uint64
+	// histModel is the revision history of each agreement, by sequence.
+	histModel map[string][]string
+}
+
+// randomHistory makes several versions of a few records (moving between
+// partners), and retractions of some of them and of ids never recorded.
+func randomHistory(rng *rand.Rand) history {
+	partners := []string{"GE", "AM", Unresolved}
+	domains := []bilatv1.Domain{bilatv1.Domain_DOMAIN_TRADE, bilatv1.Domain_DOMAIN_CULTURE,
+		bilatv1.Domain_DOMAIN_HEALTH, bilatv1.Domain_DOMAIN_SCIENCE_TECHNOLOGY}
+	years := []int32{0, 2015, 2016, 2017}
+	flows := []bilatv1.TradeFlow{bilatv1.TradeFlow_TRADE_FLOW_TURNOVER, bilatv1.TradeFlow_TRADE_FLOW_EXPORTS}
+	// Versions with distinct sequences, assigned in random order; some
+	// records (and some ids never recorded) also get a retraction.
+	var events []any
+	nAgr, nFig := 1+rng.IntN(4), rng.IntN(3)
+	total := 0
+	counts := make([]int, nAgr+nFig+2)
+	retract := make([]bool, len(counts))
+	for i := range counts {
+		if i < nAgr+nFig {
+			counts[i] = 1 + rng.IntN(4)
+		}
+		retract[i] = rng.IntN(3) == 0
+		if retract[i] {
+			total++
+		}
+		total += counts[i]
+	}
+	seqs := rng.Perm(total)
+	latestA := map[string]*bilatv1.AgreementRecorded{}
+	latestT := map[string]*bilatv1.TradeFigureRecorded{}
+	retractedSeq := map[string]uint64{}
+	// The revision history keeps every agreement event, by sequence.
+	histModel := map[string][]string{}
+	n := 0
+	for i, c := range counts {
+		if retract[i] {
+			seq := uint64(seqs[n] + 1)
+			ev := fmt.Sprintf("ev%d", n)
+			n++
+			env := &bilatv1.Envelope{EventId: ev, Sequence: seq}
+			switch {
+			case i < nAgr || i == nAgr+nFig:
+				id := fmt.Sprintf("a%d", i)
+				events = append(events, &bilatv1.AgreementRetracted{Envelope: env, AgreementId: id, Reason: "r" + ev})
+				retractedSeq[id] = seq
+				histModel[id] = append(histModel[id], fmt.Sprintf("%06d %s retracted r%s", seq, ev, ev))
+			default:
+				id := fmt.Sprintf("f%d", i)
+				events = append(events, &bilatv1.TradeFigureRetracted{Envelope: env, FigureId: id})
+				retractedSeq[id] = seq
+			}
+		}
+		for range c {
+			seq := uint64(seqs[n] + 1)
+			ev := fmt.Sprintf("ev%d", n)
+			n++
+			p := partners[rng.IntN(len(partners))]
+			y := years[rng.IntN(len(years))]
+			if i < nAgr {
+				var ds []bilatv1.Domain
+				for range rng.IntN(3) {
+					ds = append(ds, domains[rng.IntN(len(domains))])
+				}
+				e := agreementEvent(ev, seq, fmt.Sprintf("a%d", i), p, y, ds...)
+				events = append(events, e)
+				histModel[e.Agreement.Id] = append(histModel[e.Agreement.Id], fmt.Sprintf("%06d %s %s", seq, ev, e.Agreement.Title))
+				if cur := latestA[e.Agreement.Id]; cur == nil || cur.Envelope.Sequence < seq {
+					latestA[e.Agreement.Id] = e
+				}
+			} else {
+				e := tradeEvent(ev, seq, fmt.Sprintf("f%d", i), p, max(y, 2014), flows[rng.IntN(len(flows))])
+				events = append(events, e)
+				if cur := latestT[e.Figure.Id]; cur == nil || cur.Envelope.Sequence < seq {
+					latestT[e.Figure.Id] = e
+				}
+			}
+		}
+	}
+	return history{events: events, latestA: latestA, latestT: latestT, retractedSeq: retractedSeq, histModel: histModel}
 }
 
 // projectionSnapshot is the snapshot without what the model does not

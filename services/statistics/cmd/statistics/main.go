@@ -97,7 +97,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	store := projection.New(rdb, projection.WithPrefix(s.KeyPrefix))
 	svc := app.New(store, store)
 	svc.SetGazetteer(gaz)
-	runner := adapters.NewRunner(js, store, ports.ConsumerConfig(), ports.EventHandler(svc, log), log)
+	cfg := ports.ConsumerConfig()
+	// Agreements and trade figures are applied in batches of the events
+	// waiting for a worker; the per-event handler is the fallback API.
+	cfg.HandleBatch = ports.BatchHandler(svc, log)
+	runner := adapters.NewRunner(js, store, cfg, ports.EventHandler(svc, log), log)
 	svc.SetAdmin(runner)
 	lis, err := lifecycle.Listen(s.GRPCAddr)
 	if err != nil {

@@ -178,6 +178,12 @@ func TestStatisticsEndToEnd(t *testing.T) {
 	publish(t, n.JS, "bilat.enriched.agreement.retracted", "r1", &bilatv1.AgreementRetracted{
 		Envelope: &bilatv1.Envelope{EventId: "r1", Sequence: 107}, AgreementId: "a4", Reason: "test"})
 	waitTotal("GE", 3)
+	// The count drops with the retract script; the history's tombstone is
+	// written just after it. Wait for both before taking the checksum.
+	testenv.Eventually(t, 10*time.Second, "retraction in a4's history", func() bool {
+		revs, err := store.AgreementRevisions(context.Background(), "a4")
+		return err == nil && len(revs) > 0 && revs[len(revs)-1].GetRetracted()
+	})
 	live, err := client.GetProjectionsChecksum(context.Background(), &bilatv1.GetProjectionsChecksumRequest{})
 	if err != nil || live.GetKeys() == 0 {
 		t.Fatalf("checksum = %v, %v", live, err)

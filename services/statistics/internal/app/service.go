@@ -79,15 +79,11 @@ func New(proj Projector, counts CountsReader) *Service {
 // the read model holds the effect (or already held it), so the caller may
 // ack; errors wrapping ErrPermanent must not be retried.
 func (s *Service) Project(ctx context.Context, m Message) (Result, error) {
-	kind := domain.KindOf(m.Subject)
-	if kind == domain.KindUnknown {
-		return Result{}, fmt.Errorf("%w: subject %q is not an enriched event", ErrPermanent, m.Subject)
-	}
-	if m.EventType != "" && m.EventType != kind.EventType() {
-		return Result{}, fmt.Errorf("%w: event type %q on subject %q", ErrPermanent, m.EventType, m.Subject)
+	kind, err := checkMessage(m)
+	if err != nil {
+		return Result{}, err
 	}
 	res := Result{Kind: kind}
-	var err error
 	switch kind {
 	case domain.KindAgreement:
 		ev := &bilatv1.AgreementRecorded{}
@@ -118,13 +114,7 @@ func (s *Service) Project(ctx context.Context, m Message) (Result, error) {
 		res.EventID, res.RecordID = ev.GetEnvelope().GetEventId(), ev.GetFigureId()
 		res.Outcome, err = s.proj.ApplyTradeRetraction(ctx, ev)
 	}
-	if errors.Is(err, projection.ErrInvalidEvent) {
-		return res, fmt.Errorf("%w: %v", ErrPermanent, err)
-	}
-	if err != nil {
-		return res, fmt.Errorf("project %s %q: %w", kind, res.RecordID, err)
-	}
-	return res, nil
+	return res, s.projectErr(res, err)
 }
 
 // AgreementCounts counts a partner's agreements by domain and signing year.
@@ -137,4 +127,103 @@ func (s *Service) AgreementCounts(ctx context.Context, partner string, from, to 
 		return nil, fmt.Errorf("agreement counts: %w", err)
 	}
 	return resp, nil
+}
+
+// BatchProjector applies several events of one kind sharing Redis round
+// trips (projection.Store); a Projector without it is used one event at a
+// time.
+type BatchProjector interface {
+	ApplyAgreements(ctx context.Context, evs []*bilatv1.AgreementRecorded) ([]projection.Outcome, []error)
+	ApplyTradeFigures(ctx context.Context, evs []*bilatv1.TradeFigureRecorded) ([]projection.Outcome, []error)
+}
+
+// ProjectBatch projects several messages with Project's guarantees and
+// returns one result and one error per message, in order. Recorded
+// agreements and trade figures are applied in batches (events of one
+// record keep their order); a retraction is applied on its own, after
+// every message before it.
+func (s *Service) ProjectBatch(ctx context.Context, msgs []Message) ([]Result, []error) {
+	results := make([]Result, len(msgs))
+	errs := make([]error, len(msgs))
+	bp, ok := s.proj.(BatchProjector)
+	if !ok {
+		for i, m := range msgs {
+			results[i], errs[i] = s.Project(ctx, m)
+		}
+		return results, errs
+	}
+	var agrs []*bilatv1.AgreementRecorded
+	var figs []*bilatv1.TradeFigureRecorded
+	var agrAt, figAt []int
+	settle := func(at []int, outs []projection.Outcome, es []error) {
+		for n, i := range at {
+			results[i].Outcome = outs[n]
+			errs[i] = s.projectErr(results[i], es[n])
+		}
+	}
+	flush := func() {
+		if len(agrs) > 0 {
+			outs, es := bp.ApplyAgreements(ctx, agrs)
+			settle(agrAt, outs, es)
+		}
+		if len(figs) > 0 {
+			outs, es := bp.ApplyTradeFigures(ctx, figs)
+			settle(figAt, outs, es)
+		}
+		agrs, figs, agrAt, figAt = nil, nil, nil, nil
+	}
+	for i, m := range msgs {
+		kind, err := checkMessage(m)
+		results[i].Kind = kind
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		switch kind {
+		case domain.KindAgreement:
+			ev := &bilatv1.AgreementRecorded{}
+			if uerr := proto.Unmarshal(m.Data, ev); uerr != nil {
+				errs[i] = fmt.Errorf("%w: decode %s: %v", ErrPermanent, kind.EventType(), uerr)
+				continue
+			}
+			results[i].EventID, results[i].RecordID = ev.GetEnvelope().GetEventId(), ev.GetAgreement().GetId()
+			agrs, agrAt = append(agrs, ev), append(agrAt, i)
+		case domain.KindTradeFigure:
+			ev := &bilatv1.TradeFigureRecorded{}
+			if uerr := proto.Unmarshal(m.Data, ev); uerr != nil {
+				errs[i] = fmt.Errorf("%w: decode %s: %v", ErrPermanent, kind.EventType(), uerr)
+				continue
+			}
+			results[i].EventID, results[i].RecordID = ev.GetEnvelope().GetEventId(), ev.GetFigure().GetId()
+			figs, figAt = append(figs, ev), append(figAt, i)
+		default:
+			flush()
+			results[i], errs[i] = s.Project(ctx, m)
+		}
+	}
+	flush()
+	return results, errs
+}
+
+// checkMessage classifies a message by subject and checks its event type.
+func checkMessage(m Message) (domain.Kind, error) {
+	kind := domain.KindOf(m.Subject)
+	if kind == domain.KindUnknown {
+		return kind, fmt.Errorf("%w: subject %q is not an enriched event", ErrPermanent, m.Subject)
+	}
+	if m.EventType != "" && m.EventType != kind.EventType() {
+		return kind, fmt.Errorf("%w: event type %q on subject %q", ErrPermanent, m.EventType, m.Subject)
+	}
+	return kind, nil
+}
+
+// projectErr is Project's error for an apply error.
+func (s *Service) projectErr(res Result, err error) error {
+	if errors.Is(err, projection.ErrInvalidEvent) {
+		return fmt.Errorf("%w: %v", ErrPermanent, err)
+	}
+	if err != nil {
+		return fmt.Errorf("project %s %q: %w", res.Kind, res.RecordID, err)
+	}
+	return nil
 }

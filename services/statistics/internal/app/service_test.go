@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
@@ -116,5 +117,87 @@ func TestAgreementCountsValidation(t *testing.T) {
 	var ve *app.ValidationError
 	if !errors.As(err, &ve) || len(ve.Violations) != 2 {
 		t.Fatalf("err = %v, want two violations", err)
+	}
+}
+
+// ProjectBatch gives each message Project's result and error, keeps the
+// order of one record's events (a retraction included), and leaves the
+// read model as projecting one at a time does.
+func TestProjectBatch(t *testing.T) {
+	// A fixed clock: versions without recorded_at are stamped with it.
+	clock := projection.WithClock(func() time.Time { return time.Unix(1700000000, 0) })
+	st := projection.New(testenv.Redis(t).Client, clock)
+	svc := app.New(st, st)
+	ctx := context.Background()
+	v1 := agreementMsg(t, "e1", 10, "a1", "GE", 2017, bilatv1.Domain_DOMAIN_TRADE)
+	v2 := agreementMsg(t, "e2", 20, "a1", "AM", 2019, bilatv1.Domain_DOMAIN_HEALTH)
+	b1 := agreementMsg(t, "e3", 30, "b1", "GE", 2018)
+	c1 := agreementMsg(t, "e5", 50, "c1", "GE", 2016)
+	retract, err := proto.Marshal(&bilatv1.AgreementRetracted{
+		Envelope: &bilatv1.Envelope{EventId: "e4", Sequence: 40}, AgreementId: "b1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1 := app.Message{Subject: "bilat.enriched.agreement." + domain.RetractedToken, Data: retract}
+	fig, err := proto.Marshal(&bilatv1.TradeFigureRecorded{
+		Envelope: &bilatv1.Envelope{EventId: "t1", Sequence: 60},
+		Figure: &bilatv1.TradeFigure{Id: "f1", Partner: &bilatv1.EntityRef{Code: "AF"}, Reporter: &bilatv1.EntityRef{Code: "BY"},
+			Period: &bilatv1.Period{Year: 2018}, Flow: bilatv1.TradeFlow_TRADE_FLOW_TURNOVER},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f1 := app.Message{Subject: "bilat.enriched.trade_figure.AF", Data: fig}
+	bad := app.Message{Subject: "bilat.enriched.agreement.GE", Data: []byte("not protobuf")}
+
+	msgs := []app.Message{v1, b1, f1, v2, bad, r1, v1, c1, b1}
+	res, errs := svc.ProjectBatch(ctx, msgs)
+	want := []projection.Outcome{projection.Applied, projection.Applied, projection.Applied, projection.Applied, 0,
+		projection.RetractedOutcome, projection.Stale, projection.Applied, projection.Duplicate}
+	for i := range msgs {
+		if i == 4 {
+			if !errors.Is(errs[i], app.ErrPermanent) {
+				t.Fatalf("message %d: err = %v, want ErrPermanent", i, errs[i])
+			}
+			continue
+		}
+		if errs[i] != nil || res[i].Outcome != want[i] {
+			t.Fatalf("message %d: %+v, %v; want %v", i, res[i], errs[i], want[i])
+		}
+	}
+	sum, _, err := st.Checksum(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same messages one at a time on a fresh store.
+	st2 := projection.New(testenv.Redis(t).Client, clock)
+	svc2 := app.New(st2, st2)
+	for i, m := range msgs {
+		r, _ := svc2.Project(ctx, m)
+		if r.Outcome != res[i].Outcome {
+			t.Fatalf("message %d: %v in a batch, %v one at a time", i, res[i].Outcome, r.Outcome)
+		}
+	}
+	sum2, _, err := st2.Checksum(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum != sum2 {
+		t.Fatalf("checksum %s in a batch, %s one at a time", sum, sum2)
+	}
+	if _, err := st.GetAgreement(ctx, "b1"); !errors.Is(err, projection.ErrNotFound) {
+		t.Fatalf("retracted b1: err = %v", err)
+	}
+
+	// Redis away: every message gets a transient error.
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)), MaxRetries: -1})
+	defer rdb.Close()
+	down := projection.New(rdb)
+	_, errs = app.New(down, down).ProjectBatch(ctx, []app.Message{v1, f1})
+	for i, err := range errs {
+		if err == nil || errors.Is(err, app.ErrPermanent) {
+			t.Fatalf("message %d with Redis away: err = %v, want a transient error", i, err)
+		}
 	}
 }
