@@ -29,12 +29,8 @@ func Handler() http.Handler {
 	return mux
 }
 
-// Serve serves Handler on addr until ctx ends; an empty addr disables it.
-func Serve(ctx context.Context, addr string, log *slog.Logger) error {
-	return ServeTLS(ctx, addr, nil, log)
-}
-
-// ServeTLS is Serve over TLS when tlsConf is not nil.
+// ServeTLS serves Handler on addr until ctx ends, over TLS when tlsConf is
+// not nil; an empty addr disables it.
 func ServeTLS(ctx context.Context, addr string, tlsConf *tls.Config, log *slog.Logger) error {
 	if addr == "" {
 		<-ctx.Done()

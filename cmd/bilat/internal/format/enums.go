@@ -68,12 +68,6 @@ func enumLabel(desc protoreflect.EnumDescriptor) string {
 	return strings.ToLower(strings.TrimSuffix(enumPrefix(desc), "_"))
 }
 
-// ParseDomain parses a domain name such as "science_technology".
-func ParseDomain(s string) (bilatv1.Domain, error) {
-	n, err := ParseEnum(bilatv1.Domain(0).Descriptor(), s)
-	return bilatv1.Domain(n), err
-}
-
 // ParseFlow parses a trade flow name: turnover, exports, imports or balance.
 func ParseFlow(s string) (bilatv1.TradeFlow, error) {
 	n, err := ParseEnum(bilatv1.TradeFlow(0).Descriptor(), s)

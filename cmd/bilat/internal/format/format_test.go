@@ -148,17 +148,17 @@ func TestEnums(t *testing.T) {
 		t.Errorf("EnumName(unknown) = %q, want 999", got)
 	}
 	for _, in := range []string{"science_technology", "science-technology", "Science_Technology", "DOMAIN_SCIENCE_TECHNOLOGY", " science_technology "} {
-		d, err := ParseDomain(in)
+		d, err := parseDomain(in)
 		if err != nil || d != bilatv1.Domain_DOMAIN_SCIENCE_TECHNOLOGY {
 			t.Errorf("ParseDomain(%q) = %v, %v", in, d, err)
 		}
 	}
 	for _, in := range []string{"", "unspecified", "DOMAIN_UNSPECIFIED", "scence", "flow_turnover"} {
-		if d, err := ParseDomain(in); err == nil {
+		if d, err := parseDomain(in); err == nil {
 			t.Errorf("ParseDomain(%q) = %v, want error", in, d)
 		}
 	}
-	_, err := ParseDomain("scence")
+	_, err := parseDomain("scence")
 	if err == nil || !strings.Contains(err.Error(), "science_technology") {
 		t.Errorf("error should list the accepted names: %v", err)
 	}
@@ -218,13 +218,13 @@ func sampleAgreement() *bilatv1.Agreement {
 }
 
 func TestAgreementRow(t *testing.T) {
-	got := AgreementRow(sampleAgreement())
+	got := AgreementsView.Rows(OutputTable, []*bilatv1.Agreement{sampleAgreement()})[0]
 	want := []string{"ge-2017-mou-science", "~2017-03", "GE", "memorandum", "science_technology,education",
 		"Memorandum of Understanding on cooperation in science and t…"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("AgreementRow =\n%q\nwant\n%q", got, want)
 	}
-	empty := AgreementRow(&bilatv1.Agreement{Id: "x", Kind: bilatv1.AgreementKind_AGREEMENT_KIND_OTHER, Subkind: "strategy"})
+	empty := AgreementsView.Rows(OutputTable, []*bilatv1.Agreement{{Id: "x", Kind: bilatv1.AgreementKind_AGREEMENT_KIND_OTHER, Subkind: "strategy"}})[0]
 	if strings.Join(empty, "|") != "x|-|-|other:strategy|-|" {
 		t.Errorf("AgreementRow(sparse) = %q", empty)
 	}
@@ -232,7 +232,7 @@ func TestAgreementRow(t *testing.T) {
 
 func TestAgreementDetail(t *testing.T) {
 	var buf bytes.Buffer
-	if err := AgreementDetail(&buf, sampleAgreement()); err != nil {
+	if err := WriteAgreement(&buf, OutputTable, sampleAgreement()); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
@@ -253,7 +253,7 @@ func TestAgreementDetail(t *testing.T) {
 		}
 	}
 	buf.Reset()
-	if err := AgreementDetail(&buf, &bilatv1.Agreement{Id: "y"}); err != nil {
+	if err := WriteAgreement(&buf, OutputTable, &bilatv1.Agreement{Id: "y"}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(buf.String(), "Signed:  not stated") {
@@ -275,7 +275,7 @@ func TestTradeRows(t *testing.T) {
 			{Value: &bilatv1.Money{Currency: "USD", Units: 200000000}, IsTarget: true},
 		},
 	}}
-	rows := TradeRows(points)
+	rows := TradeSeriesView.Rows(OutputTable, FigureRows(points))
 	want := [][]string{
 		{"2018-01..07", "BY", "turnover", "goods", "~29,800,000 USD", "+12.5% vs 2017-01..07", "Belstat +1"},
 		{"2018-01..07", "BY", "turnover", "goods", "200,000,000 USD (target)", "-", "-"},
@@ -299,4 +299,9 @@ func TestTable(t *testing.T) {
 	if buf.String() != want {
 		t.Errorf("Table =\n%q\nwant\n%q", buf.String(), want)
 	}
+}
+
+func parseDomain(s string) (bilatv1.Domain, error) {
+	n, err := ParseEnum(bilatv1.Domain(0).Descriptor(), s)
+	return bilatv1.Domain(n), err
 }

@@ -133,9 +133,6 @@ func (rw *RowWriter) MinWidths(ws []int) *RowWriter {
 	return rw
 }
 
-// Began reports whether anything (the header) has been written.
-func (rw *RowWriter) Began() bool { return rw.began }
-
 // Write writes one batch of rows, and the header before the first one.
 // Table column widths are set by the first batch (and grow for later
 // ones), so the columns of a streamed listing stay aligned page by page.

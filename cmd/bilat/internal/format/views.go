@@ -24,11 +24,6 @@ var AgreementsView = View[*bilatv1.Agreement]{
 		Raw: (*bilatv1.Agreement).GetTitle},
 }
 
-// AgreementRow is one line of the agreements list table.
-func AgreementRow(a *bilatv1.Agreement) []string {
-	return AgreementsView.Rows(OutputTable, []*bilatv1.Agreement{a})[0]
-}
-
 // FigureRow is one figure of a trade series with the point it belongs to.
 type FigureRow struct {
 	Point  *bilatv1.TradePoint
@@ -64,11 +59,6 @@ var TradeSeriesView = View[FigureRow]{
 	}},
 	{Name: "GROWTH", Cell: func(r FigureRow) string { return Or(Growth(r.Figure), "-") }},
 	{Name: "SOURCE", Cell: func(r FigureRow) string { return Or(SourceLabel(r.Figure.GetSources()), "-") }},
-}
-
-// TradeRows flattens a series into table rows (see TradeSeriesView).
-func TradeRows(points []*bilatv1.TradePoint) [][]string {
-	return TradeSeriesView.Rows(OutputTable, FigureRows(points))
 }
 
 // periodOr returns the figure's own period, or the point's when it has none.
@@ -125,12 +115,6 @@ func AgreementFields(a *bilatv1.Agreement) []Field {
 		fs = append(fs, Field{"Updated", a.GetUpdatedAt().AsTime().UTC().Format(time.RFC3339)})
 	}
 	return append(fs, Field{"Note", a.GetNote()})
-}
-
-// AgreementDetail writes a readable multi-line view of one agreement with
-// every field: parties with their resolution, sources and attributes.
-func AgreementDetail(w io.Writer, a *bilatv1.Agreement) error {
-	return WriteAgreement(w, OutputTable, a)
 }
 
 // WriteAgreement writes one agreement: the readable view for tables; for
