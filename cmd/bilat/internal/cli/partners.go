@@ -71,16 +71,17 @@ func (r partnerResolver) resolve(ctx context.Context, s string) (string, error) 
 	return "", &ExitError{Code: ExitInvalid, Err: fmt.Errorf("no partner %q; did you mean: %s", s, strings.Join(sugg, ", "))}
 }
 
-// resolveAll resolves every partner in place.
-func (r partnerResolver) resolveAll(ctx context.Context, ps []string) error {
+// resolveAll resolves every partner, in order.
+func (r partnerResolver) resolveAll(ctx context.Context, ps []string) ([]string, error) {
+	codes := make([]string, len(ps))
 	for i, p := range ps {
 		code, err := r.resolve(ctx, p)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		ps[i] = code
+		codes[i] = code
 	}
-	return nil
+	return codes, nil
 }
 
 // resolvePartners dials the gateway for the lookup only when some partner

@@ -213,8 +213,8 @@ amounts per year and partner.`,
 				return err
 			}
 			defer conn.Close()
-			partners := append([]string(nil), args...)
-			if err := (partnerResolver{a: a, conn: conn}).resolveAll(cmd.Context(), partners); err != nil {
+			partners, err := partnerResolver{a: a, conn: conn}.resolveAll(cmd.Context(), args)
+			if err != nil {
 				return err
 			}
 			req.Partners = partners
@@ -295,8 +295,8 @@ reopened from the last position by itself.`,
 				return err
 			}
 			defer conn.Close()
-			partners := append([]string(nil), args...)
-			if err := (partnerResolver{a: a, conn: conn}).resolveAll(cmd.Context(), partners); err != nil {
+			partners, err := partnerResolver{a: a, conn: conn}.resolveAll(cmd.Context(), args)
+			if err != nil {
 				return err
 			}
 			req.Partners = partners
