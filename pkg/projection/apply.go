@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	bilatv1 "bilat.dev/proto/bilat/v1"
@@ -140,7 +141,7 @@ func (s *Store) applyRecord(ctx context.Context, r record) (Outcome, error) {
 	pipe := s.rdb.Pipeline()
 	first := queueLocate(ctx, pipe, r)
 	_, _ = pipe.Exec(ctx) // errors are read per command
-	loc, err := s.located(r, first)
+	loc, err := s.located(ctx, r, first)
 	if err != nil {
 		return 0, err
 	}
@@ -149,26 +150,24 @@ func (s *Store) applyRecord(ctx context.Context, r record) (Outcome, error) {
 
 // locateCmds are the commands of an event's first round trip.
 type locateCmds struct {
-	loc   *redis.StringCmd
+	loc   *redis.StatusCmd
 	state *redis.StringCmd
-	set   *redis.BoolCmd
-	hist  *redis.Cmd
+	hist  *redis.BoolCmd
 }
 
-// queueLocate queues the first round trip of applying r: it reads the
-// location and the state stored under the event's partner (what the apply
-// script's caller must declare), and points a record without a location at
-// the partner (SET NX: the compare-and-set of step 2 from "none"; it does
-// nothing otherwise). Records with a revision history write their entry
-// in the same round trip: it is idempotent and independent of the steps
-// after it.
+// queueLocate queues the first round trip of applying r: it points a
+// record without a location at the partner and reads the location it had
+// (SET NX GET: the compare-and-set of step 2 from "none"; it changes
+// nothing otherwise), and reads the state stored under the event's partner
+// (what the apply script's caller must declare). Records with a revision
+// history write their entry in the same round trip: it is idempotent and
+// independent of the steps after it.
 func queueLocate(ctx context.Context, pipe redis.Pipeliner, r record) locateCmds {
 	p := r.partner()
 	var c locateCmds
-	c.loc = pipe.Get(ctx, r.locKey())
+	c.loc = pipe.SetArgs(ctx, r.locKey(), p, redis.SetArgs{Mode: "NX", Get: true})
 	stateKey, stateField := r.stateField(p)
 	c.state = pipe.HGet(ctx, stateKey, stateField)
-	c.set = pipe.SetNX(ctx, r.locKey(), p, 0)
 	if h, ok := r.(historian); ok {
 		c.hist = h.queueHistory(ctx, pipe)
 	}
@@ -179,11 +178,13 @@ func queueLocate(ctx context.Context, pipe redis.Pipeliner, r record) locateCmds
 // under before this event, or the event's own partner when the record had
 // no location (then r is marked fresh). Only the errors of r's own
 // commands count (a failed connection fails every command of a pipeline).
-func (s *Store) located(r record, c locateCmds) (string, error) {
-	if c.hist != nil && c.hist.Err() != nil && !errors.Is(c.hist.Err(), redis.Nil) {
-		return "", fmt.Errorf("write history of %q: %w", r.id(), c.hist.Err())
+func (s *Store) located(ctx context.Context, r record, c locateCmds) (string, error) {
+	if c.hist != nil {
+		if err := r.(historian).historyWritten(ctx, c.hist); err != nil {
+			return "", err
+		}
 	}
-	for _, e := range []error{c.loc.Err(), c.state.Err(), c.set.Err()} {
+	for _, e := range []error{c.loc.Err(), c.state.Err()} {
 		if e != nil && !errors.Is(e, redis.Nil) {
 			return "", fmt.Errorf("read location of %q: %w", r.id(), e)
 		}
@@ -202,9 +203,6 @@ func (s *Store) located(r record, c locateCmds) (string, error) {
 	// entries to clean up.
 	r.setFresh(loc == "")
 	if loc == "" {
-		if !c.set.Val() {
-			return "", fmt.Errorf("set location of %q: %w", r.id(), ErrConflict)
-		}
 		loc = r.partner()
 		if err := s.step("located"); err != nil {
 			return "", err
@@ -335,15 +333,28 @@ func removeResult(cmd *redis.Cmd) (string, int64, error) {
 }
 
 // marshalRecord encodes m without the fields the projection owns (revision,
-// updated_at): those come from the version metadata when read back.
-func marshalRecord(m proto.Message, clear func(proto.Message)) ([]byte, error) {
-	c := proto.Clone(m)
-	clear(c)
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(c)
+// updated_at): those come from the version metadata when read back. The
+// deterministic encoding writes top-level fields one after another, so
+// dropping theirs gives the encoding of m without them, with no copy of m.
+func marshalRecord(m proto.Message) ([]byte, error) {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("encode record: %w", err)
 	}
-	return b, nil
+	fields := m.ProtoReflect().Descriptor().Fields()
+	rev, upd := fields.ByName("revision").Number(), fields.ByName("updated_at").Number()
+	out := b[:0]
+	for rest := b; len(rest) > 0; {
+		num, _, n := protowire.ConsumeField(rest)
+		if n < 0 {
+			return nil, fmt.Errorf("encode record: %w", protowire.ParseError(n))
+		}
+		if num != rev && num != upd {
+			out = append(out, rest[:n]...) // never ahead of rest: in place
+		}
+		rest = rest[n:]
+	}
+	return out, nil
 }
 
 // ApplyAgreement applies one enriched AgreementRecorded event. Applying the
@@ -382,10 +393,7 @@ func (s *Store) agreementRecord(ev *bilatv1.AgreementRecorded) (*agreementRecord
 	if !validCode(partner) {
 		return nil, fmt.Errorf("%w: partner code %q unusable", ErrInvalidEvent, partner)
 	}
-	data, err := marshalRecord(a, func(m proto.Message) {
-		c := m.(*bilatv1.Agreement)
-		c.Revision, c.UpdatedAt = 0, nil
-	})
+	data, err := marshalRecord(a)
 	if err != nil {
 		return nil, err
 	}
@@ -393,7 +401,7 @@ func (s *Store) agreementRecord(ev *bilatv1.AgreementRecorded) (*agreementRecord
 	if year < 0 || DateScore(a.GetSignedOn()) == 0 {
 		year = 0
 	}
-	hist, err := historyEntry(env, a, "", false)
+	hist, err := historyEntry(env, data, "", false)
 	if err != nil {
 		return nil, err
 	}
@@ -422,11 +430,16 @@ type agreementRecord struct {
 
 // historian is a record that keeps a revision history.
 type historian interface {
-	queueHistory(ctx context.Context, pipe redis.Pipeliner) *redis.Cmd
+	queueHistory(ctx context.Context, pipe redis.Pipeliner) *redis.BoolCmd
+	historyWritten(ctx context.Context, cmd *redis.BoolCmd) error
 }
 
-func (r *agreementRecord) queueHistory(ctx context.Context, pipe redis.Pipeliner) *redis.Cmd {
+func (r *agreementRecord) queueHistory(ctx context.Context, pipe redis.Pipeliner) *redis.BoolCmd {
 	return r.s.queueHistory(ctx, pipe, r.agrID, r.ev, r.hist)
+}
+
+func (r *agreementRecord) historyWritten(ctx context.Context, cmd *redis.BoolCmd) error {
+	return r.s.historyWritten(ctx, cmd, r.agrID, r.ev, r.hist)
 }
 
 func (r *agreementRecord) id() string      { return r.agrID }
@@ -529,12 +542,12 @@ func (r *agreementRecord) applySpeculative(ctx context.Context, keys []string, a
 
 // speculation is the commands queueSpeculative queued.
 type speculation struct {
-	script *redis.Cmd
+	script scriptReply
 	index  []redis.Cmder
 }
 
 func (sp speculation) err() error {
-	if err := sp.script.Err(); err != nil {
+	if _, err := sp.script.result(); err != nil {
 		return err
 	}
 	for _, c := range sp.index {
@@ -549,17 +562,22 @@ func (sp speculation) err() error {
 // missing script fails the speculation, and the ordinary path loads it)
 // with the global index entries of the event's version.
 func (r *agreementRecord) queueSpeculative(ctx context.Context, pipe redis.Pipeliner, keys []string, args []any) speculation {
+	cmd := applyAgreementScript.EvalSha(ctx, pipe, keys, args...)
+	return speculation{script: scriptReply{cmd: cmd, n: -1}, index: r.queueIndexEntries(ctx, pipe)}
+}
+
+// queueIndexEntries queues the global index entries of the event's
+// version of a fresh record.
+func (r *agreementRecord) queueIndexEntries(ctx context.Context, pipe redis.Pipeliner) []redis.Cmder {
 	k := r.s.keys
-	sp := speculation{script: applyAgreementScript.EvalSha(ctx, pipe, keys, args...)}
 	score := float64(r.score)
-	sp.index = append(sp.index, pipe.ZAdd(ctx, k.AllAgreements(), redis.Z{Score: score, Member: r.agrID}))
+	index := []redis.Cmder{pipe.ZAdd(ctx, k.AllAgreements(), redis.Z{Score: score, Member: r.agrID})}
 	for _, d := range strings.Split(r.domains, ",") {
 		if d != "" {
-			sp.index = append(sp.index, pipe.ZAdd(ctx, k.AllAgreementsByDomain(d), redis.Z{Score: score, Member: r.agrID}))
+			index = append(index, pipe.ZAdd(ctx, k.AllAgreementsByDomain(d), redis.Z{Score: score, Member: r.agrID}))
 		}
 	}
-	sp.index = append(sp.index, pipe.SAdd(ctx, k.Partners(), r.part))
-	return sp
+	return append(index, pipe.SAdd(ctx, k.Partners(), r.part))
 }
 
 // finishSpeculative reads the answers of queueSpeculative: ok with the
@@ -570,8 +588,9 @@ func (r *agreementRecord) queueSpeculative(ctx context.Context, pipe redis.Pipel
 func (r *agreementRecord) finishSpeculative(ctx context.Context, sp speculation) (applyResult, bool, error) {
 	k := r.s.keys
 	execErr := sp.err()
+	reply, scriptErr := sp.script.result()
 	if execErr == nil {
-		res, retry, err := parseApplyResult(sp.script.Val())
+		res, retry, err := parseApplyResult(reply)
 		if err != nil {
 			return applyResult{}, false, err
 		}
@@ -579,7 +598,7 @@ func (r *agreementRecord) finishSpeculative(ctx context.Context, sp speculation)
 			r.synced = true
 			return res, true, nil
 		}
-	} else if !redis.HasErrorPrefix(sp.script.Err(), "NOSCRIPT") {
+	} else if !redis.HasErrorPrefix(scriptErr, "NOSCRIPT") {
 		return applyResult{}, false, fmt.Errorf("apply script: %w", execErr)
 	}
 	// Not what was expected (or the script was not loaded yet): undo the
@@ -596,7 +615,7 @@ func (r *agreementRecord) finishSpeculative(ctx context.Context, sp speculation)
 		return applyResult{}, false, fmt.Errorf("undo speculative index entries: %w", err)
 	}
 	if execErr == nil {
-		res, retry, err := parseApplyResult(sp.script.Val())
+		res, retry, err := parseApplyResult(reply)
 		if err != nil || !retry {
 			return res, err == nil, err
 		}
@@ -685,10 +704,7 @@ func (s *Store) tradeRecord(ev *bilatv1.TradeFigureRecorded) (*tradeRecord, erro
 	if !validCode(reporter) {
 		return nil, fmt.Errorf("%w: reporter code %q unusable", ErrInvalidEvent, reporter)
 	}
-	data, err := marshalRecord(f, func(m proto.Message) {
-		c := m.(*bilatv1.TradeFigure)
-		c.Revision, c.UpdatedAt = 0, nil
-	})
+	data, err := marshalRecord(f)
 	if err != nil {
 		return nil, err
 	}

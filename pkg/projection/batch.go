@@ -3,6 +3,8 @@ package projection
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 
@@ -89,7 +91,7 @@ func (s *Store) applyBatch(ctx context.Context, recs []batchRecord, errs []error
 	var here, moved []int
 	locs := make([]string, len(recs))
 	for _, i := range batch {
-		loc, err := s.located(recs[i], located[i])
+		loc, err := s.located(ctx, recs[i], located[i])
 		switch {
 		case err != nil:
 			fail(i, err)
@@ -110,10 +112,33 @@ func (s *Store) applyBatch(ctx context.Context, recs []batchRecord, errs []error
 	if len(here) > 0 {
 		pipe = s.rdb.Pipeline()
 		queued := make([]any, len(recs))
+		groups := map[string][]int{}
 		for _, i := range here {
+			if a, ok := recs[i].(*agreementRecord); ok {
+				groups[a.part] = append(groups[a.part], i)
+				continue
+			}
 			queued[i] = recs[i].queueApply(ctx, pipe)
 		}
+		var grouped []*redis.Cmd
+		for _, g := range groups {
+			for len(g) > 0 {
+				n := min(len(g), maxScriptBatch)
+				grouped = append(grouped, s.queueAgreementGroup(ctx, pipe, recs, g[:n], queued))
+				g = g[n:]
+			}
+		}
+		s.queueFreshIndexEntries(ctx, pipe, recs, queued)
 		_, _ = pipe.Exec(ctx)
+		for _, cmd := range grouped {
+			if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+				// Its events take the ordinary path this time; the next
+				// batches find the script.
+				// A failure to load shows in the ordinary path's own calls.
+				_ = applyAgreementsScript.Load(ctx, s.rdb).Err()
+				break
+			}
+		}
 		for _, i := range here {
 			res, ok, err := recs[i].finishApply(ctx, queued[i])
 			switch {
@@ -189,6 +214,109 @@ func firstErr(cmds []redis.Cmder) error {
 	return nil
 }
 
+// maxScriptBatch is the most events one applyAgreementsScript call
+// applies: Lua's unpack takes a few thousand values, and a longer call
+// would hold Redis for longer than a client waits.
+const maxScriptBatch = 256
+
+// queueAgreementGroup queues one applyAgreementsScript call for the
+// agreement records recs[g...], all under one partner and located there,
+// and puts each record's share of the answer in queued (with the global
+// index entries of the fresh ones, as queueSpeculative does).
+func (s *Store) queueAgreementGroup(ctx context.Context, pipe redis.Pipeliner, recs []batchRecord, g []int, queued []any) *redis.Cmd {
+	first := recs[g[0]].(*agreementRecord)
+	k, p := s.keys, first.part
+	keys := make([]string, 3, 3+2*len(g))
+	keys[0], keys[1], keys[2] = k.AgreementsByDate(p), k.AgreementCounts(p), k.Applied(p)
+	args := make([]any, 1, 1+10*len(g))
+	args[0] = k.AgreementDomainPrefix(p)
+	var domainKeys []string
+	for _, i := range g {
+		r := recs[i].(*agreementRecord)
+		stored, _ := r.take()
+		keys = append(keys, k.AgreementDoc(p, r.agrID))
+		domainKeys = append(domainKeys, r.domainKeys(p, stored, r.domains)...)
+		args = append(args, r.ev.GetEventId(), OrderKey(r.ev), r.data, r.score, r.year, r.domains,
+			encodeTime(s.updatedAt(r.ev)), r.agrID, stored, r.dims)
+	}
+	slices.Sort(domainKeys)
+	keys = append(keys, slices.Compact(domainKeys)...)
+	cmd := applyAgreementsScript.EvalSha(ctx, pipe, keys, args...)
+	for n, i := range g {
+		r := recs[i].(*agreementRecord)
+		reply := scriptReply{cmd: cmd, n: n}
+		if r.fresh {
+			queued[i] = speculation{script: reply} // index: queueFreshIndexEntries
+		} else {
+			queued[i] = reply
+		}
+	}
+	return cmd
+}
+
+// queueFreshIndexEntries queues the global index entries of every fresh
+// record queueAgreementGroup speculated on, as one ZADD per index and one
+// SADD of the partners, and hands the commands to each speculation: if
+// any fails, every one of them undoes its entries and takes the ordinary
+// path, as a failed entry of its own would make it do.
+func (s *Store) queueFreshIndexEntries(ctx context.Context, pipe redis.Pipeliner, recs []batchRecord, queued []any) {
+	k := s.keys
+	var all []redis.Z
+	byDomain := map[string][]redis.Z{}
+	var partners []any
+	var fresh []int
+	for i, q := range queued {
+		sp, ok := q.(speculation)
+		if !ok || sp.index != nil {
+			continue
+		}
+		r := recs[i].(*agreementRecord)
+		z := redis.Z{Score: float64(r.score), Member: r.agrID}
+		all = append(all, z)
+		for _, d := range strings.Split(r.domains, ",") {
+			if d != "" {
+				byDomain[d] = append(byDomain[d], z)
+			}
+		}
+		if !slices.Contains(partners, any(r.part)) {
+			partners = append(partners, r.part)
+		}
+		fresh = append(fresh, i)
+	}
+	if len(fresh) == 0 {
+		return
+	}
+	index := []redis.Cmder{pipe.ZAdd(ctx, k.AllAgreements(), all...)}
+	for d, zs := range byDomain {
+		index = append(index, pipe.ZAdd(ctx, k.AllAgreementsByDomain(d), zs...))
+	}
+	index = append(index, pipe.SAdd(ctx, k.Partners(), partners...))
+	for _, i := range fresh {
+		sp := queued[i].(speculation)
+		sp.index = index
+		queued[i] = sp
+	}
+}
+
+// scriptReply is one event's answer of an apply script: the reply of a
+// call of its own (n < 0) or element n of a batch call's reply.
+type scriptReply struct {
+	cmd *redis.Cmd
+	n   int
+}
+
+func (s scriptReply) result() (any, error) {
+	v, err := s.cmd.Result()
+	if err != nil || s.n < 0 {
+		return v, err
+	}
+	arr, ok := v.([]any)
+	if !ok || s.n >= len(arr) {
+		return nil, fmt.Errorf("unexpected batch script reply %v", v)
+	}
+	return arr[s.n], nil
+}
+
 // queueApply queues the apply script of a record located under the
 // event's partner with the state read in round trip 1: for a record seen
 // for the first time with its global index entries (applySpeculative).
@@ -202,10 +330,13 @@ func (r *agreementRecord) queueApply(ctx context.Context, pipe redis.Pipeliner) 
 }
 
 func (r *agreementRecord) finishApply(ctx context.Context, queued any) (applyResult, bool, error) {
-	if sp, ok := queued.(speculation); ok {
-		return r.finishSpeculative(ctx, sp)
+	switch q := queued.(type) {
+	case speculation:
+		return r.finishSpeculative(ctx, q)
+	case scriptReply:
+		return finishScript(q)
 	}
-	return finishScript(queued.(*redis.Cmd))
+	return finishScript(scriptReply{cmd: queued.(*redis.Cmd), n: -1})
 }
 
 // queueApply queues the apply script of a figure located under the
@@ -218,19 +349,20 @@ func (r *tradeRecord) queueApply(ctx context.Context, pipe redis.Pipeliner) any 
 }
 
 func (r *tradeRecord) finishApply(_ context.Context, queued any) (applyResult, bool, error) {
-	return finishScript(queued.(*redis.Cmd))
+	return finishScript(scriptReply{cmd: queued.(*redis.Cmd), n: -1})
 }
 
 // finishScript reads an apply script's answer; not ok when the ordinary
 // path must run it again (retry, or the script was not loaded).
-func finishScript(cmd *redis.Cmd) (applyResult, bool, error) {
-	if err := cmd.Err(); err != nil {
+func finishScript(reply scriptReply) (applyResult, bool, error) {
+	v, err := reply.result()
+	if err != nil {
 		if redis.HasErrorPrefix(err, "NOSCRIPT") {
 			return applyResult{}, false, nil // the ordinary path loads it
 		}
 		return applyResult{}, false, fmt.Errorf("apply script: %w", err)
 	}
-	res, retry, err := parseApplyResult(cmd.Val())
+	res, retry, err := parseApplyResult(v)
 	if err != nil || retry {
 		return applyResult{}, false, err
 	}

@@ -18,11 +18,25 @@ import (
 // the same number of HINCRBY commands, pipelined, per update.
 const benchCountsPerUpdate = 7 // 2 domains + all + total + lvl + st + kind
 
-func benchAgreement(i int) *bilatv1.AgreementRecorded {
+func benchAgreement(i int) *bilatv1.AgreementRecorded { return benchAgreementOf(i, "GE") }
+
+// benchPartners are the partners of BenchmarkApplyAgreementsBatch's
+// spread-out runs.
+var benchPartners = func() []string {
+	var ps []string
+	for _, a := range "ABCDEFGHIJ" {
+		for _, b := range "KLMNOPQRST" {
+			ps = append(ps, string(a)+string(b))
+		}
+	}
+	return ps
+}()
+
+func benchAgreementOf(i int, partner string) *bilatv1.AgreementRecorded {
 	return &bilatv1.AgreementRecorded{
 		Envelope: &bilatv1.Envelope{EventId: fmt.Sprintf("bench-%d", i), Sequence: uint64(i + 1)},
 		Agreement: &bilatv1.Agreement{
-			Id: fmt.Sprintf("a%d", i), Title: "Agreement", Partner: ref("GE"), SignedOn: date(2000+int32(i%20), 1, 1),
+			Id: fmt.Sprintf("a%d", i), Title: "Agreement", Partner: ref(partner), SignedOn: date(2000+int32(i%20), 1, 1),
 			Domains: []bilatv1.Domain{bilatv1.Domain_DOMAIN_TRADE, bilatv1.Domain_DOMAIN_CULTURE},
 			Status:  bilatv1.AgreementStatus_AGREEMENT_STATUS_SIGNED, Kind: bilatv1.AgreementKind_AGREEMENT_KIND_TREATY,
 			Parties: []*bilatv1.Party{{Level: bilatv1.PartyLevel_PARTY_LEVEL_STATE}},
@@ -165,13 +179,22 @@ func BenchmarkApplyAgreementWorkers(b *testing.B) {
 // pipeline ("ratio-vs-batch100"), and to 100-update pipelines of one
 // HINCRBY per key the apply touches ("ratio-vs-keys-batch100", issue 4's
 // target ≥ 0.30), measured in interleaved chunks of 100 in the same run.
+// The agreements of a batch belong to one partner, to 10 or to 100: a
+// batch applies the agreements of one partner with one script call, so
+// the spread shows what that sharing is worth.
 func BenchmarkApplyAgreementsBatch(b *testing.B) {
+	for _, partners := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("partners=%d", partners), func(b *testing.B) { benchApplyBatch(b, partners) })
+	}
+}
+
+func benchApplyBatch(b *testing.B, partners int) {
 	r := testenv.Redis(b)
 	s := projection.New(r.Client)
 	ctx := context.Background()
 	events := make([]*bilatv1.AgreementRecorded, b.N)
 	for i := range events {
-		events[i] = benchAgreement(i)
+		events[i] = benchAgreementOf(i, benchPartners[i%partners])
 	}
 	const chunk = 100
 	var applyT, rawT, batchT, keysT time.Duration

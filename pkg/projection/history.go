@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -43,30 +44,52 @@ return 1
 
 var historyScript = redis.NewScript(historyLua)
 
-// historyEntry is the stored form of one version or retraction.
-func historyEntry(env *bilatv1.Envelope, a *bilatv1.Agreement, reason string, retracted bool) ([]byte, error) {
+// historyEntry is the stored form of one version or retraction. data is
+// the version as the record HASH stores it (without revision and
+// updated_at), nil for a retraction. It is appended as field 2 ahead of
+// the other fields, which is exactly the deterministic encoding of the
+// whole message (fields in number order), without copying the agreement
+// and encoding it a second time.
+func historyEntry(env *bilatv1.Envelope, data []byte, reason string, retracted bool) ([]byte, error) {
 	e := &bilatv1.AgreementRevision{
 		EventId: env.GetEventId(), Source: env.GetSource(), RecordedAt: env.GetRecordedAt(),
 		Retracted: retracted, RetractionReason: reason,
 	}
-	if a != nil {
-		c := proto.Clone(a).(*bilatv1.Agreement)
-		c.Revision, c.UpdatedAt = 0, nil
-		e.Agreement = c
+	var b []byte
+	if data != nil {
+		b = protowire.AppendTag(b, agreementRevisionAgreementField, protowire.BytesType)
+		b = protowire.AppendBytes(b, data)
 	}
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(e)
+	b, err := proto.MarshalOptions{Deterministic: true}.MarshalAppend(b, e)
 	if err != nil {
 		return nil, fmt.Errorf("encode history entry: %w", err)
 	}
 	return b, nil
 }
 
-// queueHistory adds the history write of an event to pipe. Eval (not
-// EvalSha) because a pipeline cannot fall back on NOSCRIPT; the script is
-// a few hundred bytes.
-func (s *Store) queueHistory(ctx context.Context, pipe redis.Pipeliner, id string, env *bilatv1.Envelope, entry []byte) *redis.Cmd {
-	return historyScript.Eval(ctx, pipe, []string{s.keys.AgreementHistory(id)},
-		strconv.FormatUint(env.GetSequence(), 10), OrderKey(env), entry)
+// agreementRevisionAgreementField is AgreementRevision.agreement's number.
+const agreementRevisionAgreementField = 2
+
+// queueHistory adds the history write of an event to pipe: HSETNX, the
+// whole write for an event seen for the first time; historyWritten runs
+// historyScript when the field was there already (a redelivery or a
+// re-enrichment), which keeps the entry of the later enrichment.
+func (s *Store) queueHistory(ctx context.Context, pipe redis.Pipeliner, id string, env *bilatv1.Envelope, entry []byte) *redis.BoolCmd {
+	ok := strconv.AppendUint(nil, OrderKey(env), 10)
+	v := append(append(ok, ':'), entry...)
+	return pipe.HSetNX(ctx, s.keys.AgreementHistory(id), strconv.FormatUint(env.GetSequence(), 10), v)
+}
+
+// historyWritten checks the answer of queueHistory.
+func (s *Store) historyWritten(ctx context.Context, cmd *redis.BoolCmd, id string, env *bilatv1.Envelope, entry []byte) error {
+	set, err := cmd.Result()
+	switch {
+	case err != nil:
+		return fmt.Errorf("write history of %q: %w", id, err)
+	case set:
+		return nil
+	}
+	return s.writeHistory(ctx, id, env, entry)
 }
 
 // writeHistory records a retraction in the agreement's history.

@@ -9,38 +9,47 @@ import "github.com/redis/go-redis/v9"
 // keys for answers "retry", so it never touches an undeclared key.
 
 const luaHelpers = `
-local function bump(h, field, by)
-  local n = redis.call('HINCRBY', h, field, by)
-  if n <= 0 then redis.call('HDEL', h, field) end
+-- Count changes are gathered in changes and written by flushCounts at the
+-- end of a script, one HINCRBY per count that changed: a revision that
+-- keeps a count writes nothing to it, and a batch of events writes each
+-- count once.
+local changes, changed = {}, {}
+local function bump(field, by)
+  local c = changes[field]
+  if c == nil then
+    changed[#changed + 1] = field
+    c = 0
+  end
+  changes[field] = c + by
 end
-local function each(csv, fn)
-  for d in string.gmatch(csv, '[^,]+') do fn(d) end
+local function flushCounts(h)
+  for _, f in ipairs(changed) do
+    local by = changes[f]
+    if by ~= 0 then
+      local n = redis.call('HINCRBY', h, f, by)
+      if n <= 0 then redis.call('HDEL', h, f) end
+    end
+  end
 end
-local function agrRemove(bydate, counts, dprefix, id, domains, year, dims)
+local function agrRemove(bydate, dprefix, id, domains, year, dims)
   redis.call('ZREM', bydate, id)
-  each(dims or '', function(d) bump(counts, d .. '|' .. year, -1) end)
-  if domains == '' then
-    bump(counts, 'none|' .. year, -1)
-  else
-    each(domains, function(d)
-      redis.call('ZREM', dprefix .. d, id)
-      bump(counts, d .. '|' .. year, -1)
-    end)
+  for d in string.gmatch(dims or '', '[^,]+') do bump(d .. '|' .. year, -1) end
+  if domains == '' then bump('none|' .. year, -1) end
+  for d in string.gmatch(domains, '[^,]+') do
+    redis.call('ZREM', dprefix .. d, id)
+    bump(d .. '|' .. year, -1)
   end
-  bump(counts, 'all|' .. year, -1)
+  bump('all|' .. year, -1)
 end
-local function agrAdd(bydate, counts, dprefix, id, score, domains, year, dims)
+local function agrAdd(bydate, dprefix, id, score, domains, year, dims)
   redis.call('ZADD', bydate, score, id)
-  each(dims, function(d) redis.call('HINCRBY', counts, d .. '|' .. year, 1) end)
-  if domains == '' then
-    redis.call('HINCRBY', counts, 'none|' .. year, 1)
-  else
-    each(domains, function(d)
-      redis.call('ZADD', dprefix .. d, score, id)
-      redis.call('HINCRBY', counts, d .. '|' .. year, 1)
-    end)
+  for d in string.gmatch(dims, '[^,]+') do bump(d .. '|' .. year, 1) end
+  if domains == '' then bump('none|' .. year, 1) end
+  for d in string.gmatch(domains, '[^,]+') do
+    redis.call('ZADD', dprefix .. d, score, id)
+    bump(d .. '|' .. year, 1)
   end
-  redis.call('HINCRBY', counts, 'all|' .. year, 1)
+  bump('all|' .. year, 1)
 end
 local function trRemove(index, sprefix, id, series)
   local set = sprefix .. series
@@ -67,26 +76,103 @@ local function state(status)
   if not c[1] then return {status, '0'} end
   return {status, '1', c[1], c[2] or '', c[3] or '0'}
 end
-if redis.call('SISMEMBER', applied, ARGV[1]) == 1 then return state('duplicate') end
+if redis.call('SADD', applied, ARGV[1]) == 0 then return state('duplicate') end
 local cur = redis.call('HMGET', doc, 'seq', 'domains', 'year', 'rev', 'dims', 'tomb')
 if (cur[1] and tonumber(cur[1]) >= tonumber(ARGV[2])) or (cur[6] and tonumber(cur[6]) >= tonumber(ARGV[2])) then
-  redis.call('SADD', applied, ARGV[1])
   return state('stale')
 end
-if (cur[2] or '') ~= ARGV[9] then return {'retry'} end
+if (cur[2] or '') ~= ARGV[9] then
+  redis.call('SREM', applied, ARGV[1])
+  return {'retry'}
+end
 local id, dprefix = ARGV[8], ARGV[10]
 if cur[1] then
-  agrRemove(bydate, counts, dprefix, id, cur[2] or '', cur[3] or '0', cur[5])
+  agrRemove(bydate, dprefix, id, cur[2] or '', cur[3] or '0', cur[5])
 else
-  redis.call('HINCRBY', counts, 'total', 1)
+  bump('total', 1)
 end
-agrAdd(bydate, counts, dprefix, id, ARGV[4], ARGV[6], ARGV[5], ARGV[12])
+agrAdd(bydate, dprefix, id, ARGV[4], ARGV[6], ARGV[5], ARGV[12])
+flushCounts(counts)
 local rev = math.max(tonumber(cur[4]) or 0, tonumber(ARGV[11])) + 1
 if cur[6] then redis.call('HDEL', doc, 'tomb') end
 redis.call('HSET', doc, 'pb', ARGV[3], 'event', ARGV[1], 'seq', ARGV[2], 'rev', rev,
   'updated', ARGV[7], 'score', ARGV[4], 'year', ARGV[5], 'domains', ARGV[6], 'dims', ARGV[12])
-redis.call('SADD', applied, ARGV[1])
 return {'applied', '1', ARGV[4], ARGV[6], tostring(rev)}
+`)
+
+// applyAgreementsScript is applyAgreementScript for several agreements
+// of one partner slot (no record twice, none moving from another partner):
+// each event is decided as applyAgreementScript decides it, and the index
+// entries, applied marks and counts of all of them are written together
+// at the end (one ZADD per index, one SADD, one HINCRBY per count), which
+// is where a batch saves most of the script's Redis calls.
+// KEYS: bydate, counts, applied, the doc of each event in ARGV order, then
+// every domain key of the stored and the new versions.
+// ARGV: domain key prefix, then for each event: event id, sequence,
+// protobuf bytes, date score, year, domains csv, updated (ns), agreement
+// id, domains csv the caller saw stored, dimensions csv.
+// Returns one applyAgreementScript reply per event.
+var applyAgreementsScript = redis.NewScript(luaHelpers + `
+local bydate, counts, applied = KEYS[1], KEYS[2], KEYS[3]
+local dprefix = ARGV[1]
+local n = (#ARGV - 1) / 10
+local evs = {}
+for i = 1, n do evs[i] = ARGV[2 + (i - 1) * 10] end
+local seen = redis.call('SMISMEMBER', applied, unpack(evs))
+local out, marks, dated, byDomain = {}, {}, {}, {}
+local function state(doc, status)
+  local c = redis.call('HMGET', doc, 'score', 'domains', 'rev')
+  if not c[1] then return {status, '0'} end
+  return {status, '1', c[1], c[2] or '', c[3] or '0'}
+end
+for i = 1, n do
+  local a = 1 + (i - 1) * 10
+  local ev, seq, score, year, domains, id, dims = ARGV[a + 1], ARGV[a + 2], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 8], ARGV[a + 10]
+  local doc = KEYS[3 + i]
+  if seen[i] == 1 then
+    out[i] = state(doc, 'duplicate')
+  else
+    local cur = redis.call('HMGET', doc, 'seq', 'domains', 'year', 'rev', 'dims', 'tomb')
+    if (cur[1] and tonumber(cur[1]) >= tonumber(seq)) or (cur[6] and tonumber(cur[6]) >= tonumber(seq)) then
+      marks[#marks + 1] = ev
+      out[i] = state(doc, 'stale')
+    elseif (cur[2] or '') ~= ARGV[a + 9] then
+      out[i] = {'retry'}
+    else
+      if cur[1] then
+        agrRemove(bydate, dprefix, id, cur[2] or '', cur[3] or '0', cur[5])
+      else
+        bump('total', 1)
+      end
+      dated[#dated + 1] = score
+      dated[#dated + 1] = id
+      for d in string.gmatch(dims, '[^,]+') do bump(d .. '|' .. year, 1) end
+      if domains == '' then bump('none|' .. year, 1) end
+      for d in string.gmatch(domains, '[^,]+') do
+        local z = byDomain[d]
+        if not z then
+          z = {}
+          byDomain[d] = z
+        end
+        z[#z + 1] = score
+        z[#z + 1] = id
+        bump(d .. '|' .. year, 1)
+      end
+      bump('all|' .. year, 1)
+      local rev = (tonumber(cur[4]) or 0) + 1
+      if cur[6] then redis.call('HDEL', doc, 'tomb') end
+      redis.call('HSET', doc, 'pb', ARGV[a + 3], 'event', ev, 'seq', seq, 'rev', rev,
+        'updated', ARGV[a + 7], 'score', score, 'year', year, 'domains', domains, 'dims', dims)
+      marks[#marks + 1] = ev
+      out[i] = {'applied', '1', score, domains, tostring(rev)}
+    end
+  end
+end
+if #dated > 0 then redis.call('ZADD', bydate, unpack(dated)) end
+for d, z in pairs(byDomain) do redis.call('ZADD', dprefix .. d, unpack(z)) end
+if #marks > 0 then redis.call('SADD', applied, unpack(marks)) end
+flushCounts(counts)
+return out
 `)
 
 // removeAgreementScript removes an agreement from a partner slot it moved
@@ -106,8 +192,9 @@ if cur[6] and tonumber(cur[6]) >= tonumber(ARGV[1]) then return {'newer', cur[4]
 if not cur[1] then return {'absent', cur[4] or '0'} end
 if tonumber(cur[1]) >= tonumber(ARGV[1]) then return {'newer', cur[4] or '0'} end
 if (cur[2] or '') ~= ARGV[3] then return {'retry', '0'} end
-agrRemove(bydate, counts, ARGV[4], ARGV[2], cur[2] or '', cur[3] or '0', cur[5])
-bump(counts, 'total', -1)
+agrRemove(bydate, ARGV[4], ARGV[2], cur[2] or '', cur[3] or '0', cur[5])
+bump('total', -1)
+flushCounts(counts)
 redis.call('DEL', doc)
 redis.call('HSET', doc, 'rev', cur[4] or '0')
 return {'removed', cur[4] or '0'}
@@ -127,13 +214,15 @@ local function state(status)
   if not c[1] then return {status, '0'} end
   return {status, '1', c[1], c[2] or '', c[3] or '0'}
 end
-if redis.call('SISMEMBER', applied, ARGV[1]) == 1 then return state('duplicate') end
+if redis.call('SADD', applied, ARGV[1]) == 0 then return state('duplicate') end
 local cur = redis.call('HMGET', doc, 'seq', 'series', 'rev', 'tomb')
 if (cur[1] and tonumber(cur[1]) >= tonumber(ARGV[2])) or (cur[4] and tonumber(cur[4]) >= tonumber(ARGV[2])) then
-  redis.call('SADD', applied, ARGV[1])
   return state('stale')
 end
-if (cur[2] or '') ~= ARGV[8] then return {'retry'} end
+if (cur[2] or '') ~= ARGV[8] then
+  redis.call('SREM', applied, ARGV[1])
+  return {'retry'}
+end
 local id, sprefix = ARGV[7], ARGV[9]
 if cur[1] then trRemove(index, sprefix, id, cur[2] or '') end
 redis.call('SADD', sprefix .. ARGV[4], id)
@@ -142,7 +231,6 @@ local rev = math.max(tonumber(cur[3]) or 0, tonumber(ARGV[10])) + 1
 if cur[4] then redis.call('HDEL', doc, 'tomb') end
 redis.call('HSET', doc, 'pb', ARGV[3], 'event', ARGV[1], 'seq', ARGV[2], 'rev', rev,
   'updated', ARGV[6], 'score', ARGV[5], 'series', ARGV[4])
-redis.call('SADD', applied, ARGV[1])
 return {'applied', '1', ARGV[5], ARGV[4], tostring(rev)}
 `)
 
@@ -221,8 +309,9 @@ if (cur[1] and tonumber(cur[1]) >= tonumber(ARGV[2])) or (cur[6] and tonumber(cu
 end
 if (cur[2] or '') ~= ARGV[4] then return {'retry'} end
 if cur[1] then
-  agrRemove(bydate, counts, ARGV[5], ARGV[3], cur[2] or '', cur[3] or '0', cur[5])
-  bump(counts, 'total', -1)
+  agrRemove(bydate, ARGV[5], ARGV[3], cur[2] or '', cur[3] or '0', cur[5])
+  bump('total', -1)
+  flushCounts(counts)
 end
 redis.call('DEL', doc)
 redis.call('HSET', doc, 'rev', cur[4] or '0', 'tomb', ARGV[2])
