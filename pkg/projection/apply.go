@@ -68,6 +68,9 @@ type record interface {
 	// there is older than the event: "absent", "newer" or "removed", with
 	// the revision stored there.
 	remove(ctx context.Context, from string) (string, int64, error)
+	// markStale records in the event's partner slot that the event was
+	// stale because the record lives elsewhere with a newer version.
+	markStale(ctx context.Context) error
 	// apply runs the apply script in the record's partner slot; baseRev is
 	// the revision the record had under its previous partner.
 	apply(ctx context.Context, baseRev int64) (applyResult, error)
@@ -222,7 +225,7 @@ func (s *Store) applyLocated(ctx context.Context, r record, loc string) (Outcome
 			return 0, fmt.Errorf("move %q from %q: %w", r.id(), loc, err)
 		}
 		if st == "newer" {
-			if err := s.rdb.SAdd(ctx, s.keys.Applied(p), r.eventID()).Err(); err != nil {
+			if err := r.markStale(ctx); err != nil {
 				return 0, fmt.Errorf("mark stale event %q: %w", r.eventID(), err)
 			}
 			return Stale, nil
@@ -401,7 +404,7 @@ func (s *Store) agreementRecord(ev *bilatv1.AgreementRecorded) (*agreementRecord
 	if year < 0 || DateScore(a.GetSignedOn()) == 0 {
 		year = 0
 	}
-	hist, err := historyEntry(env, data, "", false)
+	hist, err := historyEntry(env, partner, "", false)
 	if err != nil {
 		return nil, err
 	}
@@ -467,6 +470,13 @@ func (r *agreementRecord) domainKeys(partner string, csvs ...string) []string {
 		}
 	}
 	return out
+}
+
+// markStale keeps the stale version's bytes for the revision history.
+func (r *agreementRecord) markStale(ctx context.Context) error {
+	k := r.s.keys
+	return markStaleAgreementScript.Run(ctx, r.s.rdb, []string{k.Applied(r.part), k.AgreementDoc(r.part, r.agrID)},
+		r.ev.GetEventId(), OrderKey(r.ev), r.data).Err()
 }
 
 func (r *agreementRecord) remove(ctx context.Context, from string) (string, int64, error) {
@@ -736,6 +746,10 @@ func (r *tradeRecord) stateField(partner string) (string, string) {
 }
 func (r *tradeRecord) docKey(partner string) string {
 	return r.s.keys.TradeFigure(partner, r.figID)
+}
+
+func (r *tradeRecord) markStale(ctx context.Context) error {
+	return r.s.rdb.SAdd(ctx, r.s.keys.Applied(r.part), r.ev.GetEventId()).Err()
 }
 
 func (r *tradeRecord) remove(ctx context.Context, from string) (string, int64, error) {

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -18,10 +17,15 @@ import (
 
 // AgreementHistory is the HASH of every recorded version of an agreement
 // and its retractions: field = the event's envelope.sequence (decimal),
-// value = "<OrderKey>:<bilat.v1.AgreementRevision bytes>". It is keyed by
-// the agreement id (in a hash tag) rather than the partner, because an
-// agreement can move between partners on re-enrichment while its history
-// stays one list; it is written by its own single-key idempotent step.
+// value = "<OrderKey>:<partner>:<bilat.v1.AgreementRevision bytes without
+// the agreement>". A version's own bytes stay in its partner's record HASH:
+// "pb" while it is the current version there, "b:<sequence>" once it is not
+// (superseded, moved away, retracted, or stale on arrival; see keepBody in
+// scripts.go), so the history does not hold a second copy of every
+// current agreement. It is keyed by the agreement id (in a hash tag)
+// rather than the partner, because an agreement can move between partners
+// on re-enrichment while its history stays one list; it is written by its
+// own single-key idempotent step. A retraction's partner is empty.
 func (k Keys) AgreementHistory(id string) string { return k.prefix + "idx:agr:hist:{" + id + "}" }
 
 // historyScript stores one history entry unless the field already holds
@@ -44,31 +48,20 @@ return 1
 
 var historyScript = redis.NewScript(historyLua)
 
-// historyEntry is the stored form of one version or retraction. data is
-// the version as the record HASH stores it (without revision and
-// updated_at), nil for a retraction. It is appended as field 2 ahead of
-// the other fields, which is exactly the deterministic encoding of the
-// whole message (fields in number order), without copying the agreement
-// and encoding it a second time.
-func historyEntry(env *bilatv1.Envelope, data []byte, reason string, retracted bool) ([]byte, error) {
+// historyEntry is the stored form of one version or retraction, after
+// its order key: the partner whose record HASH holds the version's bytes
+// ("" for a retraction) and the revision's metadata.
+func historyEntry(env *bilatv1.Envelope, partner, reason string, retracted bool) ([]byte, error) {
 	e := &bilatv1.AgreementRevision{
 		EventId: env.GetEventId(), Source: env.GetSource(), RecordedAt: env.GetRecordedAt(),
 		Retracted: retracted, RetractionReason: reason,
 	}
-	var b []byte
-	if data != nil {
-		b = protowire.AppendTag(b, agreementRevisionAgreementField, protowire.BytesType)
-		b = protowire.AppendBytes(b, data)
-	}
-	b, err := proto.MarshalOptions{Deterministic: true}.MarshalAppend(b, e)
+	b, err := proto.MarshalOptions{Deterministic: true}.MarshalAppend(append([]byte(partner), ':'), e)
 	if err != nil {
 		return nil, fmt.Errorf("encode history entry: %w", err)
 	}
 	return b, nil
 }
-
-// agreementRevisionAgreementField is AgreementRevision.agreement's number.
-const agreementRevisionAgreementField = 2
 
 // queueHistory adds the history write of an event to pipe: HSETNX, the
 // whole write for an event seen for the first time; historyWritten runs
@@ -116,7 +109,8 @@ type Revision struct {
 // replaces its event's version rather than adding one); a retraction entry
 // carries the version it withdrew and that version's revision number (0
 // and no agreement when none was recorded before it). ErrNotFound when the
-// id has no history.
+// id has no history. A version whose bytes are not in its partner's record
+// HASH yet (its apply step has not run) has only its id.
 func (s *Store) AgreementRevisions(ctx context.Context, id string) ([]Revision, error) {
 	if !validID(id) {
 		return nil, ErrNotFound
@@ -129,24 +123,19 @@ func (s *Store) AgreementRevisions(ctx context.Context, id string) ([]Revision, 
 		return nil, ErrNotFound
 	}
 	out := make([]Revision, 0, len(h))
+	where := map[string][]int{} // partner → versions whose bytes it holds
 	for field, val := range h {
-		seq, err := strconv.ParseUint(field, 10, 64)
+		r, partner, err := parseHistoryEntry(field, val)
 		if err != nil {
-			return nil, fmt.Errorf("history of %q: field %q: %w", id, field, err)
+			return nil, fmt.Errorf("history of %q: %w", id, err)
 		}
-		ok, data, found := strings.Cut(val, ":")
-		if !found {
-			return nil, fmt.Errorf("history of %q: malformed entry %q", id, field)
+		if !r.GetRetracted() {
+			where[partner] = append(where[partner], len(out))
 		}
-		order, err := strconv.ParseUint(ok, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("history of %q: entry %q order key: %w", id, field, err)
-		}
-		e := &bilatv1.AgreementRevision{}
-		if err := proto.Unmarshal([]byte(data), e); err != nil {
-			return nil, fmt.Errorf("history of %q: entry %q: %w", id, field, err)
-		}
-		out = append(out, Revision{AgreementRevision: e, Sequence: seq, OrderKey: order})
+		out = append(out, r)
+	}
+	if err := s.versionBytes(ctx, id, out, where); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b Revision) int { return cmpUint(a.Sequence, b.Sequence) })
 	var rev int32
@@ -172,6 +161,76 @@ func (s *Store) AgreementRevisions(ctx context.Context, id string) ([]Revision, 
 	}
 	return out, nil
 }
+
+// parseHistoryEntry decodes one field of an AgreementHistory HASH.
+func parseHistoryEntry(field, val string) (Revision, string, error) {
+	seq, err := strconv.ParseUint(field, 10, 64)
+	if err != nil {
+		return Revision{}, "", fmt.Errorf("field %q: %w", field, err)
+	}
+	ok, rest, found := strings.Cut(val, ":")
+	partner, data, found2 := strings.Cut(rest, ":")
+	if !found || !found2 {
+		return Revision{}, "", fmt.Errorf("malformed entry %q", field)
+	}
+	order, err := strconv.ParseUint(ok, 10, 64)
+	if err != nil {
+		return Revision{}, "", fmt.Errorf("entry %q order key: %w", field, err)
+	}
+	e := &bilatv1.AgreementRevision{}
+	if err := proto.Unmarshal([]byte(data), e); err != nil {
+		return Revision{}, "", fmt.Errorf("entry %q: %w", field, err)
+	}
+	return Revision{AgreementRevision: e, Sequence: seq, OrderKey: order}, partner, nil
+}
+
+// versionBytes fills in each version's agreement from the record HASH of
+// the partner that holds it: "pb" when it is the current version there,
+// else its "b:<sequence>" field.
+func (s *Store) versionBytes(ctx context.Context, id string, revs []Revision, where map[string][]int) error {
+	pipe := s.rdb.Pipeline()
+	cmds := map[string]*redis.SliceCmd{}
+	for partner, at := range where {
+		if !validCode(partner) {
+			continue
+		}
+		fields := []string{fieldSeq, fieldData}
+		for _, i := range at {
+			fields = append(fields, bodyField(revs[i].Sequence))
+		}
+		cmds[partner] = pipe.HMGet(ctx, s.keys.AgreementDoc(partner, id), fields...)
+	}
+	if len(cmds) == 0 {
+		return nil
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("history of %q: versions: %w", id, err)
+	}
+	for partner, cmd := range cmds {
+		vals := cmd.Val()
+		cur, _ := vals[0].(string)
+		for n, i := range where[partner] {
+			var data string
+			if cur == strconv.FormatUint(revs[i].OrderKey, 10) {
+				data, _ = vals[1].(string)
+			} else if kept, ok := vals[2+n].(string); ok {
+				_, data, _ = strings.Cut(kept, ":")
+			} else {
+				continue
+			}
+			a := &bilatv1.Agreement{}
+			if err := proto.Unmarshal([]byte(data), a); err != nil {
+				return fmt.Errorf("history of %q: version %d: %w", id, revs[i].Sequence, err)
+			}
+			revs[i].Agreement = a
+		}
+	}
+	return nil
+}
+
+// bodyField is the record HASH field keeping the version recorded by the
+// event with envelope sequence seq once it is not the current one.
+func bodyField(seq uint64) string { return "b:" + strconv.FormatUint(seq, 10) }
 
 func cmpUint(a, b uint64) int {
 	switch {

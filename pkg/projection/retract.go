@@ -127,7 +127,7 @@ func (s *Store) ApplyAgreementRetraction(ctx context.Context, ev *bilatv1.Agreem
 	}
 	// The tombstone entry of the history, after the retraction itself: a
 	// crash before it is repaired by the redelivery (both are idempotent).
-	entry, err := historyEntry(env, nil, ev.GetReason(), true)
+	entry, err := historyEntry(env, "", ev.GetReason(), true)
 	if err != nil {
 		return 0, err
 	}

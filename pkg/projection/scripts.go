@@ -31,6 +31,36 @@ local function flushCounts(h)
     end
   end
 end
+-- keepBody keeps a version of an agreement that is not (or no longer)
+-- its current one in the record HASH as "b:<event sequence>" = "<order
+-- key>:<bytes>", where the revision history reads it; the current version's
+-- bytes are "pb". A later enrichment of the same event replaces the field,
+-- an earlier one does not. ENR is 2^enrichmentVersionBits (version.go).
+local ENR = 1024
+local function keepBody(doc, order, pb)
+  local field = 'b:' .. string.format('%d', math.floor(tonumber(order) / ENR))
+  local had = redis.call('HGET', doc, field)
+  if had then
+    local k = tonumber(string.match(had, '^(%d+):'))
+    if k and k >= tonumber(order) then return end
+  end
+  redis.call('HSET', doc, field, order .. ':' .. pb)
+end
+-- supersede keeps the stored version (order key cur, bytes pb) before the
+-- event with order key order replaces it, unless both are enrichments of
+-- the same event.
+local function supersede(doc, cur, pb, order)
+  if cur and pb and math.floor(tonumber(cur) / ENR) ~= math.floor(tonumber(order) / ENR) then
+    keepBody(doc, cur, pb)
+  end
+end
+-- retire takes the current version out of a record HASH, keeping its
+-- bytes for the history, the revision and the kept versions.
+local function retire(doc)
+  local c = redis.call('HMGET', doc, 'seq', 'pb')
+  if c[1] and c[2] then keepBody(doc, c[1], c[2]) end
+  redis.call('HDEL', doc, 'pb', 'event', 'seq', 'updated', 'score', 'year', 'domains', 'dims', 'tomb')
+end
 local function agrRemove(bydate, dprefix, id, domains, year, dims)
   redis.call('ZREM', bydate, id)
   for d in string.gmatch(dims or '', '[^,]+') do bump(d .. '|' .. year, -1) end
@@ -77,8 +107,9 @@ local function state(status)
   return {status, '1', c[1], c[2] or '', c[3] or '0'}
 end
 if redis.call('SADD', applied, ARGV[1]) == 0 then return state('duplicate') end
-local cur = redis.call('HMGET', doc, 'seq', 'domains', 'year', 'rev', 'dims', 'tomb')
+local cur = redis.call('HMGET', doc, 'seq', 'domains', 'year', 'rev', 'dims', 'tomb', 'pb')
 if (cur[1] and tonumber(cur[1]) >= tonumber(ARGV[2])) or (cur[6] and tonumber(cur[6]) >= tonumber(ARGV[2])) then
+  if not (cur[1] and tonumber(cur[1]) == tonumber(ARGV[2])) then keepBody(doc, ARGV[2], ARGV[3]) end
   return state('stale')
 end
 if (cur[2] or '') ~= ARGV[9] then
@@ -86,6 +117,7 @@ if (cur[2] or '') ~= ARGV[9] then
   return {'retry'}
 end
 local id, dprefix = ARGV[8], ARGV[10]
+supersede(doc, cur[1], cur[7], ARGV[2])
 if cur[1] then
   agrRemove(bydate, dprefix, id, cur[2] or '', cur[3] or '0', cur[5])
 else
@@ -132,13 +164,15 @@ for i = 1, n do
   if seen[i] == 1 then
     out[i] = state(doc, 'duplicate')
   else
-    local cur = redis.call('HMGET', doc, 'seq', 'domains', 'year', 'rev', 'dims', 'tomb')
+    local cur = redis.call('HMGET', doc, 'seq', 'domains', 'year', 'rev', 'dims', 'tomb', 'pb')
     if (cur[1] and tonumber(cur[1]) >= tonumber(seq)) or (cur[6] and tonumber(cur[6]) >= tonumber(seq)) then
+      if not (cur[1] and tonumber(cur[1]) == tonumber(seq)) then keepBody(doc, seq, ARGV[a + 3]) end
       marks[#marks + 1] = ev
       out[i] = state(doc, 'stale')
     elseif (cur[2] or '') ~= ARGV[a + 9] then
       out[i] = {'retry'}
     else
+      supersede(doc, cur[1], cur[7], seq)
       if cur[1] then
         agrRemove(bydate, dprefix, id, cur[2] or '', cur[3] or '0', cur[5])
       else
@@ -195,9 +229,19 @@ if (cur[2] or '') ~= ARGV[3] then return {'retry', '0'} end
 agrRemove(bydate, ARGV[4], ARGV[2], cur[2] or '', cur[3] or '0', cur[5])
 bump('total', -1)
 flushCounts(counts)
-redis.call('DEL', doc)
+retire(doc)
 redis.call('HSET', doc, 'rev', cur[4] or '0')
 return {'removed', cur[4] or '0'}
+`)
+
+// markStaleAgreementScript marks an agreement event stale in its own
+// partner slot when the record lives under another partner with a newer
+// version, keeping its bytes for the revision history.
+// KEYS: applied, doc. ARGV: event id, sequence, protobuf bytes.
+var markStaleAgreementScript = redis.NewScript(luaHelpers + `
+redis.call('SADD', KEYS[1], ARGV[1])
+keepBody(KEYS[2], ARGV[2], ARGV[3])
+return 1
 `)
 
 // applyTradeScript applies one trade figure event in its partner slot.
@@ -313,7 +357,7 @@ if cur[1] then
   bump('total', -1)
   flushCounts(counts)
 end
-redis.call('DEL', doc)
+retire(doc)
 redis.call('HSET', doc, 'rev', cur[4] or '0', 'tomb', ARGV[2])
 redis.call('SADD', applied, ARGV[1])
 return {'retracted'}
