@@ -150,7 +150,15 @@ local dprefix = ARGV[1]
 local n = (#ARGV - 1) / 10
 local evs = {}
 for i = 1, n do evs[i] = ARGV[2 + (i - 1) * 10] end
-local seen = redis.call('SMISMEMBER', applied, unpack(evs))
+-- One event (a batch spread over many partners) is marked as the
+-- single-event script marks it, with one call instead of two.
+local one = n == 1
+local seen
+if one then
+  seen = {1 - redis.call('SADD', applied, evs[1])}
+else
+  seen = redis.call('SMISMEMBER', applied, unpack(evs))
+end
 local out, marks, dated, byDomain = {}, {}, {}, {}
 local function state(doc, status)
   local c = redis.call('HMGET', doc, 'score', 'domains', 'rev')
@@ -170,6 +178,7 @@ for i = 1, n do
       marks[#marks + 1] = ev
       out[i] = state(doc, 'stale')
     elseif (cur[2] or '') ~= ARGV[a + 9] then
+      if one then redis.call('SREM', applied, ev) end
       out[i] = {'retry'}
     else
       supersede(doc, cur[1], cur[7], seq)
@@ -204,7 +213,7 @@ for i = 1, n do
 end
 if #dated > 0 then redis.call('ZADD', bydate, unpack(dated)) end
 for d, z in pairs(byDomain) do redis.call('ZADD', dprefix .. d, unpack(z)) end
-if #marks > 0 then redis.call('SADD', applied, unpack(marks)) end
+if #marks > 0 and not one then redis.call('SADD', applied, unpack(marks)) end
 flushCounts(counts)
 return out
 `)
