@@ -55,7 +55,7 @@ const benchKeysPerUpdate = 12
 // batch updates to a pipeline (batch 1: one round trip per update, as the
 // consumer handled one event at a time). An update is benchCountsPerUpdate
 // HINCRBYs into one counts hash, or with perKey one HINCRBY into each of
-// benchKeysPerUpdate keys: the "same number of keys touched" of issue 4.
+// benchKeysPerUpdate keys: the "same number of keys touched" the target is set against.
 func rawRate(b *testing.B, r *testenv.RedisServer, n, batch int, perKey bool) float64 {
 	ctx := context.Background()
 	start := time.Now()
@@ -177,7 +177,7 @@ func BenchmarkApplyAgreementWorkers(b *testing.B) {
 // it) and reports the ratio of its rate to the raw pipelined HINCRBY rate
 // with one pipeline per update ("ratio") and with 100 updates per
 // pipeline ("ratio-vs-batch100"), and to 100-update pipelines of one
-// HINCRBY per key the apply touches ("ratio-vs-keys-batch100", issue 4's
+// HINCRBY per key the apply touches ("ratio-vs-keys-batch100", the
 // target ≥ 0.30), measured in interleaved chunks of 100 in the same run.
 // The agreements of a batch belong to one partner, to 10 or to 100: a
 // batch applies the agreements of one partner with one script call, so
