@@ -32,3 +32,54 @@ func Publish(ctx context.Context, js jetstream.JetStream, subject, msgID string,
 	metricPublished.WithLabelValues(ack.Stream, fmt.Sprint(ack.Duplicate)).Inc()
 	return ack, nil
 }
+
+// Outgoing is one message of PublishAll.
+type Outgoing struct {
+	Subject string
+	MsgID   string
+	Data    []byte
+	Header  nats.Header
+}
+
+// PublishAll stores msgs in order with one wait for all their PubAcks
+// (asynchronous publishes on one connection reach the stream in the order
+// they were sent), and returns one PubAck or error per message. A message
+// whose asynchronous publish failed is published again on its own, with
+// Publish's retries; its id keeps that idempotent.
+func PublishAll(ctx context.Context, js jetstream.JetStream, msgs []Outgoing) ([]*jetstream.PubAck, []error) {
+	acks := make([]*jetstream.PubAck, len(msgs))
+	errs := make([]error, len(msgs))
+	futures := make([]jetstream.PubAckFuture, len(msgs))
+	for i, m := range msgs {
+		if m.MsgID == "" {
+			errs[i] = fmt.Errorf("publish %s: empty message id", m.Subject)
+			continue
+		}
+		msg := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: nats.Header{}}
+		for k, v := range m.Header {
+			msg.Header[k] = append([]string(nil), v...)
+		}
+		futures[i], errs[i] = js.PublishMsgAsync(msg, jetstream.WithMsgID(m.MsgID))
+	}
+	for i, f := range futures {
+		if f == nil {
+			continue
+		}
+		select {
+		case ack := <-f.Ok():
+			acks[i] = ack
+			metricPublished.WithLabelValues(ack.Stream, fmt.Sprint(ack.Duplicate)).Inc()
+		case err := <-f.Err():
+			errs[i] = err
+		case <-ctx.Done():
+			errs[i] = ctx.Err()
+		}
+	}
+	for i, m := range msgs {
+		if errs[i] == nil || m.MsgID == "" {
+			continue
+		}
+		acks[i], errs[i] = Publish(ctx, js, m.Subject, m.MsgID, m.Data, m.Header)
+	}
+	return acks, errs
+}

@@ -83,7 +83,10 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	srv.ShutdownTimeout = common.ShutdownTimeout
 	bilatv1.RegisterIngestServiceServer(srv.GRPC(), ports.NewIngestServer(svc, log))
 
-	cons, err := natsx.Consume(ctx, js, ports.DoorConsumerConfig(), ports.NewDoor(svc, log).Handle, log)
+	door := ports.NewDoor(svc, log)
+	doorCfg := ports.DoorConsumerConfig()
+	doorCfg.HandleBatch = door.HandleBatch
+	cons, err := natsx.Consume(ctx, js, doorCfg, door.Handle, log)
 	if err != nil {
 		_ = lis.Close()
 		return err

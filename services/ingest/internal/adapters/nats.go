@@ -25,9 +25,47 @@ func NewEventPublisher(js jetstream.JetStream) *EventPublisher { return &EventPu
 
 // Publish stores ev with Nats-Msg-Id = ev.MsgID and waits for the PubAck.
 func (p *EventPublisher) Publish(ctx context.Context, ev app.Event) (bool, error) {
-	subject, err := eventSubject(ev.RecordType)
+	out, err := outgoing(ev)
 	if err != nil {
 		return false, err
+	}
+	ack, err := natsx.Publish(ctx, p.js, out.Subject, out.MsgID, out.Data, out.Header)
+	if err != nil {
+		return false, err
+	}
+	return duplicate(out.Subject, ack)
+}
+
+// PublishAll stores evs in order with one wait for their PubAcks.
+func (p *EventPublisher) PublishAll(ctx context.Context, evs []app.Event) ([]bool, []error) {
+	dups := make([]bool, len(evs))
+	errs := make([]error, len(evs))
+	var outs []natsx.Outgoing
+	var at []int
+	for i, ev := range evs {
+		out, err := outgoing(ev)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		outs, at = append(outs, out), append(at, i)
+	}
+	acks, perrs := natsx.PublishAll(ctx, p.js, outs)
+	for n, i := range at {
+		if perrs[n] != nil {
+			errs[i] = perrs[n]
+			continue
+		}
+		dups[i], errs[i] = duplicate(outs[n].Subject, acks[n])
+	}
+	return dups, errs
+}
+
+// outgoing is the BILAT_EVENTS message of ev.
+func outgoing(ev app.Event) (natsx.Outgoing, error) {
+	subject, err := eventSubject(ev.RecordType)
+	if err != nil {
+		return natsx.Outgoing{}, err
 	}
 	hdr := nats.Header{}
 	hdr.Set(natsx.HeaderEventType, ev.EventType)
@@ -37,10 +75,11 @@ func (p *EventPublisher) Publish(ctx context.Context, ev app.Event) (bool, error
 	if ev.Tracestate != "" {
 		hdr.Set(natsx.HeaderTracestate, ev.Tracestate)
 	}
-	ack, err := natsx.Publish(ctx, p.js, subject, ev.MsgID, ev.Data, hdr)
-	if err != nil {
-		return false, err
-	}
+	return natsx.Outgoing{Subject: subject, MsgID: ev.MsgID, Data: ev.Data, Header: hdr}, nil
+}
+
+// duplicate checks where the event landed and whether it was new.
+func duplicate(subject string, ack *jetstream.PubAck) (bool, error) {
 	if ack.Stream != natsx.StreamEvents {
 		return false, fmt.Errorf("publish %s: stored in stream %s, want %s", subject, ack.Stream, natsx.StreamEvents)
 	}

@@ -83,4 +83,37 @@ func TestEventPublisher(t *testing.T) {
 	if _, err := p.Publish(ctx, app.Event{RecordType: "treaty", MsgID: "evt-2"}); err == nil {
 		t.Fatal("unknown record type published")
 	}
+
+	// A batch: stored in order, the repeat and the known id reported as
+	// duplicates, the unknown type rejected without stopping the others.
+	batch := []app.Event{
+		{RecordType: domain.TypeAgreement, EventType: "bilat.v1.AgreementRecorded", MsgID: "evt-3", Data: []byte("3")},
+		{RecordType: "treaty", MsgID: "evt-4"},
+		{RecordType: domain.TypeTradeFigure, EventType: "bilat.v1.TradeFigureRecorded", MsgID: "evt-1", Data: []byte("x")},
+		{RecordType: domain.TypeAgreement, EventType: "bilat.v1.AgreementRecorded", MsgID: "evt-5", Data: []byte("5")},
+		{RecordType: domain.TypeAgreement, EventType: "bilat.v1.AgreementRecorded", MsgID: "evt-3", Data: []byte("3")},
+	}
+	dups, errs := p.PublishAll(ctx, batch)
+	if errs[0] != nil || errs[1] == nil || errs[2] != nil || errs[3] != nil || errs[4] != nil {
+		t.Fatalf("batch errors %v", errs)
+	}
+	if dups[0] || !dups[2] || dups[3] || !dups[4] {
+		t.Fatalf("batch duplicates %v", dups)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 3 {
+		t.Fatalf("%d events stored, want 3", info.State.Msgs)
+	}
+	for seq, want := range map[uint64]string{2: "evt-3", 3: "evt-5"} {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Header.Get(natsx.HeaderMsgID); got != want {
+			t.Fatalf("event %d is %s, want %s", seq, got, want)
+		}
+	}
 }

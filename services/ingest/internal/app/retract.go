@@ -21,9 +21,9 @@ func (s *Service) RetractAgreement(ctx context.Context, id, reason string, meta 
 		return Result{}, &ValidationError{Record: "agreement retraction", Violations: vs}
 	}
 	hash := domain.RetractionHash(domain.TypeAgreementRetraction, id, reason)
-	return s.record(ctx, domain.TypeAgreementRetraction, id, hash, meta, func(env *bilatv1.Envelope) proto.Message {
+	return s.record(ctx, newPending(domain.TypeAgreementRetraction, id, hash, meta, func(env *bilatv1.Envelope) proto.Message {
 		return &bilatv1.AgreementRetracted{Envelope: env, AgreementId: id, Reason: reason}
-	})
+	}))
 }
 
 // RetractTradeFigure is RetractAgreement for trade figures
@@ -35,7 +35,7 @@ func (s *Service) RetractTradeFigure(ctx context.Context, id, reason string, met
 		return Result{}, &ValidationError{Record: "trade figure retraction", Violations: vs}
 	}
 	hash := domain.RetractionHash(domain.TypeTradeFigureRetraction, id, reason)
-	return s.record(ctx, domain.TypeTradeFigureRetraction, id, hash, meta, func(env *bilatv1.Envelope) proto.Message {
+	return s.record(ctx, newPending(domain.TypeTradeFigureRetraction, id, hash, meta, func(env *bilatv1.Envelope) proto.Message {
 		return &bilatv1.TradeFigureRetracted{Envelope: env, FigureId: id, Reason: reason}
-	})
+	}))
 }

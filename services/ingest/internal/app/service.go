@@ -36,6 +36,14 @@ type EventPublisher interface {
 	Publish(ctx context.Context, ev Event) (duplicate bool, err error)
 }
 
+// BatchPublisher is an EventPublisher that can store several events with
+// one wait: PublishAll stores evs in order (the stream holds them in that
+// order) and returns, per event, whether it was a duplicate or the error.
+// A publisher without it publishes a batch one event at a time.
+type BatchPublisher interface {
+	PublishAll(ctx context.Context, evs []Event) (duplicates []bool, errs []error)
+}
+
 // IdempotencyStore remembers accepted idempotency keys for ever, beyond
 // the stream's duplicate window.
 type IdempotencyStore interface {
@@ -119,6 +127,51 @@ func New(pub EventPublisher, store IdempotencyStore, log *slog.Logger, opts Opti
 // the agreement in the caller's request, used in violations. The argument
 // is not modified.
 func (s *Service) SubmitAgreement(ctx context.Context, in *bilatv1.Agreement, root string, meta Meta) (Result, error) {
+	p, err := prepareAgreement(in, root, meta)
+	if err != nil {
+		return Result{}, err
+	}
+	return s.record(ctx, p)
+}
+
+// SubmitTradeFigure is SubmitAgreement for trade figures.
+func (s *Service) SubmitTradeFigure(ctx context.Context, in *bilatv1.TradeFigure, root string, meta Meta) (Result, error) {
+	p, err := prepareFigure(in, root, meta)
+	if err != nil {
+		return Result{}, err
+	}
+	return s.record(ctx, p)
+}
+
+// Submission is one record of SubmitBatch: an agreement or a trade figure,
+// with its path in the caller's request and what the door knows of it.
+type Submission struct {
+	Agreement *bilatv1.Agreement
+	Figure    *bilatv1.TradeFigure
+	Root      string
+	Meta      Meta
+}
+
+func (sub Submission) prepare() (pending, error) {
+	if sub.Figure != nil {
+		return prepareFigure(sub.Figure, sub.Root, sub.Meta)
+	}
+	return prepareAgreement(sub.Agreement, sub.Root, sub.Meta)
+}
+
+// pending is a valid submission with its keys, ready to be recorded.
+type pending struct {
+	recordType string
+	recordID   string
+	key        string // namespaced idempotency key
+	meta       Meta
+	build      func(*bilatv1.Envelope) proto.Message
+}
+
+func (p pending) keyHash() string { return domain.KeyHash(p.key) }
+func (p pending) eventID() string { return domain.EventID(p.key) }
+
+func prepareAgreement(in *bilatv1.Agreement, root string, meta Meta) (pending, error) {
 	var a *bilatv1.Agreement
 	if in != nil {
 		a = proto.Clone(in).(*bilatv1.Agreement)
@@ -126,20 +179,19 @@ func (s *Service) SubmitAgreement(ctx context.Context, in *bilatv1.Agreement, ro
 	}
 	vs := append(domain.ValidateAgreement(a, root), domain.ValidateIdempotencyKey(meta.IdempotencyKey, meta.keyField())...)
 	if len(vs) > 0 {
-		return Result{}, &ValidationError{Record: domain.TypeAgreement, Violations: vs}
+		return pending{}, &ValidationError{Record: domain.TypeAgreement, Violations: vs}
 	}
 	hash, err := domain.ContentHash(a)
 	if err != nil {
-		return Result{}, err
+		return pending{}, err
 	}
 	a.Id = domain.RecordID(a.Id, domain.AgreementIDPrefix, hash)
-	return s.record(ctx, domain.TypeAgreement, a.Id, hash, meta, func(env *bilatv1.Envelope) proto.Message {
+	return newPending(domain.TypeAgreement, a.Id, hash, meta, func(env *bilatv1.Envelope) proto.Message {
 		return &bilatv1.AgreementRecorded{Envelope: env, Agreement: a}
-	})
+	}), nil
 }
 
-// SubmitTradeFigure is SubmitAgreement for trade figures.
-func (s *Service) SubmitTradeFigure(ctx context.Context, in *bilatv1.TradeFigure, root string, meta Meta) (Result, error) {
+func prepareFigure(in *bilatv1.TradeFigure, root string, meta Meta) (pending, error) {
 	var f *bilatv1.TradeFigure
 	if in != nil {
 		f = proto.Clone(in).(*bilatv1.TradeFigure)
@@ -147,16 +199,21 @@ func (s *Service) SubmitTradeFigure(ctx context.Context, in *bilatv1.TradeFigure
 	}
 	vs := append(domain.ValidateTradeFigure(f, root), domain.ValidateIdempotencyKey(meta.IdempotencyKey, meta.keyField())...)
 	if len(vs) > 0 {
-		return Result{}, &ValidationError{Record: domain.TypeTradeFigure, Violations: vs}
+		return pending{}, &ValidationError{Record: domain.TypeTradeFigure, Violations: vs}
 	}
 	hash, err := domain.ContentHash(f)
 	if err != nil {
-		return Result{}, err
+		return pending{}, err
 	}
 	f.Id = domain.RecordID(f.Id, domain.TradeFigureIDPrefix, hash)
-	return s.record(ctx, domain.TypeTradeFigure, f.Id, hash, meta, func(env *bilatv1.Envelope) proto.Message {
+	return newPending(domain.TypeTradeFigure, f.Id, hash, meta, func(env *bilatv1.Envelope) proto.Message {
 		return &bilatv1.TradeFigureRecorded{Envelope: env, Figure: f}
-	})
+	}), nil
+}
+
+func newPending(recordType, recordID, contentHash string, meta Meta, build func(*bilatv1.Envelope) proto.Message) pending {
+	key := domain.NamespacedKey(recordType, domain.IdempotencyKey(contentHash, meta.IdempotencyKey))
+	return pending{recordType: recordType, recordID: recordID, key: key, meta: meta, build: build}
 }
 
 func (m Meta) keyField() string {
@@ -170,60 +227,72 @@ func (m Meta) keyField() string {
 // store is consulted first (it covers any age), the stream's Nats-Msg-Id
 // deduplication covers racing submissions, and the key is remembered only
 // after the event is durable, so a failure in between is retried safely.
-func (s *Service) record(ctx context.Context, recordType, recordID, contentHash string, meta Meta, build func(*bilatv1.Envelope) proto.Message) (Result, error) {
+func (s *Service) record(ctx context.Context, p pending) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	log := s.logFor(p)
 
-	key := domain.NamespacedKey(recordType, domain.IdempotencyKey(contentHash, meta.IdempotencyKey))
-	keyHash := domain.KeyHash(key)
-	eventID := domain.EventID(key)
-	log := s.log.With("type", recordType, "record_id", recordID, "event_id", eventID, "source", meta.Source)
-
-	stored, found, err := s.store.Lookup(ctx, keyHash)
+	stored, found, err := s.store.Lookup(ctx, p.keyHash())
 	if err != nil {
 		return Result{}, fmt.Errorf("look up idempotency key: %w", err)
 	}
 	if found {
 		log.Debug("duplicate submission", "first_event_id", stored)
-		return Result{EventID: stored, RecordID: recordID, Duplicate: true}, nil
+		return Result{EventID: stored, RecordID: p.recordID, Duplicate: true}, nil
 	}
-
-	now := s.now()
-	occurred := meta.OccurredAt
-	if occurred.IsZero() {
-		occurred = now
-	}
-	msg := build(&bilatv1.Envelope{
-		EventId:        eventID,
-		IdempotencyKey: key,
-		OccurredAt:     timestamppb.New(occurred),
-		RecordedAt:     timestamppb.New(now),
-		Source:         meta.Source,
-		Traceparent:    meta.Traceparent,
-		Tracestate:     meta.Tracestate,
-	})
-	data, err := proto.Marshal(msg)
+	ev, err := s.event(p)
 	if err != nil {
-		return Result{}, fmt.Errorf("encode %s: %w", msg.ProtoReflect().Descriptor().FullName(), err)
+		return Result{}, err
 	}
-	dup, err := s.pub.Publish(ctx, Event{
-		RecordType:  recordType,
-		EventType:   string(msg.ProtoReflect().Descriptor().FullName()),
-		MsgID:       eventID,
-		Data:        data,
-		Traceparent: meta.Traceparent,
-		Tracestate:  meta.Tracestate,
-	})
+	dup, err := s.pub.Publish(ctx, ev)
 	if err != nil {
 		return Result{}, fmt.Errorf("publish event: %w", err)
 	}
-	if err := s.store.Remember(ctx, keyHash, eventID); err != nil {
+	if err := s.store.Remember(ctx, p.keyHash(), ev.MsgID); err != nil {
 		return Result{}, fmt.Errorf("remember idempotency key: %w", err)
 	}
+	s.logRecorded(log, dup)
+	return Result{EventID: ev.MsgID, RecordID: p.recordID, Duplicate: dup}, nil
+}
+
+func (s *Service) logFor(p pending) *slog.Logger {
+	return s.log.With("type", p.recordType, "record_id", p.recordID, "event_id", p.eventID(), "source", p.meta.Source)
+}
+
+func (s *Service) logRecorded(log *slog.Logger, dup bool) {
 	if dup {
 		log.Debug("duplicate submission caught by the stream")
 	} else {
 		log.Debug("recorded")
 	}
-	return Result{EventID: eventID, RecordID: recordID, Duplicate: dup}, nil
+}
+
+// event builds the stored event of p.
+func (s *Service) event(p pending) (Event, error) {
+	now := s.now()
+	occurred := p.meta.OccurredAt
+	if occurred.IsZero() {
+		occurred = now
+	}
+	msg := p.build(&bilatv1.Envelope{
+		EventId:        p.eventID(),
+		IdempotencyKey: p.key,
+		OccurredAt:     timestamppb.New(occurred),
+		RecordedAt:     timestamppb.New(now),
+		Source:         p.meta.Source,
+		Traceparent:    p.meta.Traceparent,
+		Tracestate:     p.meta.Tracestate,
+	})
+	data, err := proto.Marshal(msg)
+	if err != nil {
+		return Event{}, fmt.Errorf("encode %s: %w", msg.ProtoReflect().Descriptor().FullName(), err)
+	}
+	return Event{
+		RecordType:  p.recordType,
+		EventType:   string(msg.ProtoReflect().Descriptor().FullName()),
+		MsgID:       p.eventID(),
+		Data:        data,
+		Traceparent: p.meta.Traceparent,
+		Tracestate:  p.meta.Tracestate,
+	}, nil
 }

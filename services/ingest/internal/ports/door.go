@@ -39,8 +39,10 @@ func DoorConsumerConfig() natsx.ConsumerConfig {
 		Stream:  natsx.StreamIngest,
 		Durable: "ingest",
 		Stage:   "ingest",
-		// One at a time, in publish order: of two messages with the same
-		// key the first wins, and versions of a record keep their order.
+		// One worker, in publish order: of two messages with the same key
+		// the first wins, and versions of a record keep their order. The
+		// messages waiting for it are recorded as one batch
+		// (Door.HandleBatch), whose events keep that order.
 	}
 }
 
@@ -57,45 +59,74 @@ func NewDoor(svc *app.Service, log *slog.Logger) *Door { return &Door{svc: svc, 
 // poison (dead-lettered with the reason); a failure to record is
 // transient and the message is redelivered.
 func (d *Door) Handle(ctx context.Context, msg jetstream.Msg) error {
+	return d.HandleBatch(ctx, []jetstream.Msg{msg})[0]
+}
+
+// HandleBatch records the raw messages waiting for the door together
+// (app.Service.SubmitBatch: their events reach the stream in the order of
+// the messages), with Handle's answer for each.
+func (d *Door) HandleBatch(ctx context.Context, msgs []jetstream.Msg) []error {
+	out := make([]error, len(msgs))
+	subs := make([]app.Submission, 0, len(msgs))
+	at := make([]int, 0, len(msgs))
+	for i, msg := range msgs {
+		sub, err := decodeDoorMsg(msg)
+		if err != nil {
+			out[i] = natsx.Poison(err)
+			continue
+		}
+		subs, at = append(subs, sub), append(at, i)
+	}
+	results, errs := d.svc.SubmitBatch(ctx, subs)
+	for n, i := range at {
+		subject, recordType := msgs[i].Subject(), domain.TypeAgreement
+		if subs[n].Figure != nil {
+			recordType = domain.TypeTradeFigure
+		}
+		res, err := results[n], errs[n]
+		observe("jetstream", recordType, res, err)
+		if _, ok := app.IsValidation(err); ok {
+			out[i] = natsx.Poison(err)
+			continue
+		}
+		if err != nil {
+			out[i] = fmt.Errorf("record %s from %s: %w", recordType, subject, err)
+			continue
+		}
+		d.log.Debug("raw message recorded", "subject", subject, "event_id", res.EventID, "record_id", res.RecordID, "duplicate", res.Duplicate)
+	}
+	return out
+}
+
+// decodeDoorMsg reads a raw message into a submission; its errors make the
+// message poison.
+func decodeDoorMsg(msg jetstream.Msg) (app.Submission, error) {
 	subject := msg.Subject()
 	hdr := msg.Headers()
-	var (
-		recordType string
-		submit     func(app.Meta) (app.Result, error)
-	)
+	var sub app.Submission
 	switch subject {
 	case natsx.SubjectIngestAgreement:
-		recordType = domain.TypeAgreement
 		var a bilatv1.Agreement
 		if err := DecodeBody(msg.Data(), header(hdr, headerContentType), &a); err != nil {
-			return natsx.Poison(fmt.Errorf("undecodable agreement on %s: %w", subject, err))
+			return sub, fmt.Errorf("undecodable agreement on %s: %w", subject, err)
 		}
-		submit = func(m app.Meta) (app.Result, error) { return d.svc.SubmitAgreement(ctx, &a, "agreement", m) }
+		sub.Agreement, sub.Root = &a, "agreement"
 	case natsx.SubjectIngestTrade:
-		recordType = domain.TypeTradeFigure
 		var f bilatv1.TradeFigure
 		if err := DecodeBody(msg.Data(), header(hdr, headerContentType), &f); err != nil {
-			return natsx.Poison(fmt.Errorf("undecodable trade figure on %s: %w", subject, err))
+			return sub, fmt.Errorf("undecodable trade figure on %s: %w", subject, err)
 		}
-		submit = func(m app.Meta) (app.Result, error) { return d.svc.SubmitTradeFigure(ctx, &f, "trade_figure", m) }
+		sub.Figure, sub.Root = &f, "trade_figure"
 	default:
-		return natsx.Poison(fmt.Errorf("unknown subject %s: publish agreements on %s and trade figures on %s",
-			subject, natsx.SubjectIngestAgreement, natsx.SubjectIngestTrade))
+		return sub, fmt.Errorf("unknown subject %s: publish agreements on %s and trade figures on %s",
+			subject, natsx.SubjectIngestAgreement, natsx.SubjectIngestTrade)
 	}
 	meta, err := doorMeta(subject, hdr)
 	if err != nil {
-		return natsx.Poison(err)
+		return sub, err
 	}
-	res, err := submit(meta)
-	observe("jetstream", recordType, res, err)
-	if _, ok := app.IsValidation(err); ok {
-		return natsx.Poison(err)
-	}
-	if err != nil {
-		return fmt.Errorf("record %s from %s: %w", recordType, subject, err)
-	}
-	d.log.Debug("raw message recorded", "subject", subject, "event_id", res.EventID, "record_id", res.RecordID, "duplicate", res.Duplicate)
-	return nil
+	sub.Meta = meta
+	return sub, nil
 }
 
 // DecodeBody decodes a raw door body into m: protojson when the body

@@ -78,54 +78,112 @@ func (s *IngestServer) RetractTradeFigure(ctx context.Context, req *bilatv1.Retr
 	return &bilatv1.RetractTradeFigureResponse{Result: submitResult(res)}, nil
 }
 
-// Import records each item as it arrives; nothing is buffered, so the
-// stream may be arbitrarily long. Invalid items are rejected one by one.
-// A failure to record (NATS down) ends the call: the items before it are
-// durable and a retried import skips them as duplicates.
+// importBatch bounds how many received items Import records together.
+const importBatch = 64
+
+// Import records the items as they arrive: the items already received
+// (up to importBatch) are recorded together (app.Service.SubmitBatch,
+// which keeps their order in the stream), so only that much is buffered
+// and the stream may be arbitrarily long. Invalid items are rejected one
+// by one. A failure to record (NATS down) ends the call: the items before
+// it are durable and a retried import skips them as duplicates.
 func (s *IngestServer) Import(stream bilatv1.IngestService_ImportServer) error {
 	ctx := stream.Context()
-	resp := &bilatv1.ImportResponse{}
-	for index := int64(0); ; index++ {
-		req, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			s.log.Info("import done", "accepted", resp.Accepted, "duplicates", resp.Duplicates, "rejected", resp.Rejected)
-			return stream.SendAndClose(resp)
+	reqs := make(chan *bilatv1.ImportRequest, importBatch)
+	recvErr := make(chan error, 1)
+	go func() {
+		defer close(reqs)
+		for {
+			req, err := stream.Recv()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			select {
+			case reqs <- req:
+			case <-ctx.Done():
+				recvErr <- ctx.Err()
+				return
+			}
 		}
-		if err != nil {
+	}()
+	resp := &bilatv1.ImportResponse{}
+	var index int64
+	for req := range reqs {
+		batch := []*bilatv1.ImportRequest{req}
+	drain:
+		for len(batch) < importBatch {
+			select {
+			case r, ok := <-reqs:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		if err := s.importItems(ctx, batch, index, resp); err != nil {
 			return err
 		}
+		index += int64(len(batch))
+	}
+	if err := <-recvErr; !errors.Is(err, io.EOF) {
+		return err
+	}
+	s.log.Info("import done", "accepted", resp.Accepted, "duplicates", resp.Duplicates, "rejected", resp.Rejected)
+	return stream.SendAndClose(resp)
+}
+
+// importItems records items (the first at index) and counts them in resp.
+func (s *IngestServer) importItems(ctx context.Context, items []*bilatv1.ImportRequest, index int64, resp *bilatv1.ImportResponse) error {
+	subs := make([]app.Submission, len(items))
+	for i, req := range items {
 		meta := grpcMeta(ctx, req.GetIdempotencyKey())
-		var (
-			res        app.Result
-			recordType string
-		)
 		switch item := req.GetItem().(type) {
 		case *bilatv1.ImportRequest_Agreement:
-			recordType = domain.TypeAgreement
-			res, err = s.svc.SubmitAgreement(ctx, item.Agreement, "agreement", meta)
+			subs[i] = app.Submission{Agreement: item.Agreement, Root: "agreement", Meta: meta}
 		case *bilatv1.ImportRequest_TradeFigure:
-			recordType = domain.TypeTradeFigure
-			res, err = s.svc.SubmitTradeFigure(ctx, item.TradeFigure, "trade_figure", meta)
-		default:
+			subs[i] = app.Submission{Figure: item.TradeFigure, Root: "trade_figure", Meta: meta}
+		}
+	}
+	var valid []app.Submission
+	var at []int
+	for i, sub := range subs {
+		if sub.Agreement != nil || sub.Figure != nil {
+			valid, at = append(valid, sub), append(at, i)
+		}
+	}
+	results, errs := s.svc.SubmitBatch(ctx, valid)
+	n := 0
+	for i, sub := range subs {
+		idx := index + int64(i)
+		if sub.Agreement == nil && sub.Figure == nil {
 			resp.Rejected++
 			addRejection(resp, &bilatv1.Rejection{
-				Index:       index,
+				Index:       idx,
 				Reason:      "no item: set agreement or trade_figure",
 				FieldErrors: []*bilatv1.FieldError{{Field: "item", Description: "required: set agreement or trade_figure"}},
 			})
 			metricSubmissions.WithLabelValues("import", "none", "rejected").Inc()
 			continue
 		}
+		res, err := results[n], errs[n]
+		n++
+		recordType := domain.TypeAgreement
+		if sub.Figure != nil {
+			recordType = domain.TypeTradeFigure
+		}
 		observe("import", recordType, res, err)
 		if v, ok := app.IsValidation(err); ok {
 			resp.Rejected++
-			addRejection(resp, rejection(index, v))
+			addRejection(resp, rejection(idx, v))
 			continue
 		}
 		if err != nil {
 			st := status.Convert(toStatus(ctx, strings.ReplaceAll(recordType, "_", " "), err))
 			return status.Errorf(st.Code(), "import item %d: %s (before it: %d accepted, %d duplicates, %d rejected)",
-				index, st.Message(), resp.Accepted, resp.Duplicates, resp.Rejected)
+				idx, st.Message(), resp.Accepted, resp.Duplicates, resp.Rejected)
 		}
 		if res.Duplicate {
 			resp.Duplicates++
@@ -133,6 +191,7 @@ func (s *IngestServer) Import(stream bilatv1.IngestService_ImportServer) error {
 			resp.Accepted++
 		}
 	}
+	return nil
 }
 
 func addRejection(resp *bilatv1.ImportResponse, r *bilatv1.Rejection) {

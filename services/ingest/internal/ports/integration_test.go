@@ -58,7 +58,10 @@ func startStack(t *testing.T, streams natsx.StreamsConfig, opts app.Options) *st
 	served := make(chan error, 1)
 	go func() { served <- srv.ServeListener(ctx, lis) }()
 
-	cons, err := natsx.Consume(ctx, n.JS, DoorConsumerConfig(), NewDoor(svc, log).Handle, log)
+	door := NewDoor(svc, log)
+	cfg := DoorConsumerConfig()
+	cfg.HandleBatch = door.HandleBatch
+	cons, err := natsx.Consume(ctx, n.JS, cfg, door.Handle, log)
 	if err != nil {
 		t.Fatal(err)
 	}
