@@ -145,7 +145,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	srv.ShutdownTimeout = s.ShutdownTimeout
 	bilatv1.RegisterGazetteerServiceServer(srv.GRPC(), ports.NewGazetteerServer(app.NewGazetteer(g)).Curation(cur, svc))
 
-	cons, err := natsx.Consume(ctx, js, ports.ConsumerConfig(), ports.EventHandler(svc), log)
+	consCfg := ports.ConsumerConfig()
+	consCfg.HandleBatch = ports.BatchHandler(svc)
+	cons, err := natsx.Consume(ctx, js, consCfg, ports.EventHandler(svc), log)
 	if err != nil {
 		_ = lis.Close()
 		watcher.Stop(ctx)

@@ -39,3 +39,22 @@ func (p *EnrichedPublisher) Publish(ctx context.Context, m app.Message) error {
 	}
 	return nil
 }
+
+// PublishAll stores ms in order with one wait for their PubAcks.
+func (p *EnrichedPublisher) PublishAll(ctx context.Context, ms []app.Message) []error {
+	outs := make([]natsx.Outgoing, len(ms))
+	for i, m := range ms {
+		hdr := nats.Header{}
+		for k, v := range m.Headers {
+			hdr.Set(k, v)
+		}
+		outs[i] = natsx.Outgoing{Subject: m.Subject, MsgID: m.MsgID, Data: m.Data, Header: hdr}
+	}
+	acks, errs := natsx.PublishAll(ctx, p.js, outs)
+	for i, ack := range acks {
+		if errs[i] == nil && ack.Stream != natsx.StreamEnriched {
+			errs[i] = fmt.Errorf("publish %s: stored in stream %s, want %s", ms[i].Subject, ack.Stream, natsx.StreamEnriched)
+		}
+	}
+	return errs
+}

@@ -1,9 +1,6 @@
 package app
 
 import (
-	"context"
-	"fmt"
-
 	"google.golang.org/protobuf/proto"
 
 	"bilat.dev/pkg/natsx"
@@ -24,8 +21,9 @@ func isRetraction(subject string) bool {
 	return subject == subjectEventAgreementRetracted || subject == subjectEventTradeRetracted
 }
 
-// passRetraction republishes a retraction event on BILAT_ENRICHED.
-func (s *Service) passRetraction(ctx context.Context, ev Event) error {
+// retraction is the BILAT_ENRICHED message that passes a retraction event
+// on unchanged (besides its envelope's sequence and trace context).
+func (s *Service) retraction(ev Event) (Message, error) {
 	var (
 		msg     proto.Message
 		env     **bilatv1.Envelope
@@ -40,10 +38,10 @@ func (s *Service) passRetraction(ctx context.Context, ev Event) error {
 		msg, env, subject, id = m, &m.Envelope, subjectEnrichedTradeRetracted, m.GetFigureId
 	}
 	if err := proto.Unmarshal(ev.Data, msg); err != nil {
-		return permanent("decode %s: %v", msg.ProtoReflect().Descriptor().FullName(), err)
+		return Message{}, permanent("decode %s: %v", msg.ProtoReflect().Descriptor().FullName(), err)
 	}
 	if id() == "" {
-		return permanent("%s names no record", msg.ProtoReflect().Descriptor().FullName())
+		return Message{}, permanent("%s names no record", msg.ProtoReflect().Descriptor().FullName())
 	}
 	if *env == nil {
 		*env = &bilatv1.Envelope{}
@@ -51,7 +49,7 @@ func (s *Service) passRetraction(ctx context.Context, ev Event) error {
 	e := *env
 	if e.EventId == "" {
 		if ev.MsgID == "" {
-			return permanent("event has no envelope.event_id and no Nats-Msg-Id")
+			return Message{}, permanent("event has no envelope.event_id and no Nats-Msg-Id")
 		}
 		e.EventId = ev.MsgID
 	}
@@ -61,7 +59,7 @@ func (s *Service) passRetraction(ctx context.Context, ev Event) error {
 	e.Sequence = ev.StreamSequence
 	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
 	if err != nil {
-		return permanent("encode retraction: %v", err)
+		return Message{}, permanent("encode retraction: %v", err)
 	}
 	hdr := map[string]string{natsx.HeaderEventType: string(msg.ProtoReflect().Descriptor().FullName())}
 	if e.Traceparent != "" {
@@ -70,9 +68,6 @@ func (s *Service) passRetraction(ctx context.Context, ev Event) error {
 	if e.Tracestate != "" {
 		hdr[natsx.HeaderTracestate] = e.Tracestate
 	}
-	if err := s.pub.Publish(ctx, Message{Subject: subject, MsgID: e.EventId, Data: data, Headers: hdr}); err != nil {
-		return fmt.Errorf("publish retraction %s: %w", e.EventId, err)
-	}
-	s.log.Debug("passed retraction", "event_id", e.EventId, "record_id", id(), "seq", ev.StreamSequence)
-	return nil
+	s.log.Debug("passing retraction", "event_id", e.EventId, "record_id", id(), "seq", ev.StreamSequence)
+	return Message{Subject: subject, MsgID: e.EventId, Data: data, Headers: hdr}, nil
 }

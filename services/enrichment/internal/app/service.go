@@ -50,6 +50,13 @@ type Publisher interface {
 	Publish(ctx context.Context, m Message) error
 }
 
+// BatchPublisher is a Publisher that stores several messages with one
+// wait, in order, returning one error per message. Without it a batch is
+// published one message at a time.
+type BatchPublisher interface {
+	PublishAll(ctx context.Context, ms []Message) []error
+}
+
 // Tracker keeps the names that did not resolve, with the stream sequences
 // of the events that carried them, durably.
 type Tracker interface {
@@ -98,10 +105,51 @@ const (
 // enriched event is durable; errors wrapping ErrPermanent will never
 // succeed; other errors are worth a retry.
 func (s *Service) Handle(ctx context.Context, ev Event) error {
-	if isRetraction(ev.Subject) {
-		return s.passRetraction(ctx, ev)
+	return s.HandleBatch(ctx, []Event{ev})[0]
+}
+
+// HandleBatch is Handle for several events: each is enriched as alone,
+// and the enriched events are published together, in the order of evs,
+// with one wait for the stream's acknowledgements.
+func (s *Service) HandleBatch(ctx context.Context, evs []Event) []error {
+	errs := make([]error, len(evs))
+	var out []Message
+	var at []int
+	for i, ev := range evs {
+		var m Message
+		if isRetraction(ev.Subject) {
+			m, errs[i] = s.retraction(ev)
+		} else {
+			m, errs[i] = s.prepare(ctx, ev, 0)
+		}
+		if errs[i] == nil {
+			out, at = append(out, m), append(at, i)
+		}
 	}
-	return s.handle(ctx, ev, 0)
+	for n, err := range s.publishAll(ctx, out) {
+		i := at[n]
+		if err != nil {
+			errs[i] = fmt.Errorf("publish enriched event at seq %d: %w", evs[i].StreamSequence, err)
+			continue
+		}
+		s.log.Debug("published", "subject", out[n].Subject, "msg_id", out[n].MsgID, "seq", evs[i].StreamSequence)
+	}
+	return errs
+}
+
+// publishAll stores ms in order, with one wait when the publisher can.
+func (s *Service) publishAll(ctx context.Context, ms []Message) []error {
+	if len(ms) == 0 {
+		return nil
+	}
+	if bp, ok := s.pub.(BatchPublisher); ok {
+		return bp.PublishAll(ctx, ms)
+	}
+	errs := make([]error, len(ms))
+	for i, m := range ms {
+		errs[i] = s.pub.Publish(ctx, m)
+	}
+	return errs
 }
 
 // Enriched is one event after enrichment, not yet published.
@@ -166,9 +214,22 @@ func (s *Service) enrich(ev Event) (*Enriched, error) {
 // handle enriches an event as enrichment version v (0 the first time,
 // higher after an operator's alias) and publishes it.
 func (s *Service) handle(ctx context.Context, ev Event, version uint32) error {
-	en, err := s.enrich(ev)
+	m, err := s.prepare(ctx, ev, version)
 	if err != nil {
 		return err
+	}
+	if err := s.pub.Publish(ctx, m); err != nil {
+		return fmt.Errorf("publish enriched event at seq %d: %w", ev.StreamSequence, err)
+	}
+	return nil
+}
+
+// prepare enriches an event as enrichment version v, records its
+// unresolved names, and returns the message to publish.
+func (s *Service) prepare(ctx context.Context, ev Event, version uint32) (Message, error) {
+	en, err := s.enrich(ev)
+	if err != nil {
+		return Message{}, err
 	}
 	msg, e, recordType, partner := en.Msg, en.Envelope, en.RecordType, en.Partner
 	e.EnrichmentVersion = version
@@ -181,13 +242,13 @@ func (s *Service) handle(ctx context.Context, ev Event, version uint32) error {
 	// operator can already find its names in the unresolved list.
 	if s.tracker != nil && len(en.Unresolved) > 0 {
 		if err := s.tracker.Track(ctx, ev.StreamSequence, en.Unresolved); err != nil {
-			return fmt.Errorf("track unresolved names of %s: %w", e.EventId, err)
+			return Message{}, fmt.Errorf("track unresolved names of %s: %w", e.EventId, err)
 		}
 	}
 
 	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
 	if err != nil {
-		return permanent("encode enriched event: %v", err)
+		return Message{}, permanent("encode enriched event: %v", err)
 	}
 	hdr := map[string]string{natsx.HeaderEventType: string(msg.ProtoReflect().Descriptor().FullName())}
 	tp, ts := ev.Traceparent, ev.Tracestate
@@ -200,10 +261,6 @@ func (s *Service) handle(ctx context.Context, ev Event, version uint32) error {
 	if ts != "" {
 		hdr[natsx.HeaderTracestate] = ts
 	}
-	out := Message{Subject: natsx.SubjectEnriched(recordType, partner), MsgID: msgID, Data: data, Headers: hdr}
-	if err := s.pub.Publish(ctx, out); err != nil {
-		return fmt.Errorf("publish enriched %s %s: %w", recordType, e.EventId, err)
-	}
-	s.log.Debug("enriched", "type", recordType, "event_id", e.EventId, "seq", ev.StreamSequence, "version", version, "subject", out.Subject)
-	return nil
+	s.log.Debug("enriched", "type", recordType, "event_id", e.EventId, "seq", ev.StreamSequence, "version", version, "partner", partner)
+	return Message{Subject: natsx.SubjectEnriched(recordType, partner), MsgID: msgID, Data: data, Headers: hdr}, nil
 }

@@ -41,27 +41,47 @@ func ConsumerConfig() natsx.ConsumerConfig {
 // EventHandler adapts the app to natsx.Consume: permanent failures become
 // poison (dead-lettered with the reason), others are retried.
 func EventHandler(svc *app.Service) natsx.Handler {
+	batch := BatchHandler(svc)
 	return func(ctx context.Context, msg jetstream.Msg) error {
-		meta := natsx.Meta(msg)
-		if meta == nil {
-			return natsx.Poison(errors.New("message has no JetStream metadata"))
+		return batch(ctx, []jetstream.Msg{msg})[0]
+	}
+}
+
+// BatchHandler is EventHandler for natsx.ConsumerConfig.HandleBatch: the
+// waiting events of one worker are enriched and published together
+// (app.Service.HandleBatch), and each is acked, retried or dead-lettered
+// by its own result.
+func BatchHandler(svc *app.Service) natsx.BatchHandler {
+	return func(ctx context.Context, msgs []jetstream.Msg) []error {
+		out := make([]error, len(msgs))
+		evs := make([]app.Event, 0, len(msgs))
+		at := make([]int, 0, len(msgs))
+		for i, msg := range msgs {
+			meta := natsx.Meta(msg)
+			if meta == nil {
+				out[i] = natsx.Poison(errors.New("message has no JetStream metadata"))
+				continue
+			}
+			h := msg.Headers()
+			evs = append(evs, app.Event{
+				Subject:        msg.Subject(),
+				Data:           msg.Data(),
+				MsgID:          h.Get(natsx.HeaderMsgID),
+				Traceparent:    h.Get(natsx.HeaderTraceparent),
+				Tracestate:     h.Get(natsx.HeaderTracestate),
+				StreamSequence: meta.Sequence.Stream,
+			})
+			at = append(at, i)
 		}
-		h := msg.Headers()
-		err := svc.Handle(ctx, app.Event{
-			Subject:        msg.Subject(),
-			Data:           msg.Data(),
-			MsgID:          h.Get(natsx.HeaderMsgID),
-			Traceparent:    h.Get(natsx.HeaderTraceparent),
-			Tracestate:     h.Get(natsx.HeaderTracestate),
-			StreamSequence: meta.Sequence.Stream,
-		})
-		if errors.Is(err, app.ErrPermanent) {
-			return natsx.Poison(err)
+		for n, err := range svc.HandleBatch(ctx, evs) {
+			switch {
+			case errors.Is(err, app.ErrPermanent):
+				out[at[n]] = natsx.Poison(err)
+			case err != nil:
+				out[at[n]] = fmt.Errorf("enrich seq %d: %w", evs[n].StreamSequence, err)
+			}
 		}
-		if err != nil {
-			return fmt.Errorf("enrich seq %d: %w", meta.Sequence.Stream, err)
-		}
-		return nil
+		return out
 	}
 }
 

@@ -22,7 +22,7 @@ func (s *Service) SubmitBatch(ctx context.Context, subs []Submission) ([]Result,
 	errs := make([]error, len(subs))
 	ps := make([]pending, len(subs))
 	first := map[string]int{} // key hash → its first submission
-	var lead []int           // first submissions of their keys, in order
+	var lead []int            // first submissions of their keys, in order
 	for i, sub := range subs {
 		p, err := sub.prepare()
 		if err != nil {
