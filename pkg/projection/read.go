@@ -52,6 +52,27 @@ func decodeFigure(h map[string]string) (*bilatv1.TradeFigure, error) {
 	return f, nil
 }
 
+// recordFields are what readers need of a record HASH: its current
+// version, not the versions it keeps for the revision history.
+var recordFields = []string{fieldData, fieldEvent, fieldSeq, fieldRev, fieldUpdated}
+
+// readRecord queues the read of recordFields of a record HASH.
+func readRecord(ctx context.Context, c redis.Cmdable, key string) *redis.SliceCmd {
+	return c.HMGet(ctx, key, recordFields...)
+}
+
+// recordMap is readRecord's answer as a map; fields the HASH lacks are
+// absent from it.
+func recordMap(vals []any) map[string]string {
+	h := make(map[string]string, len(recordFields))
+	for i, v := range vals {
+		if s, ok := v.(string); ok && i < len(recordFields) {
+			h[recordFields[i]] = s
+		}
+	}
+	return h
+}
+
 // exists reports whether a record HASH holds a version (not nothing, not a
 // move tombstone).
 func exists(h map[string]string) bool {
@@ -71,10 +92,11 @@ func (s *Store) GetAgreement(ctx context.Context, id string) (*bilatv1.Agreement
 	if err != nil {
 		return nil, fmt.Errorf("get agreement %q location: %w", id, err)
 	}
-	h, err := s.rdb.HGetAll(ctx, s.keys.AgreementDoc(partner, id)).Result()
+	vals, err := readRecord(ctx, s.rdb, s.keys.AgreementDoc(partner, id)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("get agreement %q: %w", id, err)
 	}
+	h := recordMap(vals)
 	if _, ok := h[fieldSeq]; !ok {
 		// Nothing or a move tombstone: the location moved ahead of the
 		// apply step (a crash between them); the record becomes visible
@@ -337,10 +359,10 @@ func (s *Store) agreementsByID(ctx context.Context, partner string, ids []string
 		}
 	}
 	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	cmds := make([]*redis.SliceCmd, len(ids))
 	for i, id := range ids {
 		if partners[i] != "" {
-			cmds[i] = pipe.HGetAll(ctx, s.keys.AgreementDoc(partners[i], id))
+			cmds[i] = readRecord(ctx, pipe, s.keys.AgreementDoc(partners[i], id))
 		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
@@ -348,10 +370,14 @@ func (s *Store) agreementsByID(ctx context.Context, partner string, ids []string
 	}
 	out := make([]*bilatv1.Agreement, 0, len(ids))
 	for i, c := range cmds {
-		if c == nil || !exists(c.Val()) {
+		if c == nil {
 			continue
 		}
-		a, err := decodeAgreement(c.Val())
+		h := recordMap(c.Val())
+		if !exists(h) {
+			continue
+		}
+		a, err := decodeAgreement(h)
 		if err != nil {
 			return nil, fmt.Errorf("agreement %q: %w", ids[i], err)
 		}
@@ -408,10 +434,10 @@ func (s *Store) GetTradeSeries(ctx context.Context, f TradeFilter) ([]*bilatv1.T
 		return nil, fmt.Errorf("trade series members: %w", err)
 	}
 	pipe = s.rdb.Pipeline()
-	docs := make([][]*redis.MapStringStringCmd, len(points))
+	docs := make([][]*redis.SliceCmd, len(points))
 	for i, p := range points {
 		for _, id := range p.ids.Val() {
-			docs[i] = append(docs[i], pipe.HGetAll(ctx, s.keys.TradeFigure(f.Partner, id)))
+			docs[i] = append(docs[i], readRecord(ctx, pipe, s.keys.TradeFigure(f.Partner, id)))
 		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
@@ -421,10 +447,11 @@ func (s *Store) GetTradeSeries(ctx context.Context, f TradeFilter) ([]*bilatv1.T
 	for i, p := range points {
 		tp := &bilatv1.TradePoint{Reporter: p.parts.reporter, Flow: p.parts.flow, Scope: p.parts.scope}
 		for _, c := range docs[i] {
-			if !exists(c.Val()) {
+			h := recordMap(c.Val())
+			if !exists(h) {
 				continue
 			}
-			fig, err := decodeFigure(c.Val())
+			fig, err := decodeFigure(h)
 			if err != nil {
 				return nil, err
 			}
