@@ -42,7 +42,10 @@ func Connect(ctx context.Context, url, name string, log *slog.Logger) (*nats.Con
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect nats %s: %w", url, err)
 	}
-	js, err := jetstream.New(nc)
+	// An asynchronous publish whose PubAck never comes fails after
+	// AsyncAckTimeout instead of staying pending (PublishAll then
+	// publishes it again, synchronously).
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(AsyncAckTimeout))
 	if err != nil {
 		nc.Close()
 		return nil, nil, fmt.Errorf("jetstream: %w", err)

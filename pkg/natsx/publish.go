@@ -3,6 +3,7 @@ package natsx
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -33,6 +34,10 @@ func Publish(ctx context.Context, js jetstream.JetStream, subject, msgID string,
 	return ack, nil
 }
 
+// AsyncAckTimeout bounds the wait for the PubAck of an asynchronous
+// publish (PublishAll, and the JetStream contexts Connect makes).
+const AsyncAckTimeout = 5 * time.Second
+
 // Outgoing is one message of PublishAll.
 type Outgoing struct {
 	Subject string
@@ -61,6 +66,12 @@ func PublishAll(ctx context.Context, js jetstream.JetStream, msgs []Outgoing) ([
 		}
 		futures[i], errs[i] = js.PublishMsgAsync(msg, jetstream.WithMsgID(m.MsgID))
 	}
+	// A PubAck that does not come within AsyncAckTimeout is given up on
+	// (the publish is repeated below), so one lost acknowledgement does
+	// not hold a consumer's worker, and the messages queued behind it,
+	// until the handler's deadline.
+	waitCtx, cancel := context.WithTimeout(ctx, AsyncAckTimeout)
+	defer cancel()
 	for i, f := range futures {
 		if f == nil {
 			continue
@@ -71,8 +82,8 @@ func PublishAll(ctx context.Context, js jetstream.JetStream, msgs []Outgoing) ([
 			metricPublished.WithLabelValues(ack.Stream, fmt.Sprint(ack.Duplicate)).Inc()
 		case err := <-f.Err():
 			errs[i] = err
-		case <-ctx.Done():
-			errs[i] = ctx.Err()
+		case <-waitCtx.Done():
+			errs[i] = jetstream.ErrAsyncPublishTimeout
 		}
 	}
 	for i, m := range msgs {
