@@ -46,6 +46,12 @@ func IsPoison(err error) bool {
 	return errors.As(err, &p)
 }
 
+// Pull request expiry and idle heartbeat of every consumer.
+const (
+	pullExpiry    = 5 * time.Second
+	pullHeartbeat = time.Second
+)
+
 // ConsumerConfig describes a durable pull consumer with explicit acks.
 type ConsumerConfig struct {
 	Stream  string
@@ -170,9 +176,20 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 		c.startWorkers(cfg.Workers, deliver)
 		deliver = func(msg jetstream.Msg) { c.queues[partition(cfg, msg, len(c.queues))] <- msg }
 	}
-	cc, err := cons.Consume(deliver, jetstream.PullMaxMessages(64), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		log.Warn("consume", "err", err)
-	}))
+	// Short pull requests with frequent heartbeats: a pull that the client
+	// and the server disagree about (seen under bursts, the server holding
+	// no request while the client waits for the rest of one) is noticed
+	// after two missed heartbeats and re-issued, instead of after the
+	// 30 s default expiry, during which the consumer received nothing.
+	cc, err := cons.Consume(deliver, jetstream.PullMaxMessages(64),
+		jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(pullHeartbeat),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			if errors.Is(err, jetstream.ErrNoHeartbeat) {
+				log.Info("consume: pull re-issued after two missed heartbeats")
+				return
+			}
+			log.Warn("consume", "err", err)
+		}))
 	if err != nil {
 		c.stopWorkers(ctx)
 		return nil, fmt.Errorf("consume %s: %w", cfg.Durable, err)
