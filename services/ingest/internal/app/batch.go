@@ -38,7 +38,7 @@ func (s *Service) SubmitBatch(ctx context.Context, subs []Submission) ([]Result,
 
 	// Keys accepted before this batch.
 	found := make([]bool, len(subs))
-	s.concurrently(lead, func(i int) {
+	concurrently(lead, func(i int) {
 		stored, ok, err := s.store.Lookup(ctx, ps[i].keyHash())
 		switch {
 		case err != nil:
@@ -76,7 +76,7 @@ func (s *Service) SubmitBatch(ctx context.Context, subs []Submission) ([]Result,
 	}
 
 	// Remembered only once durable, as record does.
-	s.concurrently(published, func(i int) {
+	concurrently(published, func(i int) {
 		if err := s.store.Remember(ctx, ps[i].keyHash(), results[i].EventID); err != nil {
 			errs[i] = fmt.Errorf("remember idempotency key: %w", err)
 			return
@@ -117,7 +117,7 @@ func (s *Service) publishAll(ctx context.Context, evs []Event) ([]bool, []error)
 
 // concurrently runs f for each index, at most maxConcurrent at a time,
 // and waits for all of them.
-func (s *Service) concurrently(idx []int, f func(i int)) {
+func concurrently(idx []int, f func(i int)) {
 	const maxConcurrent = 64
 	sem := make(chan struct{}, maxConcurrent)
 	var wg sync.WaitGroup
