@@ -219,11 +219,16 @@ func (s *Store) ListAgreements(ctx context.Context, f AgreementFilter, pageSize 
 		return &AgreementPage{}, nil // no record can be stored under such a code
 	}
 	key := s.agreementIndex(f)
-	total, err := s.rdb.ZCount(ctx, key, lo, hi).Result()
+	// The count and the page in one round trip.
+	pipe := s.rdb.Pipeline()
+	count := pipe.ZCount(ctx, key, lo, hi)
+	pageCmd := queuePage(ctx, pipe, key, lo, hi, cursor, pageSize+1)
+	_, _ = pipe.Exec(ctx) // errors are read per command
+	total, err := count.Result()
 	if err != nil {
 		return nil, fmt.Errorf("count agreements: %w", err)
 	}
-	entries, err := s.zpage(ctx, key, lo, hi, cursor, pageSize+1)
+	entries, err := s.pageResult(ctx, pageCmd, key, lo, hi, cursor, pageSize+1)
 	if err != nil {
 		return nil, fmt.Errorf("list agreements: %w", err)
 	}
@@ -261,14 +266,42 @@ func (s *Store) agreementIndex(f AgreementFilter) string {
 // zpage reads up to count entries of key in [lo, hi], highest score first,
 // after the cursor.
 func (s *Store) zpage(ctx context.Context, key, lo, hi string, cursor *pageToken, count int) ([]zentry, error) {
+	v, err := listPageScript.Run(ctx, s.rdb, []string{key}, pageArgs(hi, lo, cursor, count)...).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("page script: %w", err)
+	}
+	return s.pageEntries(ctx, v, key, lo, cursor, count)
+}
+
+// queuePage queues zpage's script in a pipeline (EvalSha: pageResult runs
+// zpage, which loads the script, when Redis does not have it).
+func queuePage(ctx context.Context, pipe redis.Pipeliner, key, lo, hi string, cursor *pageToken, count int) *redis.Cmd {
+	return listPageScript.EvalSha(ctx, pipe, []string{key}, pageArgs(hi, lo, cursor, count)...)
+}
+
+// pageResult is zpage's answer from the command queuePage queued.
+func (s *Store) pageResult(ctx context.Context, cmd *redis.Cmd, key, lo, hi string, cursor *pageToken, count int) ([]zentry, error) {
+	v, err := cmd.StringSlice()
+	if redis.HasErrorPrefix(err, "NOSCRIPT") {
+		return s.zpage(ctx, key, lo, hi, cursor, count)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("page script: %w", err)
+	}
+	return s.pageEntries(ctx, v, key, lo, cursor, count)
+}
+
+func pageArgs(hi, lo string, cursor *pageToken, count int) []any {
 	curScore, curMember := "", ""
 	if cursor != nil {
 		curScore, curMember = strconv.FormatInt(cursor.S, 10), cursor.M
 	}
-	v, err := listPageScript.Run(ctx, s.rdb, []string{key}, hi, lo, count, curScore, curMember).StringSlice()
-	if err != nil {
-		return nil, fmt.Errorf("page script: %w", err)
-	}
+	return []any{hi, lo, count, curScore, curMember}
+}
+
+// pageEntries reads the page script's reply: member/score pairs, or
+// "gone", when the cursor's member moved and the ties are skipped here.
+func (s *Store) pageEntries(ctx context.Context, v []string, key, lo string, cursor *pageToken, count int) ([]zentry, error) {
 	if len(v) == 1 && v[0] == "gone" {
 		return s.zpageSlow(ctx, key, lo, cursor, count)
 	}
