@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -78,10 +79,9 @@ type record interface {
 	// queueSync queues the same commands in a pipeline.
 	sync(ctx context.Context, res applyResult) error
 	queueSync(ctx context.Context, pipe redis.Pipeliner, res applyResult) []redis.Cmder
-	// queueApply queues step 3 for a record located under the event's
-	// partner (or fresh), with its prefetched state; finishApply reads its
-	// answer: ok false means the ordinary path must apply the event.
-	queueApply(ctx context.Context, pipe redis.Pipeliner) any
+	// finishApply reads the answer of step 3 queued by a batch for a
+	// record located under the event's partner (or fresh): ok false means
+	// the ordinary path must apply the event.
 	finishApply(ctx context.Context, queued any) (applyResult, bool, error)
 	// stateField is the HASH field apply declares keys from (domains,
 	// series); setPrefetched hands apply its value read ahead, used by its
@@ -500,12 +500,27 @@ func (r *agreementRecord) remove(ctx context.Context, from string) (string, int6
 // applyCall is the apply script's keys and arguments for the stored state
 // the caller saw.
 func (r *agreementRecord) applyCall(stored string, baseRev int64) ([]string, []any) {
-	k, p := r.s.keys, r.part
-	keys := append([]string{k.AgreementDoc(p, r.agrID), k.AgreementsByDate(p), k.AgreementCounts(p), k.Applied(p)},
-		r.domainKeys(p, stored, r.domains)...)
-	args := []any{r.ev.GetEventId(), OrderKey(r.ev), r.data, r.score, r.year, r.domains,
-		encodeTime(r.s.updatedAt(r.ev)), r.agrID, stored, k.AgreementDomainPrefix(p), baseRev, r.dims}
-	return keys, args
+	return r.s.agreementsCall(r.part, []*agreementRecord{r}, []string{stored}, []int64{baseRev})
+}
+
+// agreementsCall is applyAgreementsScript's keys and arguments for the
+// records rs, all under partner p, with the stored state each caller saw
+// and the revision each had under a previous partner.
+func (s *Store) agreementsCall(p string, rs []*agreementRecord, stored []string, baseRevs []int64) ([]string, []any) {
+	k := s.keys
+	keys := make([]string, 3, 3+2*len(rs))
+	keys[0], keys[1], keys[2] = k.AgreementsByDate(p), k.AgreementCounts(p), k.Applied(p)
+	args := make([]any, 1, 1+11*len(rs))
+	args[0] = k.AgreementDomainPrefix(p)
+	var domainKeys []string
+	for i, r := range rs {
+		keys = append(keys, k.AgreementDoc(p, r.agrID))
+		domainKeys = append(domainKeys, r.domainKeys(p, stored[i], r.domains)...)
+		args = append(args, r.ev.GetEventId(), OrderKey(r.ev), r.data, r.score, r.year, r.domains,
+			encodeTime(s.updatedAt(r.ev)), r.agrID, stored[i], r.dims, baseRevs[i])
+	}
+	slices.Sort(domainKeys)
+	return append(keys, slices.Compact(domainKeys)...), args
 }
 
 func (r *agreementRecord) apply(ctx context.Context, baseRev int64) (applyResult, error) {
@@ -523,7 +538,7 @@ func (r *agreementRecord) apply(ctx context.Context, baseRev int64) (applyResult
 				return res, err
 			}
 		}
-		v, err := applyAgreementScript.Run(ctx, r.s.rdb, keys, args...).Result()
+		v, err := scriptReply{cmd: applyAgreementsScript.Run(ctx, r.s.rdb, keys, args...), n: 0}.result()
 		if err != nil {
 			return applyResult{}, fmt.Errorf("apply script: %w", err)
 		}
@@ -572,8 +587,8 @@ func (sp speculation) err() error {
 // missing script fails the speculation, and the ordinary path loads it)
 // with the global index entries of the event's version.
 func (r *agreementRecord) queueSpeculative(ctx context.Context, pipe redis.Pipeliner, keys []string, args []any) speculation {
-	cmd := applyAgreementScript.EvalSha(ctx, pipe, keys, args...)
-	return speculation{script: scriptReply{cmd: cmd, n: -1}, index: r.queueIndexEntries(ctx, pipe)}
+	cmd := applyAgreementsScript.EvalSha(ctx, pipe, keys, args...)
+	return speculation{script: scriptReply{cmd: cmd, n: 0}, index: r.queueIndexEntries(ctx, pipe)}
 }
 
 // queueIndexEntries queues the global index entries of the event's

@@ -118,7 +118,7 @@ func (s *Store) applyBatch(ctx context.Context, recs []batchRecord, errs []error
 				groups[a.part] = append(groups[a.part], i)
 				continue
 			}
-			queued[i] = recs[i].queueApply(ctx, pipe)
+			queued[i] = recs[i].(*tradeRecord).queueApply(ctx, pipe)
 		}
 		var grouped []*redis.Cmd
 		for _, g := range groups {
@@ -224,23 +224,13 @@ const maxScriptBatch = 256
 // and puts each record's share of the answer in queued (with the global
 // index entries of the fresh ones, as queueSpeculative does).
 func (s *Store) queueAgreementGroup(ctx context.Context, pipe redis.Pipeliner, recs []batchRecord, g []int, queued []any) *redis.Cmd {
-	first := recs[g[0]].(*agreementRecord)
-	k, p := s.keys, first.part
-	keys := make([]string, 3, 3+2*len(g))
-	keys[0], keys[1], keys[2] = k.AgreementsByDate(p), k.AgreementCounts(p), k.Applied(p)
-	args := make([]any, 1, 1+10*len(g))
-	args[0] = k.AgreementDomainPrefix(p)
-	var domainKeys []string
-	for _, i := range g {
-		r := recs[i].(*agreementRecord)
-		stored, _ := r.take()
-		keys = append(keys, k.AgreementDoc(p, r.agrID))
-		domainKeys = append(domainKeys, r.domainKeys(p, stored, r.domains)...)
-		args = append(args, r.ev.GetEventId(), OrderKey(r.ev), r.data, r.score, r.year, r.domains,
-			encodeTime(s.updatedAt(r.ev)), r.agrID, stored, r.dims)
+	rs := make([]*agreementRecord, len(g))
+	stored := make([]string, len(g))
+	for n, i := range g {
+		rs[n] = recs[i].(*agreementRecord)
+		stored[n], _ = rs[n].take()
 	}
-	slices.Sort(domainKeys)
-	keys = append(keys, slices.Compact(domainKeys)...)
+	keys, args := s.agreementsCall(rs[0].part, rs, stored, make([]int64, len(g)))
 	cmd := applyAgreementsScript.EvalSha(ctx, pipe, keys, args...)
 	for n, i := range g {
 		r := recs[i].(*agreementRecord)
@@ -317,26 +307,11 @@ func (s scriptReply) result() (any, error) {
 	return arr[s.n], nil
 }
 
-// queueApply queues the apply script of a record located under the
-// event's partner with the state read in round trip 1: for a record seen
-// for the first time with its global index entries (applySpeculative).
-func (r *agreementRecord) queueApply(ctx context.Context, pipe redis.Pipeliner) any {
-	stored, _ := r.take()
-	keys, args := r.applyCall(stored, 0)
-	if r.fresh {
-		return r.queueSpeculative(ctx, pipe, keys, args)
-	}
-	return applyAgreementScript.EvalSha(ctx, pipe, keys, args...)
-}
-
 func (r *agreementRecord) finishApply(ctx context.Context, queued any) (applyResult, bool, error) {
-	switch q := queued.(type) {
-	case speculation:
-		return r.finishSpeculative(ctx, q)
-	case scriptReply:
-		return finishScript(q)
+	if sp, ok := queued.(speculation); ok {
+		return r.finishSpeculative(ctx, sp)
 	}
-	return finishScript(scriptReply{cmd: queued.(*redis.Cmd), n: -1})
+	return finishScript(queued.(scriptReply))
 }
 
 // queueApply queues the apply script of a figure located under the

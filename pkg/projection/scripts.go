@@ -88,70 +88,36 @@ local function trRemove(index, sprefix, id, series)
 end
 `
 
-// applyAgreementScript applies one agreement event in its partner slot.
-// KEYS: doc, bydate, counts, applied, then every domain key of the stored
-// and the new version.
-// ARGV: event id, sequence, protobuf bytes, date score, year, domains csv,
-// updated (ns), agreement id, domains csv the caller saw stored, domain key
-// prefix, revision of the version removed from the previous partner (0),
-// dimensions csv (counted per year next to the domains: "lvl|state,st|signed").
-// A retraction tombstone ("tomb" = its sequence) at least the event's makes
-// the event stale, so an older version never resurrects a retracted record.
-// Returns {status, exists, score, domains, revision} of the stored version
-// afterwards; status is applied, duplicate, stale or retry.
-var applyAgreementScript = redis.NewScript(luaHelpers + `
-local doc, bydate, counts, applied = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local function state(status)
-  local c = redis.call('HMGET', doc, 'score', 'domains', 'rev')
-  if not c[1] then return {status, '0'} end
-  return {status, '1', c[1], c[2] or '', c[3] or '0'}
-end
-if redis.call('SADD', applied, ARGV[1]) == 0 then return state('duplicate') end
-local cur = redis.call('HMGET', doc, 'seq', 'domains', 'year', 'rev', 'dims', 'tomb', 'pb')
-if (cur[1] and tonumber(cur[1]) >= tonumber(ARGV[2])) or (cur[6] and tonumber(cur[6]) >= tonumber(ARGV[2])) then
-  if not (cur[1] and tonumber(cur[1]) == tonumber(ARGV[2])) then keepBody(doc, ARGV[2], ARGV[3]) end
-  return state('stale')
-end
-if (cur[2] or '') ~= ARGV[9] then
-  redis.call('SREM', applied, ARGV[1])
-  return {'retry'}
-end
-local id, dprefix = ARGV[8], ARGV[10]
-supersede(doc, cur[1], cur[7], ARGV[2])
-if cur[1] then
-  agrRemove(bydate, dprefix, id, cur[2] or '', cur[3] or '0', cur[5])
-else
-  bump('total', 1)
-end
-agrAdd(bydate, dprefix, id, ARGV[4], ARGV[6], ARGV[5], ARGV[12])
-flushCounts(counts)
-local rev = math.max(tonumber(cur[4]) or 0, tonumber(ARGV[11])) + 1
-if cur[6] then redis.call('HDEL', doc, 'tomb') end
-redis.call('HSET', doc, 'pb', ARGV[3], 'event', ARGV[1], 'seq', ARGV[2], 'rev', rev,
-  'updated', ARGV[7], 'score', ARGV[4], 'year', ARGV[5], 'domains', ARGV[6], 'dims', ARGV[12])
-return {'applied', '1', ARGV[4], ARGV[6], tostring(rev)}
-`)
-
-// applyAgreementsScript is applyAgreementScript for several agreements
-// of one partner slot (no record twice, none moving from another partner):
-// each event is decided as applyAgreementScript decides it, and the index
-// entries, applied marks and counts of all of them are written together
-// at the end (one ZADD per index, one SADD, one HINCRBY per count), which
-// is where a batch saves most of the script's Redis calls.
+// applyAgreementsScript applies agreement events in their partner slot:
+// one event (the per-event path) or several of one partner (a batch, no
+// record twice). For each event: an event id already in the applied set
+// changes nothing (duplicate); a stored version or retraction tombstone
+// ("tomb" = its sequence) at least the event's makes it stale (marked
+// applied, its bytes kept for the history), so an older version never
+// overwrites a newer one or resurrects a retracted record; a stored state
+// other than the caller declared keys for answers retry; otherwise the
+// previous version is replaced atomically with revision = max(previous,
+// the revision under a previous partner) + 1. The index entries, applied
+// marks and counts of all the events are written together at the end
+// (one ZADD per index, one SADD, one HINCRBY per count), which is where a
+// batch saves most of its Redis calls.
 // KEYS: bydate, counts, applied, the doc of each event in ARGV order, then
 // every domain key of the stored and the new versions.
 // ARGV: domain key prefix, then for each event: event id, sequence,
 // protobuf bytes, date score, year, domains csv, updated (ns), agreement
-// id, domains csv the caller saw stored, dimensions csv.
-// Returns one applyAgreementScript reply per event.
+// id, domains csv the caller saw stored, dimensions csv (counted per year
+// next to the domains: "lvl|state,st|signed"), revision of the version
+// removed from the previous partner (0).
+// Returns, per event, {status, exists, score, domains, revision} of the
+// stored version afterwards; status is applied, duplicate, stale or retry.
 var applyAgreementsScript = redis.NewScript(luaHelpers + `
 local bydate, counts, applied = KEYS[1], KEYS[2], KEYS[3]
 local dprefix = ARGV[1]
-local n = (#ARGV - 1) / 10
+local n = (#ARGV - 1) / 11
 local evs = {}
-for i = 1, n do evs[i] = ARGV[2 + (i - 1) * 10] end
--- One event (a batch spread over many partners) is marked as the
--- single-event script marks it, with one call instead of two.
+for i = 1, n do evs[i] = ARGV[2 + (i - 1) * 11] end
+-- One event (the per-event path, or a batch spread over many partners)
+-- is checked and marked by one SADD (taken back on retry) instead of two calls.
 local one = n == 1
 local seen
 if one then
@@ -166,7 +132,7 @@ local function state(doc, status)
   return {status, '1', c[1], c[2] or '', c[3] or '0'}
 end
 for i = 1, n do
-  local a = 1 + (i - 1) * 10
+  local a = 1 + (i - 1) * 11
   local ev, seq, score, year, domains, id, dims = ARGV[a + 1], ARGV[a + 2], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 8], ARGV[a + 10]
   local doc = KEYS[3 + i]
   if seen[i] == 1 then
@@ -202,7 +168,7 @@ for i = 1, n do
         bump(d .. '|' .. year, 1)
       end
       bump('all|' .. year, 1)
-      local rev = (tonumber(cur[4]) or 0) + 1
+      local rev = math.max(tonumber(cur[4]) or 0, tonumber(ARGV[a + 11])) + 1
       if cur[6] then redis.call('HDEL', doc, 'tomb') end
       redis.call('HSET', doc, 'pb', ARGV[a + 3], 'event', ev, 'seq', seq, 'rev', rev,
         'updated', ARGV[a + 7], 'score', score, 'year', year, 'domains', domains, 'dims', dims)
@@ -259,7 +225,7 @@ return 1
 // ARGV: event id, sequence, protobuf bytes, series key, period score,
 // updated (ns), figure id, series key the caller saw stored ("" when none),
 // series key prefix, revision of the version removed from the previous partner.
-// Returns {status, exists, score, series, revision} like applyAgreementScript.
+// Returns {status, exists, score, series, revision} like applyAgreementsScript.
 var applyTradeScript = redis.NewScript(luaHelpers + `
 local doc, index, applied = KEYS[1], KEYS[2], KEYS[3]
 local function state(status)
