@@ -111,7 +111,7 @@ func TestQuickModeSmoke(t *testing.T) {
 	if len(back.Figures) != len(res.Figures) {
 		t.Errorf("latest.json has %d figures, the run %d", len(back.Figures), len(res.Figures))
 	}
-	for _, p := range []string{"pipeline-statistics.cpu.pprof", "query-gateway.cpu.pprof", "statistics.allocs.pprof"} {
+	for _, p := range []string{"pipeline-statistics.cpu.pprof", "query-list-gateway.cpu.pprof", "query-get-gateway.cpu.pprof", "query-trade-gateway.cpu.pprof", "statistics.allocs.pprof"} {
 		if st, err := os.Stat(filepath.Join(cfg.OutDir, "profiles", p)); err != nil || st.Size() == 0 {
 			t.Errorf("profile %s not written: %v", p, err)
 		}

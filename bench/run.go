@@ -373,24 +373,24 @@ func (st *stack) queries(ctx context.Context, cfg Config, gen *generator, res *R
 	defer closeAll(bare)
 
 	type rpc struct {
-		name string
-		call func(ctx context.Context, cc *grpc.ClientConn, r *rand.Rand) error
+		name, slug string // slug names its gateway CPU profile
+		call       func(ctx context.Context, cc *grpc.ClientConn, r *rand.Rand) error
 	}
 	rpcs := []rpc{
-		{"ListAgreements (partner+domain, page 50)", func(ctx context.Context, cc *grpc.ClientConn, r *rand.Rand) error {
+		{"ListAgreements (partner+domain, page 50)", "list", func(ctx context.Context, cc *grpc.ClientConn, r *rand.Rand) error {
 			_, err := bilatv1.NewAgreementServiceClient(cc).ListAgreements(ctx, listReq(r))
 			return err
 		}},
-		{"GetAgreement", func(ctx context.Context, cc *grpc.ClientConn, r *rand.Rand) error {
+		{"GetAgreement", "get", func(ctx context.Context, cc *grpc.ClientConn, r *rand.Rand) error {
 			_, err := bilatv1.NewAgreementServiceClient(cc).GetAgreement(ctx, getReq(r))
 			return err
 		}},
-		{"GetTradeSeries (turnover)", func(ctx context.Context, cc *grpc.ClientConn, r *rand.Rand) error {
+		{"GetTradeSeries (turnover)", "trade", func(ctx context.Context, cc *grpc.ClientConn, r *rand.Rand) error {
 			_, err := bilatv1.NewTradeServiceClient(cc).GetTradeSeries(ctx, tradeReq(r))
 			return err
 		}},
 	}
-	for i, q := range rpcs {
+	for _, q := range rpcs {
 		st.log.Info("query load", "rpc", q.name, "clients", cfg.Clients, "for", cfg.QueryFor)
 		var real queryResult
 		measure := func() error {
@@ -398,12 +398,7 @@ func (st *stack) queries(ctx context.Context, cfg Config, gen *generator, res *R
 			real, err = load(ctx, gw, cfg.Clients, cfg.QueryFor, q.call)
 			return err
 		}
-		if i == 0 {
-			err = st.profiled(ctx, profDir, "query", cfg.QueryFor, []string{"gateway"}, measure)
-		} else {
-			err = measure()
-		}
-		if err != nil {
+		if err := st.profiled(ctx, profDir, "query-"+q.slug, cfg.QueryFor, []string{"gateway"}, measure); err != nil {
 			return fmt.Errorf("%s: %w", q.name, err)
 		}
 		base, err := load(ctx, bare, cfg.Clients, cfg.QueryFor, q.call)

@@ -26,11 +26,7 @@ func listAll(t *testing.T, s *projection.Store, f projection.AgreementFilter, si
 			t.Fatalf("total changed between pages: %d -> %d", total, p.TotalSize)
 		}
 		total = p.TotalSize
-		var ids []string
-		for _, a := range p.Agreements {
-			ids = append(ids, a.GetId())
-		}
-		pages = append(pages, ids)
+		pages = append(pages, idsOf(t, p))
 		if p.NextPageToken == "" {
 			return pages, total
 		}
@@ -143,7 +139,7 @@ func TestListAgreementsTiesAcrossPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := idsOf(p2.Agreements); !slices.Equal(got, []string{"u5", "u4"}) {
+	if got := idsOf(t, p2); !slices.Equal(got, []string{"u5", "u4"}) {
 		t.Fatalf("page after re-dated cursor = %v", got)
 	}
 	applyA(t, s, agr("eu4b", 101, "u4", "AM", nil), projection.Applied)
@@ -151,12 +147,18 @@ func TestListAgreementsTiesAcrossPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := idsOf(p3.Agreements); !slices.Equal(got, []string{"u3", "u2"}) {
+	if got := idsOf(t, p3); !slices.Equal(got, []string{"u3", "u2"}) {
 		t.Fatalf("page after moved cursor = %v", got)
 	}
 }
 
-func idsOf(as []*bilatv1.Agreement) []string {
+// idsOf decodes a page's agreements and returns their ids.
+func idsOf(t *testing.T, p *projection.AgreementPage) []string {
+	t.Helper()
+	as, err := p.Agreements()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var ids []string
 	for _, a := range as {
 		ids = append(ids, a.GetId())

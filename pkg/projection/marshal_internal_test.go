@@ -3,6 +3,7 @@ package projection
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -42,6 +43,53 @@ func TestMarshalRecordDropsOwnedFields(t *testing.T) {
 	}
 }
 
+// The wire encoding of a stored version decodes to the message as it was
+// received with the projection's revision and updated_at set, for both
+// record types, whatever the times and revisions.
+func TestWireRecordIsTheStoredMessageWithOwnedFields(t *testing.T) {
+	times := []time.Time{
+		time.Unix(0, 0).UTC(), time.Unix(1700000000, 0).UTC(), time.Unix(0, 5).UTC(),
+		time.Date(2026, 11, 27, 17, 45, 12, 123456789, time.UTC), time.Date(1969, 12, 31, 23, 0, 0, 1, time.UTC),
+	}
+	records := []proto.Message{
+		&bilatv1.Agreement{Id: "a1", Title: "Agreement", Domains: []bilatv1.Domain{bilatv1.Domain_DOMAIN_TRADE},
+			Partner: &bilatv1.EntityRef{Code: "GE"}},
+		&bilatv1.Agreement{},
+		&bilatv1.TradeFigure{Id: "f1", Partner: &bilatv1.EntityRef{Code: "AF"}},
+	}
+	for _, rec := range records {
+		for _, rev := range []int32{0, 1, 300, -2} {
+			for _, at := range times {
+				data, err := marshalRecord(rec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				h := EncodeVersion(Version{EventID: "e", Sequence: 9, Revision: rev, UpdatedAt: at})
+				h[fieldData] = string(data)
+				want := proto.Clone(rec)
+				var owned ownedFields
+				switch w := want.(type) {
+				case *bilatv1.Agreement:
+					w.Revision, w.UpdatedAt, owned = rev, timestamppb.New(at), agreementOwned
+				case *bilatv1.TradeFigure:
+					w.Revision, w.UpdatedAt, owned = rev, timestamppb.New(at), figureOwned
+				}
+				b, err := wireRecord(h, owned)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := want.ProtoReflect().New().Interface()
+				if err := proto.Unmarshal(b, got); err != nil {
+					t.Fatal(err)
+				}
+				if !proto.Equal(got, want) {
+					t.Errorf("rev %d at %v: wire decodes to %v, want %v", rev, at, got, want)
+				}
+			}
+		}
+	}
+}
+
 // A history entry holds the metadata and the partner; parseHistoryEntry
 // reads back what historyEntry and the history script wrote.
 func TestHistoryEntryRoundTrip(t *testing.T) {
@@ -60,5 +108,41 @@ func TestHistoryEntryRoundTrip(t *testing.T) {
 	}
 	if _, _, err := parseHistoryEntry("7", "7168"); err == nil {
 		t.Error("an entry without a partner parsed")
+	}
+}
+
+// viewFigure reads from the bytes what decoding the whole figure gives.
+func TestViewFigureAgreesWithDecoding(t *testing.T) {
+	src := func(y, m, d int32) *bilatv1.Source {
+		return &bilatv1.Source{Url: "https://example.org", Publisher: "Belstat", Quote: "turnover grew",
+			Published: &bilatv1.PartialDate{Year: y, Month: m, Day: d}}
+	}
+	figs := []*bilatv1.TradeFigure{
+		{},
+		{Id: "f1", Period: &bilatv1.Period{Year: 2019}},
+		{Id: "f2", Period: &bilatv1.Period{Year: 2021, FirstMonth: 1, LastMonth: 6},
+			Sources:  []*bilatv1.Source{src(2020, 3, 0), src(2022, 1, 15), {Url: "undated"}, src(2021, 12, 31)},
+			Reporter: &bilatv1.EntityRef{Code: "BY"}, Partner: &bilatv1.EntityRef{Code: "AF"}, Approximate: true, Revision: 4},
+		{Id: "f3", Sources: []*bilatv1.Source{{Url: "only undated"}}},
+	}
+	for _, f := range figs {
+		b, err := proto.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := viewFigure(b)
+		if err != nil {
+			t.Fatalf("%s: %v", f.GetId(), err)
+		}
+		var newest int64
+		for _, s := range f.GetSources() {
+			newest = max(newest, DateScore(s.GetPublished()))
+		}
+		if v.newestSource != newest || !proto.Equal(v.period, f.GetPeriod()) {
+			t.Errorf("%s: view = %d %v, want %d %v", f.GetId(), v.newestSource, v.period, newest, f.GetPeriod())
+		}
+	}
+	if _, err := viewFigure([]byte{0x22, 0x05, 0x08}); err == nil {
+		t.Error("a truncated figure was read without error")
 	}
 }

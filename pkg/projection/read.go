@@ -15,7 +15,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	bilatv1 "bilat.dev/proto/bilat/v1"
 )
@@ -27,28 +26,22 @@ const (
 )
 
 func decodeAgreement(h map[string]string) (*bilatv1.Agreement, error) {
-	v, err := DecodeVersion(h)
+	b, err := wireRecord(h, agreementOwned)
 	if err != nil {
 		return nil, err
 	}
-	a := &bilatv1.Agreement{}
-	if err := proto.Unmarshal([]byte(h[fieldData]), a); err != nil {
-		return nil, fmt.Errorf("decode agreement: %w", err)
-	}
-	a.Revision, a.UpdatedAt = v.Revision, timestamppb.New(v.UpdatedAt)
-	return a, nil
+	return DecodeAgreement(b)
 }
 
 func decodeFigure(h map[string]string) (*bilatv1.TradeFigure, error) {
-	v, err := DecodeVersion(h)
+	b, err := wireRecord(h, figureOwned)
 	if err != nil {
 		return nil, err
 	}
 	f := &bilatv1.TradeFigure{}
-	if err := proto.Unmarshal([]byte(h[fieldData]), f); err != nil {
+	if err := proto.Unmarshal(b, f); err != nil {
 		return nil, fmt.Errorf("decode trade figure: %w", err)
 	}
-	f.Revision, f.UpdatedAt = v.Revision, timestamppb.New(v.UpdatedAt)
 	return f, nil
 }
 
@@ -82,6 +75,20 @@ func exists(h map[string]string) bool {
 
 // GetAgreement returns the current version of an agreement, or ErrNotFound.
 func (s *Store) GetAgreement(ctx context.Context, id string) (*bilatv1.Agreement, error) {
+	b, err := s.GetAgreementWire(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	a, err := DecodeAgreement(b)
+	if err != nil {
+		return nil, fmt.Errorf("get agreement %q: %w", id, err)
+	}
+	return a, nil
+}
+
+// GetAgreementWire is GetAgreement's answer in its wire encoding (see
+// wire.go), or ErrNotFound.
+func (s *Store) GetAgreementWire(ctx context.Context, id string) ([]byte, error) {
 	if !validID(id) {
 		return nil, ErrNotFound
 	}
@@ -97,17 +104,17 @@ func (s *Store) GetAgreement(ctx context.Context, id string) (*bilatv1.Agreement
 		return nil, fmt.Errorf("get agreement %q: %w", id, err)
 	}
 	h := recordMap(vals)
-	if _, ok := h[fieldSeq]; !ok {
+	if !exists(h) {
 		// Nothing or a move tombstone: the location moved ahead of the
 		// apply step (a crash between them); the record becomes visible
 		// when the event is redelivered.
 		return nil, ErrNotFound
 	}
-	a, err := decodeAgreement(h)
+	b, err := wireRecord(h, agreementOwned)
 	if err != nil {
 		return nil, fmt.Errorf("get agreement %q: %w", id, err)
 	}
-	return a, nil
+	return b, nil
 }
 
 // AgreementFilter selects agreements. Zero fields do not filter; a year
@@ -127,11 +134,26 @@ func (f AgreementFilter) tokenCheck(score int64, member string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// AgreementPage is one page of ListAgreements.
+// AgreementPage is one page of ListAgreements. Its agreements are kept in
+// their wire encoding (see wire.go), which the gateway forwards as it is;
+// Agreements decodes them.
 type AgreementPage struct {
-	Agreements    []*bilatv1.Agreement
-	NextPageToken string // empty on the last page
-	TotalSize     int64  // agreements matching the filter
+	Wire          [][]byte // bilat.v1.Agreement encodings, in page order
+	NextPageToken string   // empty on the last page
+	TotalSize     int64    // agreements matching the filter
+}
+
+// Agreements decodes the page's agreements.
+func (p *AgreementPage) Agreements() ([]*bilatv1.Agreement, error) {
+	out := make([]*bilatv1.Agreement, len(p.Wire))
+	for i, b := range p.Wire {
+		a, err := DecodeAgreement(b)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = a
+	}
+	return out, nil
 }
 
 // pageToken is the opaque cursor: the last entry returned (score, member)
@@ -242,7 +264,7 @@ func (s *Store) ListAgreements(ctx context.Context, f AgreementFilter, pageSize 
 	for i, e := range entries {
 		ids[i] = e.member
 	}
-	page.Agreements, err = s.agreementsByID(ctx, f.Partner, ids)
+	page.Wire, err = s.agreementsByID(ctx, f.Partner, ids)
 	if err != nil {
 		return nil, fmt.Errorf("list agreements: %w", err)
 	}
@@ -363,9 +385,10 @@ func pairs(v []string) ([]zentry, error) {
 	return out, nil
 }
 
-// agreementsByID loads agreements in order; partner "" looks each one up in
-// the location index. Ids whose record vanished meanwhile are skipped.
-func (s *Store) agreementsByID(ctx context.Context, partner string, ids []string) ([]*bilatv1.Agreement, error) {
+// agreementsByID loads agreements in order, in their wire encoding;
+// partner "" looks each one up in the location index. Ids whose record
+// vanished meanwhile are skipped.
+func (s *Store) agreementsByID(ctx context.Context, partner string, ids []string) ([][]byte, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -401,7 +424,7 @@ func (s *Store) agreementsByID(ctx context.Context, partner string, ids []string
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("read agreements: %w", err)
 	}
-	out := make([]*bilatv1.Agreement, 0, len(ids))
+	out := make([][]byte, 0, len(ids))
 	for i, c := range cmds {
 		if c == nil {
 			continue
@@ -410,11 +433,11 @@ func (s *Store) agreementsByID(ctx context.Context, partner string, ids []string
 		if !exists(h) {
 			continue
 		}
-		a, err := decodeAgreement(h)
+		b, err := wireRecord(h, agreementOwned)
 		if err != nil {
 			return nil, fmt.Errorf("agreement %q: %w", ids[i], err)
 		}
-		out = append(out, a)
+		out = append(out, b)
 	}
 	return out, nil
 }
@@ -433,6 +456,36 @@ type TradeFilter struct {
 // flow and scope, ordered by period, then flow, reporter and scope; the
 // figures of a point come newest source first.
 func (s *Store) GetTradeSeries(ctx context.Context, f TradeFilter) ([]*bilatv1.TradePoint, error) {
+	wire, err := s.GetTradeSeriesWire(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*bilatv1.TradePoint, len(wire))
+	for i, wp := range wire {
+		tp := wp.Point
+		for _, b := range wp.Figures {
+			fig := &bilatv1.TradeFigure{}
+			if err := proto.Unmarshal(b, fig); err != nil {
+				return nil, fmt.Errorf("decode trade figure: %w", err)
+			}
+			tp.Figures = append(tp.Figures, fig)
+		}
+		out[i] = tp
+	}
+	return out, nil
+}
+
+// WirePoint is a TradePoint whose figures are kept in their wire encoding
+// (see wire.go), for readers that forward them.
+type WirePoint struct {
+	Point   *bilatv1.TradePoint // reporter, period, flow and scope; no figures
+	Figures [][]byte            // bilat.v1.TradeFigure encodings, newest source first
+}
+
+// GetTradeSeriesWire is GetTradeSeries with the figures in their wire
+// encoding: only their period and sources' dates are decoded, to order
+// them.
+func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePoint, error) {
 	if !validCode(f.Partner) {
 		return nil, nil
 	}
@@ -476,30 +529,44 @@ func (s *Store) GetTradeSeries(ctx context.Context, f TradeFilter) ([]*bilatv1.T
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("trade figures: %w", err)
 	}
-	out := make([]*bilatv1.TradePoint, 0, len(points))
+	type figure struct {
+		id   string
+		wire []byte
+		view figureView
+	}
+	out := make([]WirePoint, 0, len(points))
 	for i, p := range points {
-		tp := &bilatv1.TradePoint{Reporter: p.parts.reporter, Flow: p.parts.flow, Scope: p.parts.scope}
-		for _, c := range docs[i] {
+		var figs []figure
+		for n, c := range docs[i] {
 			h := recordMap(c.Val())
 			if !exists(h) {
 				continue
 			}
-			fig, err := decodeFigure(h)
+			b, err := wireRecord(h, figureOwned)
 			if err != nil {
 				return nil, err
 			}
-			tp.Figures = append(tp.Figures, fig)
+			v, err := viewFigure(b)
+			if err != nil {
+				return nil, fmt.Errorf("trade figure %q: %w", p.ids.Val()[n], err)
+			}
+			figs = append(figs, figure{id: p.ids.Val()[n], wire: b, view: v})
 		}
-		if len(tp.Figures) == 0 {
+		if len(figs) == 0 {
 			continue
 		}
-		tp.Period = proto.Clone(tp.Figures[0].GetPeriod()).(*bilatv1.Period)
-		slices.SortFunc(tp.Figures, func(a, b *bilatv1.TradeFigure) int {
-			return cmp.Or(cmp.Compare(newestSource(b), newestSource(a)), strings.Compare(a.GetId(), b.GetId()))
+		slices.SortFunc(figs, func(a, b figure) int {
+			return cmp.Or(cmp.Compare(b.view.newestSource, a.view.newestSource), strings.Compare(a.id, b.id))
 		})
-		out = append(out, tp)
+		tp := &bilatv1.TradePoint{Reporter: p.parts.reporter, Flow: p.parts.flow, Scope: p.parts.scope, Period: figs[0].view.period}
+		wp := WirePoint{Point: tp, Figures: make([][]byte, len(figs))}
+		for n, fg := range figs {
+			wp.Figures[n] = fg.wire
+		}
+		out = append(out, wp)
 	}
-	slices.SortFunc(out, func(a, b *bilatv1.TradePoint) int {
+	slices.SortFunc(out, func(x, y WirePoint) int {
+		a, b := x.Point, y.Point
 		return cmp.Or(
 			cmp.Compare(PeriodScore(a.GetPeriod()), PeriodScore(b.GetPeriod())),
 			cmp.Compare(a.GetFlow(), b.GetFlow()),
@@ -508,15 +575,6 @@ func (s *Store) GetTradeSeries(ctx context.Context, f TradeFilter) ([]*bilatv1.T
 		)
 	})
 	return out, nil
-}
-
-// newestSource is the latest publication date among a figure's sources.
-func newestSource(f *bilatv1.TradeFigure) int64 {
-	var n int64
-	for _, src := range f.GetSources() {
-		n = max(n, DateScore(src.GetPublished()))
-	}
-	return n
 }
 
 // AgreementCounts counts a partner's agreements by domain and signing year

@@ -46,11 +46,17 @@ func (s *Store) ScanAgreements(ctx context.Context, q AgreementScan) ([]*bilatv1
 	out := make([]*bilatv1.Agreement, 0, len(ids))
 	for start := 0; start < len(ids); start += scanBatchSize {
 		batch := ids[start:min(start+scanBatchSize, len(ids))]
-		as, err := s.agreementsByID(ctx, q.Partner, batch)
+		wire, err := s.agreementsByID(ctx, q.Partner, batch)
 		if err != nil {
 			return nil, fmt.Errorf("scan agreements %s: %w", key, err)
 		}
-		out = append(out, as...)
+		for _, b := range wire {
+			a, err := DecodeAgreement(b)
+			if err != nil {
+				return nil, fmt.Errorf("scan agreements %s: %w", key, err)
+			}
+			out = append(out, a)
+		}
 	}
 	return out, nil
 }

@@ -99,8 +99,12 @@ func TestAliasReenrichesAndProjectionsCorrectThemselves(t *testing.T) {
 		if err != nil {
 			t.Fatalf("list %s: %v", partner, err)
 		}
+		as, err := page.Agreements()
+		if err != nil {
+			t.Fatalf("list %s: %v", partner, err)
+		}
 		var ids []string
-		for _, a := range page.Agreements {
+		for _, a := range as {
 			ids = append(ids, a.GetId())
 		}
 		return ids

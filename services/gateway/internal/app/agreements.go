@@ -202,7 +202,11 @@ func (s *Agreements) ListAgreements(ctx context.Context, q domain.ListAgreements
 	}
 	end := min(start+pageSize, len(hits))
 	for _, h := range hits[start:end] {
-		page.Agreements = append(page.Agreements, h.a)
+		b, err := projection.EncodeAgreement(h.a)
+		if err != nil {
+			return nil, fmt.Errorf("list agreements: %w", err)
+		}
+		page.Wire = append(page.Wire, b)
 	}
 	if end < len(hits) {
 		last := hits[end-1]

@@ -152,7 +152,11 @@ func (p *Partners) allAgreements(ctx context.Context, code string, from, to int3
 		if err != nil {
 			return nil, fmt.Errorf("agreements of %q: %w", code, err)
 		}
-		out = append(out, page.Agreements...)
+		as, err := page.Agreements()
+		if err != nil {
+			return nil, fmt.Errorf("agreements of %q: %w", code, err)
+		}
+		out = append(out, as...)
 		if page.NextPageToken == "" {
 			return out, nil
 		}

@@ -33,8 +33,8 @@ func (e *ValidationError) Error() string {
 
 // Reader is the read model (pkg/projection's Store over Redis).
 type Reader interface {
-	GetAgreement(ctx context.Context, id string) (*bilatv1.Agreement, error)
-	GetTradeSeries(ctx context.Context, f projection.TradeFilter) ([]*bilatv1.TradePoint, error)
+	GetAgreementWire(ctx context.Context, id string) ([]byte, error)
+	GetTradeSeriesWire(ctx context.Context, f projection.TradeFilter) ([]projection.WirePoint, error)
 	AgreementReader
 }
 
@@ -59,12 +59,14 @@ func (s *Service) WithGazetteer(g bilatv1.GazetteerServiceClient) *Service {
 // Agreements is the agreement listing, history and watch use cases.
 func (s *Service) Agreements() *Agreements { return s.agr }
 
-// GetAgreement returns the current version of an agreement.
-func (s *Service) GetAgreement(ctx context.Context, id string) (*bilatv1.Agreement, error) {
+// GetAgreement returns the current version of an agreement in its wire
+// encoding (a bilat.v1.Agreement, projection.GetAgreementWire), which the
+// API forwards without decoding it.
+func (s *Service) GetAgreement(ctx context.Context, id string) ([]byte, error) {
 	if vs := domain.ValidateGet(id); len(vs) > 0 {
 		return nil, &ValidationError{vs}
 	}
-	a, err := s.r.GetAgreement(ctx, id)
+	a, err := s.r.GetAgreementWire(ctx, id)
 	if errors.Is(err, projection.ErrNotFound) {
 		return nil, fmt.Errorf("agreement %q: %w", id, ErrNotFound)
 	}
@@ -74,12 +76,14 @@ func (s *Service) GetAgreement(ctx context.Context, id string) (*bilatv1.Agreeme
 	return a, nil
 }
 
-// GetTradeSeries returns a partner's trade figures by period and flow.
-func (s *Service) GetTradeSeries(ctx context.Context, q domain.TradeQuery) ([]*bilatv1.TradePoint, error) {
+// GetTradeSeries returns a partner's trade figures by period and flow, the
+// figures in their wire encoding (projection.GetTradeSeriesWire), which the
+// API forwards without decoding them.
+func (s *Service) GetTradeSeries(ctx context.Context, q domain.TradeQuery) ([]projection.WirePoint, error) {
 	if vs := domain.ValidateTrade(q); len(vs) > 0 {
 		return nil, &ValidationError{vs}
 	}
-	points, err := s.r.GetTradeSeries(ctx, projection.TradeFilter{
+	points, err := s.r.GetTradeSeriesWire(ctx, projection.TradeFilter{
 		Partner: q.Partner, Reporter: q.Reporter, Flow: q.Flow, FromYear: q.FromYear, ToYear: q.ToYear,
 	})
 	if err != nil {

@@ -60,7 +60,7 @@ func (s *AgreementServer) GetAgreement(ctx context.Context, req *bilatv1.GetAgre
 	if err != nil {
 		return nil, toStatus(ctx, s.log, "GetAgreement", err)
 	}
-	return &bilatv1.GetAgreementResponse{Agreement: a}, nil
+	return withEncoded(&bilatv1.GetAgreementResponse{}, "agreement", a), nil
 }
 
 // ListAgreements lists the agreements matching a filter, a page at a time.
@@ -71,9 +71,8 @@ func (s *AgreementServer) ListAgreements(ctx context.Context, req *bilatv1.ListA
 	if err != nil {
 		return nil, agreementStatus(ctx, s.log, "ListAgreements", err)
 	}
-	return &bilatv1.ListAgreementsResponse{
-		Agreements: page.Agreements, NextPageToken: page.NextPageToken, TotalSize: page.TotalSize,
-	}, nil
+	return withEncoded(&bilatv1.ListAgreementsResponse{NextPageToken: page.NextPageToken, TotalSize: page.TotalSize},
+		"agreements", page.Wire...), nil
 }
 
 // ListRevisions returns every recorded version of one agreement.

@@ -67,5 +67,9 @@ func (s *TradeServer) GetTradeSeries(ctx context.Context, req *bilatv1.GetTradeS
 	if err != nil {
 		return nil, toStatus(ctx, s.log, "GetTradeSeries", err)
 	}
-	return &bilatv1.GetTradeSeriesResponse{Partner: req.GetPartner(), Points: points}, nil
+	resp := &bilatv1.GetTradeSeriesResponse{Partner: req.GetPartner(), Points: make([]*bilatv1.TradePoint, len(points))}
+	for i, p := range points {
+		resp.Points[i] = withEncoded(p.Point, "figures", p.Figures...)
+	}
+	return resp, nil
 }

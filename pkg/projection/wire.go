@@ -1,0 +1,160 @@
+package projection
+
+import (
+	"fmt"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	bilatv1 "bilat.dev/proto/bilat/v1"
+)
+
+// Wire encodings of stored records.
+//
+// A record HASH keeps a version's protobuf encoding without the two fields
+// the projection owns (revision, updated_at; see marshalRecord) and those
+// two beside it. The protobuf wire format lets fields follow one another
+// in any order, so the message the API returns is the stored bytes with
+// those two fields appended. A reader that only forwards records (the
+// gateway's GetAgreement and ListAgreements) therefore never decodes and
+// re-encodes them, which was about half of the gateway's CPU per page.
+
+// ownedFields are the field numbers of revision and updated_at in a
+// record message.
+type ownedFields struct{ revision, updatedAt protowire.Number }
+
+func ownedFieldsOf(m proto.Message) ownedFields {
+	return ownedFields{revision: fieldNumber(m, "revision"), updatedAt: fieldNumber(m, "updated_at")}
+}
+
+var (
+	agreementOwned = ownedFieldsOf((*bilatv1.Agreement)(nil))
+	figureOwned    = ownedFieldsOf((*bilatv1.TradeFigure)(nil))
+)
+
+// wireRecord is the full encoding of the version a record HASH holds (h
+// as recordMap reads it): its stored bytes, then revision and updated_at.
+func wireRecord(h map[string]string, owned ownedFields) ([]byte, error) {
+	v, err := DecodeVersion(h)
+	if err != nil {
+		return nil, err
+	}
+	data := h[fieldData]
+	b := make([]byte, 0, len(data)+32)
+	b = append(b, data...)
+	if v.Revision != 0 {
+		b = protowire.AppendTag(b, owned.revision, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(int64(v.Revision))) // int32 encodes sign-extended
+	}
+	// google.protobuf.Timestamp: seconds = 1, nanos = 2.
+	secs, nanos := v.UpdatedAt.Unix(), int32(v.UpdatedAt.Nanosecond())
+	var ts []byte
+	if secs != 0 {
+		ts = protowire.AppendTag(ts, 1, protowire.VarintType)
+		ts = protowire.AppendVarint(ts, uint64(secs))
+	}
+	if nanos != 0 {
+		ts = protowire.AppendTag(ts, 2, protowire.VarintType)
+		ts = protowire.AppendVarint(ts, uint64(int64(nanos)))
+	}
+	b = protowire.AppendTag(b, owned.updatedAt, protowire.BytesType)
+	return protowire.AppendBytes(b, ts), nil
+}
+
+// DecodeAgreement decodes the wire encoding of an agreement (what
+// GetAgreementWire and AgreementPage hold).
+func DecodeAgreement(b []byte) (*bilatv1.Agreement, error) {
+	a := &bilatv1.Agreement{}
+	if err := proto.Unmarshal(b, a); err != nil {
+		return nil, fmt.Errorf("decode agreement: %w", err)
+	}
+	return a, nil
+}
+
+// EncodeAgreement is the wire encoding of a decoded agreement, for pages
+// assembled from decoded candidates.
+func EncodeAgreement(a *bilatv1.Agreement) ([]byte, error) {
+	b, err := proto.Marshal(a)
+	if err != nil {
+		return nil, fmt.Errorf("encode agreement %q: %w", a.GetId(), err)
+	}
+	return b, nil
+}
+
+// figureView is what ordering a series needs of a trade figure.
+type figureView struct {
+	period       *bilatv1.Period // nil when the figure has none
+	newestSource int64           // the latest DateScore among its sources' publication dates
+}
+
+var (
+	figurePeriod    = fieldNumber((*bilatv1.TradeFigure)(nil), "period")
+	figureSources   = fieldNumber((*bilatv1.TradeFigure)(nil), "sources")
+	sourcePublished = fieldNumber((*bilatv1.Source)(nil), "published")
+)
+
+func fieldNumber(m proto.Message, name protoreflect.Name) protowire.Number {
+	return m.ProtoReflect().Descriptor().Fields().ByName(name).Number()
+}
+
+// viewFigure reads a figure's period and newest source date from its wire
+// encoding, decoding nothing else (a figure's names, notes and quotes are
+// most of its bytes). A message field that occurs more than once is
+// merged, as proto.Unmarshal does.
+func viewFigure(b []byte) (figureView, error) {
+	var v figureView
+	err := eachField(b, func(num protowire.Number, val []byte) error {
+		switch num {
+		case figurePeriod:
+			if v.period == nil {
+				v.period = &bilatv1.Period{}
+			}
+			return proto.UnmarshalOptions{Merge: true}.Unmarshal(val, v.period)
+		case figureSources:
+			published := &bilatv1.PartialDate{}
+			err := eachField(val, func(num protowire.Number, val []byte) error {
+				if num != sourcePublished {
+					return nil
+				}
+				return proto.UnmarshalOptions{Merge: true}.Unmarshal(val, published)
+			})
+			v.newestSource = max(v.newestSource, DateScore(published))
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return figureView{}, fmt.Errorf("read trade figure: %w", err)
+	}
+	return v, nil
+}
+
+// eachField calls f with the number and contents of every length-delimited
+// field of the encoded message b, in order, and skips the other fields.
+func eachField(b []byte, f func(num protowire.Number, val []byte) error) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+		if typ != protowire.BytesType {
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return protowire.ParseError(n)
+			}
+			b = b[n:]
+			continue
+		}
+		val, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+		if err := f(num, val); err != nil {
+			return err
+		}
+	}
+	return nil
+}
