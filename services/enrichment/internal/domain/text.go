@@ -42,20 +42,33 @@ func splitWords(s string) words {
 // must match the whole word ("gas$" is not "gastronomy").
 type term struct {
 	text   string
-	parts  []string
+	parts  []part
 	weight float64
 }
 
+// part is one word of a term, as matched against a text's keyed words.
+type part struct {
+	key   string // the Key of the word, or of its beginning
+	whole bool   // the word must be key itself, not merely start with it
+}
+
+func (p part) matches(k string) bool {
+	// The first byte settles most comparisons without a call.
+	if p.key != "" && (k == "" || k[0] != p.key[0]) {
+		return false
+	}
+	if p.whole {
+		return k == p.key
+	}
+	return strings.HasPrefix(k, p.key)
+}
+
 func newTerm(text string, weight float64) term {
-	var parts []string
+	var parts []part
 	for _, p := range strings.Fields(text) {
 		// One-letter parts ("S&T" is "s t") are whole words, not prefixes.
 		whole := strings.HasSuffix(p, "$") || len([]rune(p)) == 1
-		k := Key(strings.TrimSuffix(p, "$"))
-		if whole {
-			k += "$"
-		}
-		parts = append(parts, k)
+		parts = append(parts, part{key: Key(strings.TrimSuffix(p, "$")), whole: whole})
 	}
 	return term{text: text, parts: parts, weight: weight}
 }
@@ -71,17 +84,8 @@ func (t term) findFrom(w words, taken []bool, from int) int {
 	for i := from; i+len(t.parts) <= len(w.key); i++ {
 		ok := true
 		for j, p := range t.parts {
-			if taken != nil && taken[i+j] {
+			if (taken != nil && taken[i+j]) || !p.matches(w.key[i+j]) {
 				ok = false
-				break
-			}
-			k := w.key[i+j]
-			if strings.HasSuffix(p, "$") {
-				ok = k == p[:len(p)-1]
-			} else {
-				ok = strings.HasPrefix(k, p)
-			}
-			if !ok {
 				break
 			}
 		}

@@ -164,11 +164,12 @@ type pending struct {
 	recordType string
 	recordID   string
 	key        string // namespaced idempotency key
+	hash       string // domain.KeyHash(key), computed once: a batch asks for it several times
 	meta       Meta
 	build      func(*bilatv1.Envelope) proto.Message
 }
 
-func (p pending) keyHash() string { return domain.KeyHash(p.key) }
+func (p pending) keyHash() string { return p.hash }
 func (p pending) eventID() string { return domain.EventID(p.key) }
 
 func prepareAgreement(in *bilatv1.Agreement, root string, meta Meta) (pending, error) {
@@ -213,7 +214,7 @@ func prepareFigure(in *bilatv1.TradeFigure, root string, meta Meta) (pending, er
 
 func newPending(recordType, recordID, contentHash string, meta Meta, build func(*bilatv1.Envelope) proto.Message) pending {
 	key := domain.NamespacedKey(recordType, domain.IdempotencyKey(contentHash, meta.IdempotencyKey))
-	return pending{recordType: recordType, recordID: recordID, key: key, meta: meta, build: build}
+	return pending{recordType: recordType, recordID: recordID, key: key, hash: domain.KeyHash(key), meta: meta, build: build}
 }
 
 func (m Meta) keyField() string {

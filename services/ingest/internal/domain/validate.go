@@ -450,6 +450,9 @@ func checkAttributes(c *collector, path string, attrs map[string]string) {
 // keep them silently, protojson rejects them; rejecting both keeps the two
 // encodings equivalent and the content hash meaningful.
 func checkUnknown(c *collector, path string, m protoreflect.Message) {
+	if !hasUnknown(m) {
+		return // the usual case: no field paths to build
+	}
 	if len(m.GetUnknown()) > 0 {
 		c.add(path, "contains fields unknown to this schema version (%d bytes)", len(m.GetUnknown()))
 	}
@@ -473,6 +476,34 @@ func checkUnknown(c *collector, path string, m protoreflect.Message) {
 		}
 		return true
 	})
+}
+
+// hasUnknown reports whether m or a message inside it has unknown fields.
+func hasUnknown(m protoreflect.Message) bool {
+	if len(m.GetUnknown()) > 0 {
+		return true
+	}
+	found := false
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList() && fd.Message() != nil:
+			l := v.List()
+			for i := 0; i < l.Len() && !found; i++ {
+				found = hasUnknown(l.Get(i).Message())
+			}
+		case fd.IsMap():
+			if fd.MapValue().Message() != nil {
+				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+					found = hasUnknown(mv.Message())
+					return !found
+				})
+			}
+		case fd.Message() != nil:
+			found = hasUnknown(v.Message())
+		}
+		return !found
+	})
+	return found
 }
 
 func truncate(s string, n int) string {

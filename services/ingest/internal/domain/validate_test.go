@@ -210,6 +210,10 @@ func TestValidateAgreement(t *testing.T) {
 		{"unknown fields", func(a *bilatv1.Agreement) {
 			a.Partner.ProtoReflect().SetUnknown(protowire.AppendVarint(protowire.AppendTag(nil, 99, protowire.VarintType), 1))
 		}, []want{{"agreement.partner", "unknown to this schema"}}},
+		{"unknown fields in a list element", func(a *bilatv1.Agreement) {
+			a.Sources[0].Published = &bilatv1.PartialDate{Year: 2018}
+			a.Sources[0].Published.ProtoReflect().SetUnknown(protowire.AppendVarint(protowire.AppendTag(nil, 99, protowire.VarintType), 1))
+		}, []want{{"agreement.sources[0].published", "unknown to this schema"}}},
 		{"many violations at once", func(a *bilatv1.Agreement) {
 			a.Title = ""
 			a.Kind = 0
