@@ -158,7 +158,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rb, rbN, how, err := st.rebuild(ctx)
+	var (
+		rb  float64
+		rbN uint64
+		how string
+	)
+	err = st.profiled(ctx, profDir, "rebuild", cfg.ProfileFor, []string{"statistics"}, func() error {
+		var err error
+		rb, rbN, how, err = st.rebuild(ctx)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

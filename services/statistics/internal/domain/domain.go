@@ -5,8 +5,11 @@ package domain
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	bilatv1 "bilat.dev/proto/bilat/v1"
 )
@@ -123,29 +126,89 @@ func ValidateCountsQuery(partner string, from, to int32) []Violation {
 // "trade_figure/<id>"), so versions and retractions of one record can be
 // kept in order while other records are applied concurrently. An
 // undecodable body gets "" (it is dead-lettered anyway).
+//
+// It runs for every message before a worker takes it, so it reads the id
+// straight from the encoding (recordIDPaths) instead of decoding the whole
+// event. For a well-formed event it answers what decoding gives; of a
+// malformed one it only notices what lies on the way to the id, which is
+// harmless: the key only picks the worker that dead-letters it.
 func RecordKey(subject string, data []byte) string {
-	var id string
-	switch KindOf(subject) {
-	case KindAgreement:
-		var ev bilatv1.AgreementRecorded
-		if proto.Unmarshal(data, &ev) == nil {
-			id = "agreement/" + ev.GetAgreement().GetId()
-		}
-	case KindTradeFigure:
-		var ev bilatv1.TradeFigureRecorded
-		if proto.Unmarshal(data, &ev) == nil {
-			id = "trade_figure/" + ev.GetFigure().GetId()
-		}
-	case KindAgreementRetraction:
-		var ev bilatv1.AgreementRetracted
-		if proto.Unmarshal(data, &ev) == nil {
-			id = "agreement/" + ev.GetAgreementId()
-		}
-	case KindTradeRetraction:
-		var ev bilatv1.TradeFigureRetracted
-		if proto.Unmarshal(data, &ev) == nil {
-			id = "trade_figure/" + ev.GetFigureId()
+	var prefix string
+	var path []protowire.Number
+	switch k := KindOf(subject); k {
+	case KindAgreement, KindAgreementRetraction:
+		prefix, path = "agreement/", recordIDPaths[k]
+	case KindTradeFigure, KindTradeRetraction:
+		prefix, path = "trade_figure/", recordIDPaths[k]
+	default:
+		return ""
+	}
+	id, ok := lastString(data, path)
+	if !ok {
+		return ""
+	}
+	return prefix + id
+}
+
+// recordIDPaths are the field numbers leading to the record id in each
+// kind of event.
+var recordIDPaths = map[Kind][]protowire.Number{
+	KindAgreement:           fieldPath((*bilatv1.AgreementRecorded)(nil), "agreement", "id"),
+	KindTradeFigure:         fieldPath((*bilatv1.TradeFigureRecorded)(nil), "figure", "id"),
+	KindAgreementRetraction: fieldPath((*bilatv1.AgreementRetracted)(nil), "agreement_id"),
+	KindTradeRetraction:     fieldPath((*bilatv1.TradeFigureRetracted)(nil), "figure_id"),
+}
+
+func fieldPath(m proto.Message, names ...protoreflect.Name) []protowire.Number {
+	d := m.ProtoReflect().Descriptor()
+	var out []protowire.Number
+	for i, name := range names {
+		fd := d.Fields().ByName(name)
+		out = append(out, fd.Number())
+		if i+1 < len(names) {
+			d = fd.Message()
 		}
 	}
-	return id
+	return out
+}
+
+// lastString reads the string field at path (message fields, then the
+// string) from the encoded message b as decoding would: the last value
+// wins, occurrences of a message field merge, an absent field is "". ok is
+// false when b is malformed or the string is not UTF-8.
+func lastString(b []byte, path []protowire.Number) (s string, ok bool) {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return "", false
+		}
+		b = b[n:]
+		if num != path[0] || typ != protowire.BytesType {
+			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+				return "", false
+			}
+			b = b[n:]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return "", false
+		}
+		b = b[n:]
+		if len(path) == 1 {
+			if !utf8.Valid(v) {
+				return "", false
+			}
+			s = string(v)
+			continue
+		}
+		inner, innerOK := lastString(v, path[1:])
+		if !innerOK {
+			return "", false
+		}
+		if inner != "" || s == "" {
+			s = inner // an occurrence without the field keeps the earlier value
+		}
+	}
+	return s, true
 }
