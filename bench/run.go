@@ -40,6 +40,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	profDir := ""
 	if cfg.OutDir != "" && cfg.ProfileFor > 0 {
 		profDir = filepath.Join(cfg.OutDir, "profiles")
+		// Profiles of an earlier run (or of phases this version no longer
+		// profiles) must not pass for this run's.
+		if err := os.RemoveAll(profDir); err != nil {
+			return nil, fmt.Errorf("profiles dir: %w", err)
+		}
 		if err := os.MkdirAll(profDir, 0o755); err != nil {
 			return nil, fmt.Errorf("profiles dir: %w", err)
 		}
