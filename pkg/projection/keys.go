@@ -224,6 +224,9 @@ func FlowName(f bilatv1.TradeFlow) string {
 
 // ParseFlow is the inverse of FlowName.
 func ParseFlow(name string) (bilatv1.TradeFlow, bool) {
+	if v, ok := flowByName[name]; ok {
+		return v, true // the key form, without the allocations below
+	}
 	if v, ok := bilatv1.TradeFlow_value["TRADE_FLOW_"+strings.ToUpper(name)]; ok {
 		return bilatv1.TradeFlow(v), true
 	}
@@ -244,6 +247,9 @@ func ScopeName(s bilatv1.TradeScope) string {
 
 // ParseScope is the inverse of ScopeName.
 func ParseScope(name string) (bilatv1.TradeScope, bool) {
+	if v, ok := scopeByName[name]; ok {
+		return v, true
+	}
 	if v, ok := bilatv1.TradeScope_value["TRADE_SCOPE_"+strings.ToUpper(name)]; ok {
 		return bilatv1.TradeScope(v), true
 	}
@@ -268,14 +274,31 @@ type seriesParts struct {
 }
 
 func parseSeriesKey(key string) (seriesParts, bool) {
-	parts := strings.Split(key, "|")
-	if len(parts) != 4 {
+	reporter, rest, ok1 := strings.Cut(key, "|")
+	_, rest, ok2 := strings.Cut(rest, "|") // the period: TradePoint takes it from the figures
+	flow, scope, ok3 := strings.Cut(rest, "|")
+	if !ok1 || !ok2 || !ok3 || strings.Contains(scope, "|") {
 		return seriesParts{}, false
 	}
-	f, ok1 := ParseFlow(parts[2])
-	s, ok2 := ParseScope(parts[3])
+	f, ok1 := ParseFlow(flow)
+	s, ok2 := ParseScope(scope)
 	if !ok1 || !ok2 {
 		return seriesParts{}, false
 	}
-	return seriesParts{reporter: parts[0], flow: f, scope: s}, true
+	return seriesParts{reporter: reporter, flow: f, scope: s}, true
+}
+
+// flowByName and scopeByName map the key forms (FlowName, ScopeName) to
+// their values.
+var (
+	flowByName  = keyForms(bilatv1.TradeFlow_value, "TRADE_FLOW_", func(v int32) bilatv1.TradeFlow { return bilatv1.TradeFlow(v) })
+	scopeByName = keyForms(bilatv1.TradeScope_value, "TRADE_SCOPE_", func(v int32) bilatv1.TradeScope { return bilatv1.TradeScope(v) })
+)
+
+func keyForms[E any](values map[string]int32, prefix string, conv func(int32) E) map[string]E {
+	out := make(map[string]E, len(values))
+	for name, v := range values {
+		out[strings.ToLower(strings.TrimPrefix(name, prefix))] = conv(v)
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package projection
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,5 +145,31 @@ func TestViewFigureAgreesWithDecoding(t *testing.T) {
 	}
 	if _, err := viewFigure([]byte{0x22, 0x05, 0x08}); err == nil {
 		t.Error("a truncated figure was read without error")
+	}
+}
+
+// A series key reads back as the reporter, flow and scope it was made of;
+// anything but four parts is malformed.
+func TestSeriesKeyRoundTrip(t *testing.T) {
+	for f := range bilatv1.TradeFlow_name {
+		for s := range bilatv1.TradeScope_name {
+			flow, scope := bilatv1.TradeFlow(f), bilatv1.TradeScope(s)
+			key := SeriesKey("BY-HM", &bilatv1.Period{Year: 2021, FirstMonth: 1, LastMonth: 6}, flow, scope)
+			got, ok := parseSeriesKey(key)
+			if !ok || got != (seriesParts{reporter: "BY-HM", flow: flow, scope: scope}) {
+				t.Errorf("parseSeriesKey(%q) = %+v, %v", key, got, ok)
+			}
+			if pf, ok := ParseFlow(strings.ToUpper(FlowName(flow))); !ok || pf != flow {
+				t.Errorf("ParseFlow(upper %q) = %v, %v", FlowName(flow), pf, ok)
+			}
+		}
+	}
+	if f, ok := ParseFlow("17"); !ok || f != 17 {
+		t.Errorf("ParseFlow(17) = %v, %v", f, ok)
+	}
+	for _, bad := range []string{"BY|2021|turnover", "BY|2021|turnover|goods|x", "BY|2021|sideways|goods", ""} {
+		if _, ok := parseSeriesKey(bad); ok {
+			t.Errorf("parseSeriesKey(%q) accepted", bad)
+		}
 	}
 }

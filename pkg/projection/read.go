@@ -92,14 +92,22 @@ func (s *Store) GetAgreementWire(ctx context.Context, id string) ([]byte, error)
 	if !validID(id) {
 		return nil, ErrNotFound
 	}
-	partner, err := s.rdb.Get(ctx, s.keys.AgreementLocation(id)).Result()
+	var loc *redis.StringCmd
+	if err := s.read(ctx, func(p redis.Pipeliner) { loc = p.Get(ctx, s.keys.AgreementLocation(id)) }); err != nil {
+		return nil, fmt.Errorf("get agreement %q: %w", id, err)
+	}
+	partner, err := loc.Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get agreement %q location: %w", id, err)
 	}
-	vals, err := readRecord(ctx, s.rdb, s.keys.AgreementDoc(partner, id)).Result()
+	var rec *redis.SliceCmd
+	if err := s.read(ctx, func(p redis.Pipeliner) { rec = readRecord(ctx, p, s.keys.AgreementDoc(partner, id)) }); err != nil {
+		return nil, fmt.Errorf("get agreement %q: %w", id, err)
+	}
+	vals, err := rec.Result()
 	if err != nil {
 		return nil, fmt.Errorf("get agreement %q: %w", id, err)
 	}
@@ -242,10 +250,14 @@ func (s *Store) ListAgreements(ctx context.Context, f AgreementFilter, pageSize 
 	}
 	key := s.agreementIndex(f)
 	// The count and the page in one round trip.
-	pipe := s.rdb.Pipeline()
-	count := pipe.ZCount(ctx, key, lo, hi)
-	pageCmd := queuePage(ctx, pipe, key, lo, hi, cursor, pageSize+1)
-	_, _ = pipe.Exec(ctx) // errors are read per command
+	var count *redis.IntCmd
+	var pageCmd *redis.Cmd
+	if err := s.read(ctx, func(p redis.Pipeliner) {
+		count = p.ZCount(ctx, key, lo, hi)
+		pageCmd = queuePage(ctx, p, key, lo, hi, cursor, pageSize+1)
+	}); err != nil {
+		return nil, fmt.Errorf("list agreements: %w", err)
+	}
 	total, err := count.Result()
 	if err != nil {
 		return nil, fmt.Errorf("count agreements: %w", err)
@@ -398,12 +410,12 @@ func (s *Store) agreementsByID(ctx context.Context, partner string, ids []string
 			partners[i] = partner
 		}
 	} else {
-		pipe := s.rdb.Pipeline()
 		cmds := make([]*redis.StringCmd, len(ids))
-		for i, id := range ids {
-			cmds[i] = pipe.Get(ctx, s.keys.AgreementLocation(id))
-		}
-		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		if err := s.read(ctx, func(p redis.Pipeliner) {
+			for i, id := range ids {
+				cmds[i] = p.Get(ctx, s.keys.AgreementLocation(id))
+			}
+		}); err != nil {
 			return nil, fmt.Errorf("read locations: %w", err)
 		}
 		for i, c := range cmds {
@@ -414,20 +426,23 @@ func (s *Store) agreementsByID(ctx context.Context, partner string, ids []string
 			partners[i] = p
 		}
 	}
-	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.SliceCmd, len(ids))
-	for i, id := range ids {
-		if partners[i] != "" {
-			cmds[i] = readRecord(ctx, pipe, s.keys.AgreementDoc(partners[i], id))
+	if err := s.read(ctx, func(p redis.Pipeliner) {
+		for i, id := range ids {
+			if partners[i] != "" {
+				cmds[i] = readRecord(ctx, p, s.keys.AgreementDoc(partners[i], id))
+			}
 		}
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	}); err != nil {
 		return nil, fmt.Errorf("read agreements: %w", err)
 	}
 	out := make([][]byte, 0, len(ids))
 	for i, c := range cmds {
 		if c == nil {
 			continue
+		}
+		if err := c.Err(); err != nil {
+			return nil, fmt.Errorf("read agreement %q: %w", ids[i], err)
 		}
 		h := recordMap(c.Val())
 		if !exists(h) {
@@ -490,9 +505,13 @@ func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePo
 		return nil, nil
 	}
 	lo, hi, _, _ := scoreRange(f.FromYear, f.ToYear)
-	series, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{
-		Key: s.keys.TradeSeriesIndex(f.Partner), Start: lo, Stop: hi, ByScore: true,
-	}).Result()
+	var index *redis.StringSliceCmd
+	if err := s.read(ctx, func(p redis.Pipeliner) {
+		index = p.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.keys.TradeSeriesIndex(f.Partner), Start: lo, Stop: hi, ByScore: true})
+	}); err != nil {
+		return nil, fmt.Errorf("trade series index: %w", err)
+	}
+	series, err := index.Result()
 	if err != nil {
 		return nil, fmt.Errorf("trade series index: %w", err)
 	}
@@ -501,7 +520,7 @@ func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePo
 		ids   *redis.StringSliceCmd
 	}
 	var points []point
-	pipe := s.rdb.Pipeline()
+	var keys []string
 	for _, key := range series {
 		parts, ok := parseSeriesKey(key)
 		if !ok {
@@ -511,22 +530,31 @@ func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePo
 			(f.Flow != bilatv1.TradeFlow_TRADE_FLOW_UNSPECIFIED && parts.flow != f.Flow) {
 			continue
 		}
-		points = append(points, point{parts: parts, ids: pipe.SMembers(ctx, s.keys.TradeSeries(f.Partner, key))})
+		points, keys = append(points, point{parts: parts}), append(keys, key)
 	}
 	if len(points) == 0 {
 		return nil, nil
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	if err := s.read(ctx, func(p redis.Pipeliner) {
+		for i := range points {
+			points[i].ids = p.SMembers(ctx, s.keys.TradeSeries(f.Partner, keys[i]))
+		}
+	}); err != nil {
 		return nil, fmt.Errorf("trade series members: %w", err)
 	}
-	pipe = s.rdb.Pipeline()
-	docs := make([][]*redis.SliceCmd, len(points))
 	for i, p := range points {
-		for _, id := range p.ids.Val() {
-			docs[i] = append(docs[i], readRecord(ctx, pipe, s.keys.TradeFigure(f.Partner, id)))
+		if err := p.ids.Err(); err != nil {
+			return nil, fmt.Errorf("trade series %q members: %w", keys[i], err)
 		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	docs := make([][]*redis.SliceCmd, len(points))
+	if err := s.read(ctx, func(pipe redis.Pipeliner) {
+		for i, p := range points {
+			for _, id := range p.ids.Val() {
+				docs[i] = append(docs[i], readRecord(ctx, pipe, s.keys.TradeFigure(f.Partner, id)))
+			}
+		}
+	}); err != nil {
 		return nil, fmt.Errorf("trade figures: %w", err)
 	}
 	type figure struct {
@@ -538,6 +566,9 @@ func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePo
 	for i, p := range points {
 		var figs []figure
 		for n, c := range docs[i] {
+			if err := c.Err(); err != nil {
+				return nil, fmt.Errorf("trade figure %q: %w", p.ids.Val()[n], err)
+			}
 			h := recordMap(c.Val())
 			if !exists(h) {
 				continue

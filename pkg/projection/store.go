@@ -1,10 +1,14 @@
 package projection
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"bilat.dev/pkg/redisx"
 )
 
 var (
@@ -25,6 +29,9 @@ type Store struct {
 	rdb  redis.UniversalClient
 	keys Keys
 	now  func() time.Time
+	// reads, when set, carries the read paths' round trips together with
+	// those of concurrent readers (WithCoalescedReads).
+	reads *redisx.Coalescer
 	// afterStep, when set by tests, runs after each step of a multi-step
 	// apply; an error stops the apply there, as a crash would.
 	afterStep func(step string) error
@@ -32,6 +39,27 @@ type Store struct {
 
 // Option configures a Store.
 type Option func(*Store)
+
+// WithCoalescedReads sends the round trips of GetAgreement, ListAgreements
+// and GetTradeSeries (and their wire forms) through c, together with those
+// of concurrent readers: what a gateway serving many clients wants.
+func WithCoalescedReads(c *redisx.Coalescer) Option { return func(s *Store) { s.reads = c } }
+
+// read sends the commands queue adds in one round trip, shared with
+// concurrent readers when the Store coalesces reads. Each command carries
+// its own answer and error; read's error only says they were not sent.
+func (s *Store) read(ctx context.Context, queue func(redis.Pipeliner)) error {
+	if s.reads != nil {
+		if err := s.reads.Exec(ctx, queue); err != nil {
+			return fmt.Errorf("redis read: %w", err)
+		}
+		return nil
+	}
+	pipe := s.rdb.Pipeline()
+	queue(pipe)
+	_, _ = pipe.Exec(ctx) // errors are read per command
+	return nil
+}
 
 // WithPrefix puts every key under prefix instead of DefaultPrefix.
 func WithPrefix(prefix string) Option { return func(s *Store) { s.keys = NewKeys(prefix) } }

@@ -37,6 +37,10 @@ func main() {
 	}
 }
 
+// coalescedConns is how many coalesced read round trips are in flight at
+// once, each on its own connection of the client's pool.
+const coalescedConns = 4
+
 // scopes: the gateway only reads. Whole services are listed so methods
 // added later are covered; a service missing here is denied when auth is on.
 var scopes = auth.Policy{
@@ -97,6 +101,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer func() { _ = rdb.Close() }()
+	// Concurrent requests share Redis round trips (redisx.Coalescer): a
+	// few in flight at once keep Redis busy without a round trip per request.
+	reads := redisx.NewCoalescer(rdb, coalescedConns)
+	defer reads.Close()
 
 	clientOpts, err := grpcx.ClientOptionsFrom(s.Common)
 	if err != nil {
@@ -123,7 +131,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer nc.Close()
 
-	store := projection.New(rdb, projection.WithPrefix(s.KeyPrefix))
+	store := projection.New(rdb, projection.WithPrefix(s.KeyPrefix), projection.WithCoalescedReads(reads))
 	svc := app.New(store).WithGazetteer(gazClient)
 	edge, err := grpcx.EdgeFrom(s.Common, scopes, log)
 	if err != nil {
