@@ -65,8 +65,9 @@ func TestWireRecordIsTheStoredMessageWithOwnedFields(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				// As HMGET of recordFields answers.
 				h := EncodeVersion(Version{EventID: "e", Sequence: 9, Revision: rev, UpdatedAt: at})
-				h[fieldData] = string(data)
+				vals := []any{string(data), h[fieldSeq], h[fieldRev], h[fieldUpdated]}
 				want := proto.Clone(rec)
 				var owned ownedFields
 				switch w := want.(type) {
@@ -75,9 +76,9 @@ func TestWireRecordIsTheStoredMessageWithOwnedFields(t *testing.T) {
 				case *bilatv1.TradeFigure:
 					w.Revision, w.UpdatedAt, owned = rev, timestamppb.New(at), figureOwned
 				}
-				b, err := wireRecord(h, owned)
-				if err != nil {
-					t.Fatal(err)
+				b, ok, err := wireOf(vals, owned)
+				if err != nil || !ok {
+					t.Fatal(ok, err)
 				}
 				got := want.ProtoReflect().New().Interface()
 				if err := proto.Unmarshal(b, got); err != nil {
@@ -109,6 +110,19 @@ func TestHistoryEntryRoundTrip(t *testing.T) {
 	}
 	if _, _, err := parseHistoryEntry("7", "7168"); err == nil {
 		t.Error("an entry without a partner parsed")
+	}
+}
+
+// A HASH without a version (nothing, or a record moved away: rev and
+// history only) has no wire encoding; a corrupt version is an error.
+func TestWireOfWithoutAVersion(t *testing.T) {
+	for _, vals := range [][]any{{nil, nil, nil, nil}, {nil, nil, "3", nil}} {
+		if b, ok, err := wireOf(vals, agreementOwned); ok || err != nil || b != nil {
+			t.Errorf("wireOf(%v) = %x, %v, %v", vals, b, ok, err)
+		}
+	}
+	if _, _, err := wireOf([]any{"", "9", "x", "0"}, agreementOwned); err == nil {
+		t.Error("a revision that is no number was read")
 	}
 }
 

@@ -25,52 +25,32 @@ const (
 	MaxPageSize     = 500
 )
 
-func decodeAgreement(h map[string]string) (*bilatv1.Agreement, error) {
-	b, err := wireRecord(h, agreementOwned)
-	if err != nil {
-		return nil, err
-	}
-	return DecodeAgreement(b)
-}
-
-func decodeFigure(h map[string]string) (*bilatv1.TradeFigure, error) {
-	b, err := wireRecord(h, figureOwned)
-	if err != nil {
-		return nil, err
-	}
-	f := &bilatv1.TradeFigure{}
-	if err := proto.Unmarshal(b, f); err != nil {
-		return nil, fmt.Errorf("decode trade figure: %w", err)
-	}
-	return f, nil
-}
-
-// recordFields are what readers need of a record HASH: its current
-// version, not the versions it keeps for the revision history.
-var recordFields = []string{fieldData, fieldEvent, fieldSeq, fieldRev, fieldUpdated}
+// recordFields are what readers need of a record HASH: the current
+// version's bytes and the fields the API adds to them (see wire.go); seq
+// also tells a version from nothing or a move tombstone.
+var recordFields = []string{fieldData, fieldSeq, fieldRev, fieldUpdated}
 
 // readRecord queues the read of recordFields of a record HASH.
 func readRecord(ctx context.Context, c redis.Cmdable, key string) *redis.SliceCmd {
 	return c.HMGet(ctx, key, recordFields...)
 }
 
-// recordMap is readRecord's answer as a map; fields the HASH lacks are
-// absent from it.
-func recordMap(vals []any) map[string]string {
-	h := make(map[string]string, len(recordFields))
+// wireOf is the wire encoding of the version readRecord's answer holds; ok
+// is false when the HASH holds none (nothing, or a move tombstone).
+func wireOf(vals []any, owned ownedFields) (b []byte, ok bool, err error) {
+	var f [4]string
 	for i, v := range vals {
-		if s, ok := v.(string); ok && i < len(recordFields) {
-			h[recordFields[i]] = s
+		if s, isStr := v.(string); isStr && i < len(f) {
+			f[i] = s
+		} else if i == 1 {
+			return nil, false, nil // no seq
 		}
 	}
-	return h
-}
-
-// exists reports whether a record HASH holds a version (not nothing, not a
-// move tombstone).
-func exists(h map[string]string) bool {
-	_, ok := h[fieldSeq]
-	return ok
+	v, err := parseVersion(f[1], f[2], f[3])
+	if err != nil {
+		return nil, false, err
+	}
+	return wireRecord(f[0], v, owned), true, nil
 }
 
 // GetAgreement returns the current version of an agreement, or ErrNotFound.
@@ -111,16 +91,15 @@ func (s *Store) GetAgreementWire(ctx context.Context, id string) ([]byte, error)
 	if err != nil {
 		return nil, fmt.Errorf("get agreement %q: %w", id, err)
 	}
-	h := recordMap(vals)
-	if !exists(h) {
+	b, ok, err := wireOf(vals, agreementOwned)
+	if err != nil {
+		return nil, fmt.Errorf("get agreement %q: %w", id, err)
+	}
+	if !ok {
 		// Nothing or a move tombstone: the location moved ahead of the
 		// apply step (a crash between them); the record becomes visible
 		// when the event is redelivered.
 		return nil, ErrNotFound
-	}
-	b, err := wireRecord(h, agreementOwned)
-	if err != nil {
-		return nil, fmt.Errorf("get agreement %q: %w", id, err)
 	}
 	return b, nil
 }
@@ -444,15 +423,13 @@ func (s *Store) agreementsByID(ctx context.Context, partner string, ids []string
 		if err := c.Err(); err != nil {
 			return nil, fmt.Errorf("read agreement %q: %w", ids[i], err)
 		}
-		h := recordMap(c.Val())
-		if !exists(h) {
-			continue
-		}
-		b, err := wireRecord(h, agreementOwned)
+		b, ok, err := wireOf(c.Val(), agreementOwned)
 		if err != nil {
 			return nil, fmt.Errorf("agreement %q: %w", ids[i], err)
 		}
-		out = append(out, b)
+		if ok {
+			out = append(out, b)
+		}
 	}
 	return out, nil
 }
@@ -569,13 +546,12 @@ func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePo
 			if err := c.Err(); err != nil {
 				return nil, fmt.Errorf("trade figure %q: %w", p.ids.Val()[n], err)
 			}
-			h := recordMap(c.Val())
-			if !exists(h) {
-				continue
-			}
-			b, err := wireRecord(h, figureOwned)
+			b, ok, err := wireOf(c.Val(), figureOwned)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("trade figure %q: %w", p.ids.Val()[n], err)
+			}
+			if !ok {
+				continue
 			}
 			v, err := viewFigure(b)
 			if err != nil {

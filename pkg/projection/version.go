@@ -50,28 +50,30 @@ func EncodeVersion(v Version) map[string]string {
 
 // DecodeVersion reads the version metadata of a record HASH.
 func DecodeVersion(h map[string]string) (Version, error) {
-	seqS, ok := h[fieldSeq]
+	seq, ok := h[fieldSeq]
 	if !ok {
 		return Version{}, errNoVersion
 	}
+	v, err := parseVersion(seq, h[fieldRev], h[fieldUpdated])
+	v.EventID = h[fieldEvent]
+	return v, err
+}
+
+// parseVersion reads the seq, rev and updated fields of a record HASH.
+func parseVersion(seqS, revS, updatedS string) (Version, error) {
 	seq, err := strconv.ParseUint(seqS, 10, 64)
 	if err != nil {
 		return Version{}, fmt.Errorf("decode version: sequence %q: %w", seqS, err)
 	}
-	rev, err := strconv.ParseInt(h[fieldRev], 10, 32)
+	rev, err := strconv.ParseInt(revS, 10, 32)
 	if err != nil {
-		return Version{}, fmt.Errorf("decode version: revision %q: %w", h[fieldRev], err)
+		return Version{}, fmt.Errorf("decode version: revision %q: %w", revS, err)
 	}
-	ns, err := strconv.ParseInt(h[fieldUpdated], 10, 64)
+	ns, err := strconv.ParseInt(updatedS, 10, 64)
 	if err != nil {
-		return Version{}, fmt.Errorf("decode version: updated %q: %w", h[fieldUpdated], err)
+		return Version{}, fmt.Errorf("decode version: updated %q: %w", updatedS, err)
 	}
-	return Version{
-		EventID:   h[fieldEvent],
-		Sequence:  seq,
-		Revision:  int32(rev),
-		UpdatedAt: time.Unix(0, ns).UTC(),
-	}, nil
+	return Version{Sequence: seq, Revision: int32(rev), UpdatedAt: time.Unix(0, ns).UTC()}, nil
 }
 
 func encodeTime(t time.Time) string { return strconv.FormatInt(t.UnixNano(), 10) }

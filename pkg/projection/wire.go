@@ -33,14 +33,9 @@ var (
 	figureOwned    = ownedFieldsOf((*bilatv1.TradeFigure)(nil))
 )
 
-// wireRecord is the full encoding of the version a record HASH holds (h
-// as recordMap reads it): its stored bytes, then revision and updated_at.
-func wireRecord(h map[string]string, owned ownedFields) ([]byte, error) {
-	v, err := DecodeVersion(h)
-	if err != nil {
-		return nil, err
-	}
-	data := h[fieldData]
+// wireRecord is the full encoding of a stored version: its bytes as the
+// record HASH keeps them, then revision and updated_at.
+func wireRecord(data string, v Version, owned ownedFields) []byte {
 	b := make([]byte, 0, len(data)+32)
 	b = append(b, data...)
 	if v.Revision != 0 {
@@ -59,7 +54,7 @@ func wireRecord(h map[string]string, owned ownedFields) ([]byte, error) {
 		ts = protowire.AppendVarint(ts, uint64(int64(nanos)))
 	}
 	b = protowire.AppendTag(b, owned.updatedAt, protowire.BytesType)
-	return protowire.AppendBytes(b, ts), nil
+	return protowire.AppendBytes(b, ts)
 }
 
 // DecodeAgreement decodes the wire encoding of an agreement (what
