@@ -1,7 +1,9 @@
 package domain
 
 import (
+	"encoding/json"
 	"math/big"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -281,5 +283,27 @@ func TestParsePartialDate(t *testing.T) {
 		if err != nil || d.Year != c.y || d.Month != c.m || d.Day != c.d || d.Approximate != c.approx {
 			t.Errorf("ParsePartialDate(%q) = %v, %v; want %d-%d-%d approx %v", c.in, d, err, c.y, c.m, c.d, c.approx)
 		}
+	}
+}
+
+// BenchmarkClassify labels the titles of the book's agreements in turn.
+func BenchmarkClassify(b *testing.B) {
+	f, err := os.ReadFile("../../../../data/agreements.ndjson")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var titles []string
+	for _, line := range strings.Split(strings.TrimSpace(string(f)), "\n") {
+		var rec struct {
+			Agreement struct{ Title string } `json:"agreement"`
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			b.Fatal(err)
+		}
+		titles = append(titles, rec.Agreement.Title)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		Classify(titles[i%len(titles)], "")
 	}
 }

@@ -11,6 +11,7 @@ import (
 type domainTerm struct {
 	domain bilatv1.Domain
 	t      term
+	start  int32 // startHash of the term's first word, -1 when it is shorter than two bytes
 }
 
 // byLength is every term of the lexicon, longest phrase first: a phrase
@@ -20,7 +21,11 @@ var byLength = func() []domainTerm {
 	var out []domainTerm
 	for _, dt := range compiled {
 		for _, t := range dt.terms {
-			out = append(out, domainTerm{domain: dt.domain, t: t})
+			start := int32(-1)
+			if k := t.parts[0].key; len(k) >= 2 {
+				start = int32(startHash(k))
+			}
+			out = append(out, domainTerm{domain: dt.domain, t: t, start: start})
 		}
 	}
 	slices.SortStableFunc(out, func(a, b domainTerm) int { return cmp.Compare(len(b.t.parts), len(a.t.parts)) })
@@ -41,6 +46,31 @@ func Classify(title, text string) []*bilatv1.DomainLabel {
 		labels = classify(w, nil)
 	}
 	return labels
+}
+
+// wordStarts is the set of the first two bytes of a text's words, hashed
+// into 4,096 bits: a collision only costs a term a scan.
+type wordStarts [64]uint64
+
+func startsOf(w words) *wordStarts {
+	var s wordStarts
+	for _, k := range w.key {
+		if len(k) >= 2 {
+			h := startHash(k)
+			s[h/64] |= 1 << (h % 64)
+		}
+	}
+	return &s
+}
+
+func startHash(k string) uint32 { return (uint32(k[0])*257 + uint32(k[1])) % 4096 }
+
+// mayStart reports whether a word of the text may begin as a term whose
+// first word has the startHash h does (the prefix of a part, or the whole
+// word, starts with its first two bytes); h < 0 (a shorter first word) is
+// always tried.
+func (s *wordStarts) mayStart(h int32) bool {
+	return h < 0 || s[h/64]&(1<<(h%64)) != 0
 }
 
 // ministryNames marks up to two words after "ministry"/"министерство"
@@ -68,8 +98,15 @@ func classify(w words, pre []bool) []*bilatv1.DomainLabel {
 	score := map[bilatv1.Domain]float64{}
 	terms := map[bilatv1.Domain][]string{}
 	var claim [][2]int
+	starts := startsOf(w)
 	for i, dt := range byLength {
-		if at := dt.t.findFree(w, taken); at >= 0 {
+		// Most terms of the lexicon begin as no word of the text does:
+		// they are skipped without a scan.
+		at := -1
+		if starts.mayStart(dt.start) {
+			at = dt.t.findFree(w, taken)
+		}
+		if at >= 0 {
 			m := dt.t.matched(w, at)
 			if !slices.Contains(terms[dt.domain], m) {
 				score[dt.domain] += dt.t.weight
