@@ -73,7 +73,7 @@ func (s *Store) GetAgreementWire(ctx context.Context, id string) ([]byte, error)
 		return nil, ErrNotFound
 	}
 	var loc *redis.StringCmd
-	if err := s.read(ctx, func(p redis.Pipeliner) { loc = p.Get(ctx, s.keys.AgreementLocation(id)) }); err != nil {
+	if err := s.read(ctx, 1, func(p redis.Pipeliner) { loc = p.Get(ctx, s.keys.AgreementLocation(id)) }); err != nil {
 		return nil, fmt.Errorf("get agreement %q: %w", id, err)
 	}
 	partner, err := loc.Result()
@@ -84,7 +84,7 @@ func (s *Store) GetAgreementWire(ctx context.Context, id string) ([]byte, error)
 		return nil, fmt.Errorf("get agreement %q location: %w", id, err)
 	}
 	var rec *redis.SliceCmd
-	if err := s.read(ctx, func(p redis.Pipeliner) { rec = readRecord(ctx, p, s.keys.AgreementDoc(partner, id)) }); err != nil {
+	if err := s.read(ctx, 1, func(p redis.Pipeliner) { rec = readRecord(ctx, p, s.keys.AgreementDoc(partner, id)) }); err != nil {
 		return nil, fmt.Errorf("get agreement %q: %w", id, err)
 	}
 	vals, err := rec.Result()
@@ -231,7 +231,7 @@ func (s *Store) ListAgreements(ctx context.Context, f AgreementFilter, pageSize 
 	// The count and the page in one round trip.
 	var count *redis.IntCmd
 	var pageCmd *redis.Cmd
-	if err := s.read(ctx, func(p redis.Pipeliner) {
+	if err := s.read(ctx, 2, func(p redis.Pipeliner) {
 		count = p.ZCount(ctx, key, lo, hi)
 		pageCmd = queuePage(ctx, p, key, lo, hi, cursor, pageSize+1)
 	}); err != nil {
@@ -390,7 +390,7 @@ func (s *Store) agreementsByID(ctx context.Context, partner string, ids []string
 		}
 	} else {
 		cmds := make([]*redis.StringCmd, len(ids))
-		if err := s.read(ctx, func(p redis.Pipeliner) {
+		if err := s.read(ctx, len(ids), func(p redis.Pipeliner) {
 			for i, id := range ids {
 				cmds[i] = p.Get(ctx, s.keys.AgreementLocation(id))
 			}
@@ -406,7 +406,7 @@ func (s *Store) agreementsByID(ctx context.Context, partner string, ids []string
 		}
 	}
 	cmds := make([]*redis.SliceCmd, len(ids))
-	if err := s.read(ctx, func(p redis.Pipeliner) {
+	if err := s.read(ctx, len(ids), func(p redis.Pipeliner) {
 		for i, id := range ids {
 			if partners[i] != "" {
 				cmds[i] = readRecord(ctx, p, s.keys.AgreementDoc(partners[i], id))
@@ -483,7 +483,7 @@ func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePo
 	}
 	lo, hi, _, _ := scoreRange(f.FromYear, f.ToYear)
 	var index *redis.StringSliceCmd
-	if err := s.read(ctx, func(p redis.Pipeliner) {
+	if err := s.read(ctx, 1, func(p redis.Pipeliner) {
 		index = p.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.keys.TradeSeriesIndex(f.Partner), Start: lo, Stop: hi, ByScore: true})
 	}); err != nil {
 		return nil, fmt.Errorf("trade series index: %w", err)
@@ -512,7 +512,7 @@ func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePo
 	if len(points) == 0 {
 		return nil, nil
 	}
-	if err := s.read(ctx, func(p redis.Pipeliner) {
+	if err := s.read(ctx, len(points), func(p redis.Pipeliner) {
 		for i := range points {
 			points[i].ids = p.SMembers(ctx, s.keys.TradeSeries(f.Partner, keys[i]))
 		}
@@ -525,7 +525,11 @@ func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePo
 		}
 	}
 	docs := make([][]*redis.SliceCmd, len(points))
-	if err := s.read(ctx, func(pipe redis.Pipeliner) {
+	figures := 0
+	for _, p := range points {
+		figures += len(p.ids.Val())
+	}
+	if err := s.read(ctx, figures, func(pipe redis.Pipeliner) {
 		for i, p := range points {
 			for _, id := range p.ids.Val() {
 				docs[i] = append(docs[i], readRecord(ctx, pipe, s.keys.TradeFigure(f.Partner, id)))

@@ -40,16 +40,24 @@ type Store struct {
 // Option configures a Store.
 type Option func(*Store)
 
-// WithCoalescedReads sends the round trips of GetAgreement, ListAgreements
-// and GetTradeSeries (and their wire forms) through c, together with those
-// of concurrent readers: what a gateway serving many clients wants.
+// WithCoalescedReads sends the small round trips of GetAgreement,
+// ListAgreements and GetTradeSeries (and their wire forms) through c,
+// together with those of concurrent readers: what a gateway serving many
+// clients wants.
 func WithCoalescedReads(c *redisx.Coalescer) Option { return func(s *Store) { s.reads = c } }
 
-// read sends the commands queue adds in one round trip, shared with
-// concurrent readers when the Store coalesces reads. Each command carries
-// its own answer and error; read's error only says they were not sent.
-func (s *Store) read(ctx context.Context, queue func(redis.Pipeliner)) error {
-	if s.reads != nil {
+// coalesceUpTo is the most commands a read sends through the coalescer. A
+// pipeline of more (a page of records) already pays its system calls once
+// for many commands, and in the coalescer it would hold one of its few
+// round trips while the small reads of other requests wait behind it.
+const coalesceUpTo = 8
+
+// read sends the commands queue adds (about cmds of them) in one round
+// trip, shared with concurrent readers when the Store coalesces reads and
+// there are few. Each command carries its own answer and error; read's
+// error only says they were not sent.
+func (s *Store) read(ctx context.Context, cmds int, queue func(redis.Pipeliner)) error {
+	if s.reads != nil && cmds <= coalesceUpTo {
 		if err := s.reads.Exec(ctx, queue); err != nil {
 			return fmt.Errorf("redis read: %w", err)
 		}
