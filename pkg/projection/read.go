@@ -38,13 +38,12 @@ func readRecord(ctx context.Context, c redis.Cmdable, key string) *redis.SliceCm
 // wireOf is the wire encoding of the version readRecord's answer holds; ok
 // is false when the HASH holds none (nothing, or a move tombstone).
 func wireOf(vals []any, owned ownedFields) (b []byte, ok bool, err error) {
-	var f [4]string
-	for i, v := range vals {
-		if s, isStr := v.(string); isStr && i < len(f) {
-			f[i] = s
-		} else if i == 1 {
-			return nil, false, nil // no seq
-		}
+	if len(vals) < len(recordFields) || vals[1] == nil {
+		return nil, false, nil // no seq: no version
+	}
+	var f [4]string // as recordFields: pb, seq, rev, updated
+	for i := range f {
+		f[i], _ = vals[i].(string)
 	}
 	v, err := parseVersion(f[1], f[2], f[3])
 	if err != nil {
