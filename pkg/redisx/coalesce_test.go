@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"sync"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
 
+	"bilat.dev/pkg/localstack"
 	"bilat.dev/pkg/redisx"
 	"bilat.dev/pkg/testenv"
 )
@@ -72,6 +75,46 @@ func TestCoalescerEndedContextAndClose(t *testing.T) {
 	co.Close()
 	if err := co.Exec(context.Background(), func(p redis.Pipeliner) { p.Ping(context.Background()) }); !errors.Is(err, redisx.ErrCoalescerClosed) {
 		t.Errorf("after Close: %v", err)
+	}
+}
+
+// With Redis gone, every caller gets its commands back with an error, and
+// the coalescer keeps serving once Redis is back.
+func TestCoalescerWithRedisGone(t *testing.T) {
+	r := testenv.Redis(t)
+	c := redis.NewClient(&redis.Options{Addr: r.Addr, MaxRetries: -1})
+	defer func() { _ = c.Close() }()
+	co := redisx.NewCoalescer(c, 2)
+	defer co.Close()
+	ctx := context.Background()
+	r.Process.Kill()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var get *redis.StringCmd
+			if err := co.Exec(ctx, func(p redis.Pipeliner) { get = p.Get(ctx, "k") }); err != nil {
+				t.Errorf("Exec: %v", err)
+				return
+			}
+			if err := get.Err(); err == nil || errors.Is(err, redis.Nil) {
+				t.Errorf("GET with Redis gone: %v, want a connection error", err)
+			}
+		}()
+	}
+	wg.Wait()
+
+	_, port, _ := net.SplitHostPort(r.Addr)
+	n, _ := strconv.Atoi(port)
+	back, err := localstack.StartRedis(ctx, localstack.RedisOptions{Port: n, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = back.Stop() }()
+	var get *redis.StringCmd
+	if err := co.Exec(ctx, func(p redis.Pipeliner) { get = p.Get(ctx, "k") }); err != nil || !errors.Is(get.Err(), redis.Nil) {
+		t.Errorf("GET with Redis back: %v, %v; want redis.Nil", err, get.Err())
 	}
 }
 
