@@ -58,6 +58,35 @@ func consumerCfg() natsx.ConsumerConfig {
 	}
 }
 
+// publishKeyed publishes total messages whose Key header cycles through
+// keys values; message i carries i.
+func publishKeyed(t *testing.T, n *testenv.NATSServer, keys, total int) {
+	t.Helper()
+	for i := 0; i < total; i++ {
+		hdr := nats.Header{}
+		hdr.Set("Key", strconv.Itoa(i%keys))
+		if _, err := natsx.Publish(context.Background(), n.JS, natsx.SubjectEventAgreement, "w"+strconv.Itoa(i), []byte(strconv.Itoa(i)), hdr); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// awaitHandled waits until seen (guarded by mu) holds want messages and the
+// "test" consumer has nothing pending or unacknowledged.
+func awaitHandled(t *testing.T, n *testenv.NATSServer, mu *sync.Mutex, seen map[string][]int, want int) {
+	t.Helper()
+	testenv.Eventually(t, 20*time.Second, "all handled and acked", func() bool {
+		ackPending, numPending := pending(t, n, "test")
+		mu.Lock()
+		defer mu.Unlock()
+		total := 0
+		for _, v := range seen {
+			total += len(v)
+		}
+		return total == want && ackPending == 0 && numPending == 0
+	})
+}
+
 func pending(t *testing.T, n *testenv.NATSServer, durable string) (int, uint64) {
 	t.Helper()
 	c, err := n.JS.Consumer(context.Background(), natsx.StreamEvents, durable)
@@ -221,23 +250,8 @@ func TestWorkersKeepOrderPerKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < keys*perKey; i++ {
-		hdr := nats.Header{}
-		hdr.Set("Key", strconv.Itoa(i%keys))
-		if _, err := natsx.Publish(ctx, n.JS, natsx.SubjectEventAgreement, "w"+strconv.Itoa(i), []byte(strconv.Itoa(i)), hdr); err != nil {
-			t.Fatal(err)
-		}
-	}
-	testenv.Eventually(t, 20*time.Second, "all handled and acked", func() bool {
-		ackPending, numPending := pending(t, n, "test")
-		mu.Lock()
-		defer mu.Unlock()
-		total := 0
-		for _, v := range seen {
-			total += len(v)
-		}
-		return total == keys*perKey && ackPending == 0 && numPending == 0
-	})
+	publishKeyed(t, n, keys, keys*perKey)
+	awaitHandled(t, n, &mu, seen, keys*perKey)
 	c.Stop(ctx)
 	mu.Lock()
 	defer mu.Unlock()
@@ -418,13 +432,7 @@ func TestBatchWorkersKeepOrderPerKey(t *testing.T) {
 		overlap  bool
 		maxBatch int
 	)
-	for i := 0; i < keys*perKey; i++ {
-		hdr := nats.Header{}
-		hdr.Set("Key", strconv.Itoa(i%keys))
-		if _, err := natsx.Publish(ctx, n.JS, natsx.SubjectEventAgreement, "w"+strconv.Itoa(i), []byte(strconv.Itoa(i)), hdr); err != nil {
-			t.Fatal(err)
-		}
-	}
+	publishKeyed(t, n, keys, keys*perKey)
 	cfg := consumerCfg()
 	cfg.Workers = 3
 	cfg.BatchSize = 16
@@ -457,16 +465,7 @@ func TestBatchWorkersKeepOrderPerKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, 20*time.Second, "all handled and acked", func() bool {
-		ackPending, numPending := pending(t, n, "test")
-		mu.Lock()
-		defer mu.Unlock()
-		total := 0
-		for _, v := range seen {
-			total += len(v)
-		}
-		return total == keys*perKey && ackPending == 0 && numPending == 0
-	})
+	awaitHandled(t, n, &mu, seen, keys*perKey)
 	c.Stop(ctx)
 	mu.Lock()
 	defer mu.Unlock()

@@ -10,7 +10,7 @@ import (
 )
 
 // Fields of a record HASH (agr:doc:<id>, trade:fig:<id>). The Lua scripts
-// write them; Go reads them back through DecodeVersion.
+// write them; Go reads them back through DecodeVersion (the readers, through wireOf).
 const (
 	fieldData    = "pb"      // protobuf bytes of the record as received (revision/updated_at unset)
 	fieldEvent   = "event"   // id of the event that wrote this version
