@@ -79,7 +79,7 @@ func cli(args []string, out io.Writer) error {
 	outDir := fs.String("out", "bench/results", "where latest.json and profiles/ go")
 	events := fs.Int("events", 0, "override: pipeline events")
 	store := fs.Int("store", 0, "override: agreements in the query store")
-	listpack := fs.Int("hash-max-listpack-value", 0, "experiment: set this Redis hash-max-listpack-value first (default: Redis's own, 64)")
+	listpack := fs.Int("hash-max-listpack-value", 0, "experiment: set this Redis hash-max-listpack-value first (default 1024, as pkg/localstack starts Redis)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

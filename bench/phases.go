@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -457,12 +458,21 @@ func (st *stack) seed(ctx context.Context, gen *generator, from, n, workers int)
 
 // queryResult is one RPC's load figures.
 type queryResult struct {
-	rps float64
-	lat latencies
+	calls   int
+	elapsed time.Duration
+	lat     latencies // sorted
 }
 
-// load runs clients goroutines calling call for d over conns, round robin.
-func load(ctx context.Context, conns []*grpc.ClientConn, clients int, d time.Duration, call func(ctx context.Context, cc *grpc.ClientConn, r *rand.Rand) error) (queryResult, error) {
+func (q queryResult) rps() float64 { return float64(q.calls) / q.elapsed.Seconds() }
+
+// plus is q and o measured one after the other.
+func (q queryResult) plus(o queryResult) queryResult {
+	return queryResult{calls: q.calls + o.calls, elapsed: q.elapsed + o.elapsed, lat: append(slices.Clone(q.lat), o.lat...).sorted()}
+}
+
+// load runs clients goroutines calling call for d over conns, round robin;
+// seed varies the requests' random sequence.
+func load(ctx context.Context, conns []*grpc.ClientConn, clients int, d time.Duration, seed uint64, call func(ctx context.Context, cc *grpc.ClientConn, r *rand.Rand) error) (queryResult, error) {
 	var mu sync.Mutex
 	var all latencies
 	var wg sync.WaitGroup
@@ -473,7 +483,7 @@ func load(ctx context.Context, conns []*grpc.ClientConn, clients int, d time.Dur
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(c), 7))
+			r := rand.New(rand.NewPCG(uint64(c), 7+seed))
 			cc := conns[c%len(conns)]
 			mine := make(latencies, 0, 4096)
 			for time.Now().Before(stop) {
@@ -493,7 +503,7 @@ func load(ctx context.Context, conns []*grpc.ClientConn, clients int, d time.Dur
 	if err := failed.get(); err != nil {
 		return queryResult{}, err
 	}
-	return queryResult{rps: float64(len(all)) / time.Since(start).Seconds(), lat: all.sorted()}, nil
+	return queryResult{calls: len(all), elapsed: time.Since(start), lat: all.sorted()}, nil
 }
 
 func dialN(addr string, n int) ([]*grpc.ClientConn, error) {

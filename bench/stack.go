@@ -24,6 +24,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"bilat.dev/pkg/localstack"
+	"bilat.dev/pkg/redisx"
 )
 
 var serviceNames = []string{"ingest", "enrichment", "statistics", "gateway"}
@@ -82,7 +83,7 @@ func startStack(ctx context.Context, cfg *Config, log *slog.Logger, gazetteerPat
 		st.close()
 		return nil, err
 	}
-	st.rdb = redis.NewClient(&redis.Options{Addr: st.redis.Addr(), PoolSize: 64})
+	st.rdb = redis.NewClient(&redis.Options{Addr: st.redis.Addr(), PoolSize: 64, Protocol: redisx.Protocol})
 	st.nc, err = nats.Connect(st.natsURL, nats.Name("bilat-bench"))
 	if err != nil {
 		st.close()

@@ -17,6 +17,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/redis/go-redis/v9"
+
+	"bilat.dev/pkg/redisx"
 )
 
 // NATSOptions configures an in-process NATS server with JetStream.
@@ -148,7 +150,7 @@ func StartRedis(ctx context.Context, opts RedisOptions) (*RedisProcess, error) {
 	}
 	p := &RedisProcess{cmd: cmd, port: opts.Port, exited: make(chan struct{})}
 	go func() { p.waitErr = cmd.Wait(); close(p.exited) }()
-	c := redis.NewClient(&redis.Options{Addr: p.Addr()})
+	c := redis.NewClient(&redis.Options{Addr: p.Addr(), Protocol: redisx.Protocol})
 	defer c.Close()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -188,7 +190,7 @@ func (p *RedisProcess) Stop() error {
 	}
 	// No retries: SHUTDOWN drops the connection, and a retrying client
 	// would only log dial errors against the stopped server.
-	c := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: -1})
+	c := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: -1, Protocol: redisx.Protocol})
 	_ = c.Shutdown(context.Background()).Err() // the connection drops: the error is expected
 	_ = c.Close()
 	select {

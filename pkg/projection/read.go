@@ -30,6 +30,9 @@ const (
 // also tells a version from nothing or a move tombstone.
 var recordFields = []string{fieldData, fieldSeq, fieldRev, fieldUpdated}
 
+// figureFields are recordFields and the series a trade figure is in.
+var figureFields = append(slices.Clip(recordFields), fieldSeries)
+
 // readRecord queues the read of recordFields of a record HASH.
 func readRecord(ctx context.Context, c redis.Cmdable, key string) *redis.SliceCmd {
 	return c.HMGet(ctx, key, recordFields...)
@@ -229,10 +232,14 @@ func (s *Store) ListAgreements(ctx context.Context, f AgreementFilter, pageSize 
 	key := s.agreementIndex(f)
 	// The count and the page in one round trip.
 	var count *redis.IntCmd
-	var pageCmd *redis.Cmd
+	var pageQ pageCmd
 	if err := s.read(ctx, 2, func(p redis.Pipeliner) {
-		count = p.ZCount(ctx, key, lo, hi)
-		pageCmd = queuePage(ctx, p, key, lo, hi, cursor, pageSize+1)
+		if lo == "-inf" && hi == "+inf" {
+			count = p.ZCard(ctx, key) // O(1); ZCOUNT walks a small ZSET's entries
+		} else {
+			count = p.ZCount(ctx, key, lo, hi)
+		}
+		pageQ = queuePage(ctx, p, key, lo, hi, cursor, pageSize+1)
 	}); err != nil {
 		return nil, fmt.Errorf("list agreements: %w", err)
 	}
@@ -240,7 +247,7 @@ func (s *Store) ListAgreements(ctx context.Context, f AgreementFilter, pageSize 
 	if err != nil {
 		return nil, fmt.Errorf("count agreements: %w", err)
 	}
-	entries, err := s.pageResult(ctx, pageCmd, key, lo, hi, cursor, pageSize+1)
+	entries, err := s.pageResult(ctx, pageQ, key, lo, hi, cursor, pageSize+1)
 	if err != nil {
 		return nil, fmt.Errorf("list agreements: %w", err)
 	}
@@ -285,15 +292,37 @@ func (s *Store) zpage(ctx context.Context, key, lo, hi string, cursor *pageToken
 	return s.pageEntries(ctx, v, key, lo, cursor, count)
 }
 
-// queuePage queues zpage's script in a pipeline (EvalSha: pageResult runs
-// zpage, which loads the script, when Redis does not have it).
-func queuePage(ctx context.Context, pipe redis.Pipeliner, key, lo, hi string, cursor *pageToken, count int) *redis.Cmd {
-	return listPageScript.EvalSha(ctx, pipe, []string{key}, pageArgs(hi, lo, cursor, count)...)
+// pageCmd is a page queued by queuePage: a first page is one ZRANGE,
+// a page after a cursor the page script.
+type pageCmd struct {
+	first  *redis.ZSliceCmd
+	script *redis.Cmd
 }
 
-// pageResult is zpage's answer from the command queuePage queued.
-func (s *Store) pageResult(ctx context.Context, cmd *redis.Cmd, key, lo, hi string, cursor *pageToken, count int) ([]zentry, error) {
-	v, err := cmd.StringSlice()
+// queuePage queues zpage's reads in a pipeline. A first page needs no
+// cursor resolved, so it is a plain ZRANGE: Redis spent about two thirds
+// of the page script's time in Lua, converting the entries to and from Lua
+// strings (docs/benchmarks.md). A later page queues the script (EvalSha:
+// pageResult runs zpage, which loads it, when Redis does not have it).
+func queuePage(ctx context.Context, pipe redis.Pipeliner, key, lo, hi string, cursor *pageToken, count int) pageCmd {
+	if cursor == nil {
+		return pageCmd{first: pipe.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{
+			Key: key, Start: hi, Stop: lo, ByScore: true, Rev: true, Count: int64(count),
+		})}
+	}
+	return pageCmd{script: listPageScript.EvalSha(ctx, pipe, []string{key}, pageArgs(hi, lo, cursor, count)...)}
+}
+
+// pageResult is zpage's answer from the commands queuePage queued.
+func (s *Store) pageResult(ctx context.Context, cmd pageCmd, key, lo, hi string, cursor *pageToken, count int) ([]zentry, error) {
+	if cmd.first != nil {
+		zs, err := cmd.first.Result()
+		if err != nil {
+			return nil, fmt.Errorf("first page: %w", err)
+		}
+		return zentries(zs), nil
+	}
+	v, err := cmd.script.StringSlice()
 	if redis.HasErrorPrefix(err, "NOSCRIPT") {
 		return s.zpage(ctx, key, lo, hi, cursor, count)
 	}
@@ -352,12 +381,16 @@ func (s *Store) zpageSlow(ctx context.Context, key, lo string, cursor *pageToken
 	if err != nil {
 		return nil, fmt.Errorf("page after ties: %w", err)
 	}
+	return zentries(zs), nil
+}
+
+func zentries(zs []redis.Z) []zentry {
 	out := make([]zentry, len(zs))
 	for i, z := range zs {
 		m, _ := z.Member.(string)
 		out[i] = zentry{member: m, score: int64(z.Score)}
 	}
-	return out, nil
+	return out
 }
 
 func pairs(v []string) ([]zentry, error) {
@@ -491,12 +524,12 @@ func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePo
 	if err != nil {
 		return nil, fmt.Errorf("trade series index: %w", err)
 	}
-	type point struct {
-		parts seriesParts
-		ids   *redis.StringSliceCmd
-	}
-	var points []point
-	var keys []string
+	// A point's figures are the members of its series SET; one SUNION
+	// reads those of every point, and each figure's own "series" field
+	// says which point it belongs to. A SMEMBERS per point cost Redis
+	// about a third of its time per series (docs/benchmarks.md).
+	points := map[string]seriesParts{}
+	var sets []string
 	for _, key := range series {
 		parts, ok := parseSeriesKey(key)
 		if !ok {
@@ -506,33 +539,24 @@ func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePo
 			(f.Flow != bilatv1.TradeFlow_TRADE_FLOW_UNSPECIFIED && parts.flow != f.Flow) {
 			continue
 		}
-		points, keys = append(points, point{parts: parts}), append(keys, key)
+		points[key] = parts
+		sets = append(sets, s.keys.TradeSeries(f.Partner, key))
 	}
 	if len(points) == 0 {
 		return nil, nil
 	}
-	if err := s.read(ctx, len(points), func(p redis.Pipeliner) {
-		for i := range points {
-			points[i].ids = p.SMembers(ctx, s.keys.TradeSeries(f.Partner, keys[i]))
-		}
-	}); err != nil {
+	var members *redis.StringSliceCmd
+	if err := s.read(ctx, 1, func(p redis.Pipeliner) { members = p.SUnion(ctx, sets...) }); err != nil {
 		return nil, fmt.Errorf("trade series members: %w", err)
 	}
-	for i, p := range points {
-		if err := p.ids.Err(); err != nil {
-			return nil, fmt.Errorf("trade series %q members: %w", keys[i], err)
-		}
+	ids, err := members.Result()
+	if err != nil {
+		return nil, fmt.Errorf("trade series members: %w", err)
 	}
-	docs := make([][]*redis.SliceCmd, len(points))
-	figures := 0
-	for _, p := range points {
-		figures += len(p.ids.Val())
-	}
-	if err := s.read(ctx, figures, func(pipe redis.Pipeliner) {
-		for i, p := range points {
-			for _, id := range p.ids.Val() {
-				docs[i] = append(docs[i], readRecord(ctx, pipe, s.keys.TradeFigure(f.Partner, id)))
-			}
+	docs := make([]*redis.SliceCmd, len(ids))
+	if err := s.read(ctx, len(ids), func(pipe redis.Pipeliner) {
+		for i, id := range ids {
+			docs[i] = pipe.HMGet(ctx, s.keys.TradeFigure(f.Partner, id), figureFields...)
 		}
 	}); err != nil {
 		return nil, fmt.Errorf("trade figures: %w", err)
@@ -542,48 +566,56 @@ func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePo
 		wire []byte
 		view figureView
 	}
-	out := make([]WirePoint, 0, len(points))
-	for i, p := range points {
-		var figs []figure
-		for n, c := range docs[i] {
-			if err := c.Err(); err != nil {
-				return nil, fmt.Errorf("trade figure %q: %w", p.ids.Val()[n], err)
-			}
-			b, ok, err := wireOf(c.Val(), figureOwned)
-			if err != nil {
-				return nil, fmt.Errorf("trade figure %q: %w", p.ids.Val()[n], err)
-			}
-			if !ok {
-				continue
-			}
-			v, err := viewFigure(b)
-			if err != nil {
-				return nil, fmt.Errorf("trade figure %q: %w", p.ids.Val()[n], err)
-			}
-			figs = append(figs, figure{id: p.ids.Val()[n], wire: b, view: v})
+	byPoint := map[string][]figure{}
+	for i, c := range docs {
+		if err := c.Err(); err != nil {
+			return nil, fmt.Errorf("trade figure %q: %w", ids[i], err)
 		}
-		if len(figs) == 0 {
-			continue
+		b, ok, err := wireOf(c.Val(), figureOwned)
+		if err != nil {
+			return nil, fmt.Errorf("trade figure %q: %w", ids[i], err)
 		}
+		key, _ := c.Val()[len(recordFields)].(string)
+		if _, wanted := points[key]; !ok || !wanted {
+			continue // gone, or moved to a point outside the filter since the SUNION
+		}
+		v, err := viewFigure(b)
+		if err != nil {
+			return nil, fmt.Errorf("trade figure %q: %w", ids[i], err)
+		}
+		byPoint[key] = append(byPoint[key], figure{id: ids[i], wire: b, view: v})
+	}
+	type keyed struct {
+		key string
+		WirePoint
+	}
+	sorted := make([]keyed, 0, len(byPoint))
+	for key, figs := range byPoint {
 		slices.SortFunc(figs, func(a, b figure) int {
 			return cmp.Or(cmp.Compare(b.view.newestSource, a.view.newestSource), strings.Compare(a.id, b.id))
 		})
-		tp := &bilatv1.TradePoint{Reporter: p.parts.reporter, Flow: p.parts.flow, Scope: p.parts.scope, Period: figs[0].view.period}
+		parts := points[key]
+		tp := &bilatv1.TradePoint{Reporter: parts.reporter, Flow: parts.flow, Scope: parts.scope, Period: figs[0].view.period}
 		wp := WirePoint{Point: tp, Figures: make([][]byte, len(figs))}
 		for n, fg := range figs {
 			wp.Figures[n] = fg.wire
 		}
-		out = append(out, wp)
+		sorted = append(sorted, keyed{key, wp})
 	}
-	slices.SortFunc(out, func(x, y WirePoint) int {
+	slices.SortFunc(sorted, func(x, y keyed) int {
 		a, b := x.Point, y.Point
 		return cmp.Or(
 			cmp.Compare(PeriodScore(a.GetPeriod()), PeriodScore(b.GetPeriod())),
 			cmp.Compare(a.GetFlow(), b.GetFlow()),
 			strings.Compare(a.GetReporter(), b.GetReporter()),
 			cmp.Compare(a.GetScope(), b.GetScope()),
+			strings.Compare(x.key, y.key), // periods of one score stated differently
 		)
 	})
+	out := make([]WirePoint, len(sorted))
+	for i, k := range sorted {
+		out[i] = k.WirePoint
+	}
 	return out, nil
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"bilat.dev/pkg/localstack"
 	"bilat.dev/pkg/natsx"
+	"bilat.dev/pkg/redisx"
 )
 
 // NATSServer is a running JetStream server and a connection to it.
@@ -115,7 +116,7 @@ func Redis(t testing.TB) *RedisServer {
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
-	c := redis.NewClient(&redis.Options{Addr: p.Addr()})
+	c := redis.NewClient(&redis.Options{Addr: p.Addr(), Protocol: redisx.Protocol})
 	t.Cleanup(func() {
 		_ = c.Close()
 		p.Kill()
