@@ -225,3 +225,99 @@ func benchApplyBatch(b *testing.B, partners int) {
 	b.ReportMetric(batchT.Seconds()/applyT.Seconds(), "ratio-vs-batch100")
 	b.ReportMetric(keysT.Seconds()/applyT.Seconds(), "ratio-vs-keys-batch100")
 }
+
+// BenchmarkReadRedisCPU reports what one read costs Redis: the CPU time
+// of its main thread (INFO cpu) per ListAgreements page (partner and
+// domain, 50 of ~70) and per turnover series (one point a year, two
+// figures each, beside three other flows), one read at a time, on 100
+// partners' 20,000 agreements and 24,000 figures. Redis shares the
+// machine with the gateway, so its time per read bounds the gateway's
+// throughput as much as the gateway's own.
+func BenchmarkReadRedisCPU(b *testing.B) {
+	r := testenv.Redis(b)
+	s := projection.New(r.Client)
+	ctx := context.Background()
+	const agreements, years = 20000, 30
+	flows := []bilatv1.TradeFlow{bilatv1.TradeFlow_TRADE_FLOW_TURNOVER, bilatv1.TradeFlow_TRADE_FLOW_EXPORTS,
+		bilatv1.TradeFlow_TRADE_FLOW_IMPORTS, bilatv1.TradeFlow_TRADE_FLOW_BALANCE}
+	var agrs []*bilatv1.AgreementRecorded
+	for i := range agreements {
+		a := benchAgreementOf(i, benchPartners[i%len(benchPartners)])
+		a.Agreement.Title = "Agreement on cooperation in trade, economy, science and culture between the governments"
+		agrs = append(agrs, a)
+	}
+	var figs []*bilatv1.TradeFigureRecorded
+	for p, partner := range benchPartners {
+		for y := range years {
+			for f, flow := range flows {
+				for n := range 2 {
+					i := ((p*years+y)*len(flows)+f)*2 + n
+					figs = append(figs, fig(fmt.Sprintf("bench-fig-%d", i), uint64(agreements+i+1), fmt.Sprintf("f%d", i),
+						partner, "BY", int32(1995+y), 0, 0, flow, bilatv1.TradeScope_TRADE_SCOPE_GOODS, int64(1000+i), date(int32(1996+y), 1, int32(1+n))))
+				}
+			}
+		}
+	}
+	for i := 0; i < len(agrs); i += 64 {
+		outs, errs := s.ApplyAgreements(ctx, agrs[i:min(i+64, len(agrs))])
+		mustApplyAll(b, outs, errs)
+	}
+	for i := 0; i < len(figs); i += 64 {
+		outs, errs := s.ApplyTradeFigures(ctx, figs[i:min(i+64, len(figs))])
+		mustApplyAll(b, outs, errs)
+	}
+	reads := []struct {
+		name string
+		read func(partner string) (int, error)
+	}{
+		{"list", func(partner string) (int, error) {
+			p, err := s.ListAgreements(ctx, projection.AgreementFilter{Partner: partner, Domain: bilatv1.Domain_DOMAIN_TRADE}, 50, "")
+			return len(p.Wire), err
+		}},
+		{"series", func(partner string) (int, error) {
+			pts, err := s.GetTradeSeriesWire(ctx, projection.TradeFilter{Partner: partner, Flow: flows[0]})
+			return len(pts), err
+		}},
+	}
+	for _, rd := range reads {
+		b.Run(rd.name, func(b *testing.B) {
+			cpu0 := redisCPU(b, r)
+			b.ResetTimer()
+			for i := range b.N {
+				n, err := rd.read(benchPartners[i%len(benchPartners)])
+				if err != nil || n == 0 {
+					b.Fatalf("%s: %d items, %v", rd.name, n, err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric((redisCPU(b, r)-cpu0).Seconds()*1e6/float64(b.N), "redis-µs/op")
+		})
+	}
+}
+
+func mustApplyAll(b *testing.B, outs []projection.Outcome, errs []error) {
+	b.Helper()
+	for i, err := range errs {
+		if err != nil || outs[i] != projection.Applied {
+			b.Fatalf("apply %d: %v %v", i, outs[i], err)
+		}
+	}
+}
+
+// redisCPU is the CPU time Redis' main thread has used.
+func redisCPU(b *testing.B, r *testenv.RedisServer) time.Duration {
+	b.Helper()
+	info, err := r.Client.InfoMap(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	for _, f := range []string{"used_cpu_user_main_thread", "used_cpu_sys_main_thread"} {
+		v, err := strconv.ParseFloat(info["CPU"][f], 64)
+		if err != nil {
+			b.Fatalf("INFO cpu %s: %v", f, err)
+		}
+		total += v
+	}
+	return time.Duration(total * float64(time.Second))
+}

@@ -30,9 +30,6 @@ const (
 // also tells a version from nothing or a move tombstone.
 var recordFields = []string{fieldData, fieldSeq, fieldRev, fieldUpdated}
 
-// figureFields are recordFields and the series a trade figure is in.
-var figureFields = append(slices.Clip(recordFields), fieldSeries)
-
 // readRecord queues the read of recordFields of a record HASH.
 func readRecord(ctx context.Context, c redis.Cmdable, key string) *redis.SliceCmd {
 	return c.HMGet(ctx, key, recordFields...)
@@ -524,12 +521,12 @@ func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePo
 	if err != nil {
 		return nil, fmt.Errorf("trade series index: %w", err)
 	}
-	// A point's figures are the members of its series SET; one SUNION
-	// reads those of every point, and each figure's own "series" field
-	// says which point it belongs to. A SMEMBERS per point cost Redis
-	// about a third of its time per series (docs/benchmarks.md).
-	points := map[string]seriesParts{}
-	var sets []string
+	type point struct {
+		parts seriesParts
+		ids   *redis.StringSliceCmd
+	}
+	var points []point
+	var keys []string
 	for _, key := range series {
 		parts, ok := parseSeriesKey(key)
 		if !ok {
@@ -539,24 +536,33 @@ func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePo
 			(f.Flow != bilatv1.TradeFlow_TRADE_FLOW_UNSPECIFIED && parts.flow != f.Flow) {
 			continue
 		}
-		points[key] = parts
-		sets = append(sets, s.keys.TradeSeries(f.Partner, key))
+		points, keys = append(points, point{parts: parts}), append(keys, key)
 	}
 	if len(points) == 0 {
 		return nil, nil
 	}
-	var members *redis.StringSliceCmd
-	if err := s.read(ctx, 1, func(p redis.Pipeliner) { members = p.SUnion(ctx, sets...) }); err != nil {
+	if err := s.read(ctx, len(points), func(p redis.Pipeliner) {
+		for i := range points {
+			points[i].ids = p.SMembers(ctx, s.keys.TradeSeries(f.Partner, keys[i]))
+		}
+	}); err != nil {
 		return nil, fmt.Errorf("trade series members: %w", err)
 	}
-	ids, err := members.Result()
-	if err != nil {
-		return nil, fmt.Errorf("trade series members: %w", err)
+	for i, p := range points {
+		if err := p.ids.Err(); err != nil {
+			return nil, fmt.Errorf("trade series %q members: %w", keys[i], err)
+		}
 	}
-	docs := make([]*redis.SliceCmd, len(ids))
-	if err := s.read(ctx, len(ids), func(pipe redis.Pipeliner) {
-		for i, id := range ids {
-			docs[i] = pipe.HMGet(ctx, s.keys.TradeFigure(f.Partner, id), figureFields...)
+	docs := make([][]*redis.SliceCmd, len(points))
+	figures := 0
+	for _, p := range points {
+		figures += len(p.ids.Val())
+	}
+	if err := s.read(ctx, figures, func(pipe redis.Pipeliner) {
+		for i, p := range points {
+			for _, id := range p.ids.Val() {
+				docs[i] = append(docs[i], readRecord(ctx, pipe, s.keys.TradeFigure(f.Partner, id)))
+			}
 		}
 	}); err != nil {
 		return nil, fmt.Errorf("trade figures: %w", err)
@@ -566,56 +572,48 @@ func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePo
 		wire []byte
 		view figureView
 	}
-	byPoint := map[string][]figure{}
-	for i, c := range docs {
-		if err := c.Err(); err != nil {
-			return nil, fmt.Errorf("trade figure %q: %w", ids[i], err)
+	out := make([]WirePoint, 0, len(points))
+	for i, p := range points {
+		var figs []figure
+		for n, c := range docs[i] {
+			if err := c.Err(); err != nil {
+				return nil, fmt.Errorf("trade figure %q: %w", p.ids.Val()[n], err)
+			}
+			b, ok, err := wireOf(c.Val(), figureOwned)
+			if err != nil {
+				return nil, fmt.Errorf("trade figure %q: %w", p.ids.Val()[n], err)
+			}
+			if !ok {
+				continue
+			}
+			v, err := viewFigure(b)
+			if err != nil {
+				return nil, fmt.Errorf("trade figure %q: %w", p.ids.Val()[n], err)
+			}
+			figs = append(figs, figure{id: p.ids.Val()[n], wire: b, view: v})
 		}
-		b, ok, err := wireOf(c.Val(), figureOwned)
-		if err != nil {
-			return nil, fmt.Errorf("trade figure %q: %w", ids[i], err)
+		if len(figs) == 0 {
+			continue
 		}
-		key, _ := c.Val()[len(recordFields)].(string)
-		if _, wanted := points[key]; !ok || !wanted {
-			continue // gone, or moved to a point outside the filter since the SUNION
-		}
-		v, err := viewFigure(b)
-		if err != nil {
-			return nil, fmt.Errorf("trade figure %q: %w", ids[i], err)
-		}
-		byPoint[key] = append(byPoint[key], figure{id: ids[i], wire: b, view: v})
-	}
-	type keyed struct {
-		key string
-		WirePoint
-	}
-	sorted := make([]keyed, 0, len(byPoint))
-	for key, figs := range byPoint {
 		slices.SortFunc(figs, func(a, b figure) int {
 			return cmp.Or(cmp.Compare(b.view.newestSource, a.view.newestSource), strings.Compare(a.id, b.id))
 		})
-		parts := points[key]
-		tp := &bilatv1.TradePoint{Reporter: parts.reporter, Flow: parts.flow, Scope: parts.scope, Period: figs[0].view.period}
+		tp := &bilatv1.TradePoint{Reporter: p.parts.reporter, Flow: p.parts.flow, Scope: p.parts.scope, Period: figs[0].view.period}
 		wp := WirePoint{Point: tp, Figures: make([][]byte, len(figs))}
 		for n, fg := range figs {
 			wp.Figures[n] = fg.wire
 		}
-		sorted = append(sorted, keyed{key, wp})
+		out = append(out, wp)
 	}
-	slices.SortFunc(sorted, func(x, y keyed) int {
+	slices.SortFunc(out, func(x, y WirePoint) int {
 		a, b := x.Point, y.Point
 		return cmp.Or(
 			cmp.Compare(PeriodScore(a.GetPeriod()), PeriodScore(b.GetPeriod())),
 			cmp.Compare(a.GetFlow(), b.GetFlow()),
 			strings.Compare(a.GetReporter(), b.GetReporter()),
 			cmp.Compare(a.GetScope(), b.GetScope()),
-			strings.Compare(x.key, y.key), // periods of one score stated differently
 		)
 	})
-	out := make([]WirePoint, len(sorted))
-	for i, k := range sorted {
-		out[i] = k.WirePoint
-	}
 	return out, nil
 }
 
