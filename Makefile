@@ -46,7 +46,7 @@ fmt:
 	@out=$$(gofmt -l pkg proto services cmd tools/bookconv e2e deploy bench); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-bench: deps build ## full benchmark: throughput, freshness, queries, rebuild, memory vs baselines (about 4 minutes on 2 cores)
+bench: deps build ## full benchmark: throughput, freshness, queries, rebuild, memory vs baselines (4–8 minutes on 2 cores)
 	$(GO) run ./bench -mode full -bin-dir $(BIN) -repo $(CURDIR) -out $(CURDIR)/bench/results
 
 bench-quick: deps build ## the same table with small counts (under a minute)
