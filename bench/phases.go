@@ -300,15 +300,16 @@ func (st *stack) freshness(ctx context.Context, gen *generator, rate float64, d 
 // last sequence, polled every 10 ms while the RPC runs. Without the RPC
 // (Unimplemented) statistics is stopped, Redis flushed, its durable deleted
 // (recreated with DeliverAll) and statistics started; timed from the
-// process start. It returns events/s, the events replayed and the method.
-func (st *stack) rebuild(ctx context.Context) (float64, uint64, string, error) {
+// process start. It returns events/s, the events replayed, the method and
+// (with the RPC) each process's CPU time during the replay.
+func (st *stack) rebuild(ctx context.Context) (float64, uint64, string, cpuTimes, error) {
 	n, _, err := st.streamMsgs(ctx, natsx.StreamEnriched)
 	if err != nil {
-		return 0, 0, "", err
+		return 0, 0, "", nil, err
 	}
 	old, err := st.consumerCreated(ctx)
 	if err != nil {
-		return 0, 0, "", err
+		return 0, 0, "", nil, err
 	}
 	sc := bilatv1.NewStatisticsServiceClient(st.procs["statistics"].conn)
 	type answer struct {
@@ -322,21 +323,24 @@ func (st *stack) rebuild(ctx context.Context) (float64, uint64, string, error) {
 		done <- answer{r, err}
 	}()
 	var replayStart, replayEnd time.Time
+	var cpuStart, cpuEnd cpuTimes
 	for {
 		select {
 		case a := <-done:
 			if status.Code(a.err) == codes.Unimplemented {
 				rate, err := st.rebuildByRestart(ctx, n)
-				return rate, n, "restart", err
+				return rate, n, "restart", nil, err
 			}
 			if a.err != nil {
-				return 0, 0, "", fmt.Errorf("rebuild projections: %w", a.err)
+				return 0, 0, "", nil, fmt.Errorf("rebuild projections: %w", a.err)
 			}
 			took := time.Since(began)
+			var replayCPU cpuTimes
 			if !replayStart.IsZero() && !replayEnd.IsZero() {
 				took = replayEnd.Sub(replayStart)
+				replayCPU = cpuEnd.since(cpuStart)
 			}
-			return float64(a.resp.GetReplayed()) / took.Seconds(), a.resp.GetReplayed(), "rpc", nil
+			return float64(a.resp.GetReplayed()) / took.Seconds(), a.resp.GetReplayed(), "rpc", replayCPU, nil
 		case <-time.After(10 * time.Millisecond):
 		}
 		if !replayEnd.IsZero() {
@@ -344,18 +348,20 @@ func (st *stack) rebuild(ctx context.Context) (float64, uint64, string, error) {
 		}
 		created, err := st.consumerCreated(ctx)
 		if err != nil {
-			return 0, 0, "", err
+			return 0, 0, "", nil, err
 		}
 		if replayStart.IsZero() && !created.IsZero() && !created.Equal(old) {
 			replayStart = time.Now()
+			cpuStart = st.cpuNow(ctx, nil)
 		}
 		if !replayStart.IsZero() {
 			ok, err := st.statisticsCaughtUp(ctx)
 			if err != nil {
-				return 0, 0, "", err
+				return 0, 0, "", nil, err
 			}
 			if ok {
 				replayEnd = time.Now()
+				cpuEnd = st.cpuNow(ctx, nil)
 			}
 		}
 	}
@@ -526,44 +532,44 @@ func closeAll(cs []*grpc.ClientConn) {
 
 // startConst starts this program again as the bare gRPC server answering
 // the recorded responses; it is stopped by cancelling ctx.
-func startConst(ctx context.Context, dir string, get *bilatv1.GetAgreementResponse, list *bilatv1.ListAgreementsResponse, trade *bilatv1.GetTradeSeriesResponse) (string, func(), error) {
+func startConst(ctx context.Context, dir string, get *bilatv1.GetAgreementResponse, list *bilatv1.ListAgreementsResponse, trade *bilatv1.GetTradeSeriesResponse) (addr string, pid int, stop func(), err error) {
 	for name, m := range map[string]proto.Message{"get": get, "list": list, "trade": trade} {
 		b, err := proto.Marshal(m)
 		if err != nil {
-			return "", nil, fmt.Errorf("const response: %w", err)
+			return "", 0, nil, fmt.Errorf("const response: %w", err)
 		}
 		if err := os.WriteFile(filepath.Join(dir, constFiles[name]), b, 0o644); err != nil {
-			return "", nil, fmt.Errorf("const response: %w", err)
+			return "", 0, nil, fmt.Errorf("const response: %w", err)
 		}
 	}
-	addr, err := freeAddr()
+	addr, err = freeAddr()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return "", nil, fmt.Errorf("const server: %w", err)
+		return "", 0, nil, fmt.Errorf("const server: %w", err)
 	}
 	cmd := exec.Command(self)
 	cmd.Env = append(os.Environ(), constEnv+"="+addr+","+dir)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("const server: %w", err)
+		return "", 0, nil, fmt.Errorf("const server: %w", err)
 	}
-	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	stop = func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
 	conns, err := dialN(addr, 1)
 	if err != nil {
 		stop()
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	defer closeAll(conns)
 	ac := bilatv1.NewAgreementServiceClient(conns[0])
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		if _, err := ac.GetAgreement(ctx, &bilatv1.GetAgreementRequest{}); err == nil {
-			return addr, stop, nil
+			return addr, cmd.Process.Pid, stop, nil
 		} else if time.Now().After(deadline) {
 			stop()
-			return "", nil, fmt.Errorf("const server not answering: %w", err)
+			return "", 0, nil, fmt.Errorf("const server not answering: %w", err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -86,12 +86,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 
 	// Baselines first, on an idle stack.
 	log.Info("baseline: JetStream single hop", "events", cfg.BaselineEvents, "bytes", size)
+	c0 := st.cpuNow(ctx, nil)
 	hop, err := baselineJetStream(ctx, st.js, cfg.BaselineEvents, size)
 	if err != nil {
 		return nil, err
 	}
+	hopCPU := st.cpuNow(ctx, nil).since(c0)
 	log.Info("baseline: raw Redis pipeline", "events", cfg.BaselineEvents)
+	c0 = st.cpuNow(ctx, nil)
 	rawRedis, err := baselineRedis(ctx, st.rdb, gen, cfg.BaselineEvents)
+	rawCPU := st.cpuNow(ctx, nil).since(c0)
 	if err != nil {
 		return nil, err
 	}
@@ -106,6 +110,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 		rawEvs[i] = gen.event("raw", i)
 	}
 	log.Info("pipeline: gRPC Import door", "events", len(grpcEvs))
+	c0 = st.cpuNow(ctx, nil)
 	tGRPC, err := st.pipeline(ctx, grpcEvs, st.importDoor)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline (gRPC door): %w", err)
@@ -120,6 +125,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pipeline (raw door): %w", err)
 	}
+	pipeCPU := st.cpuNow(ctx, nil).since(c0)
 	tBoth := float64(cfg.Events) / (float64(len(grpcEvs))/tGRPC + float64(len(rawEvs))/tRaw)
 	hopTarget := func(f *Figure) {
 		f.withBaseline("JetStream single hop", hop).target(">= 20 % of single hop", f.Value >= 0.2*hop)
@@ -127,6 +133,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	hopTarget(res.add(Figure{Name: "pipeline throughput, gRPC Import door", Unit: "events/s", Value: tGRPC}))
 	hopTarget(res.add(Figure{Name: "pipeline throughput, raw JetStream door", Unit: "events/s", Value: tRaw}))
 	hopTarget(res.add(Figure{Name: "pipeline throughput, both doors", Unit: "events/s", Value: tBoth}))
+	// Where an event's CPU goes, beside what the single hop spends on one.
+	n := float64(cfg.Events)
+	hopAll := hopCPU.per("bench", float64(cfg.BaselineEvents))
+	res.add(Figure{Name: "pipeline CPU per event, all processes", Unit: "µs", Value: allCPU(pipeCPU) / n}).
+		withBaseline("JetStream single hop", hopAll)
+	for _, name := range []string{"ingest", "enrichment", "statistics", "redis", "bench"} {
+		res.add(Figure{Name: "  of which " + cpuLabel[name], Unit: "µs", Value: pipeCPU.per(name, n)})
+	}
+	res.Methods["cpu"] = "user + system CPU time of each process from /proc/<pid>/stat (10 ms ticks): over both pipeline doors, per event (baseline: this process, which ran publisher, server and consumer, per event of the single hop); over the rebuild's replay, per event (baseline: redis-server during the raw Redis pipeline baseline); over the gateway's and the bare server's query turns, per request (server side = gateway + redis-server, against the bare server; clients = this process, whose NATS idles then)"
 	res.Methods["pipeline"] = "events/s from the first publish until BILAT_ENRICHED holds every event, the statistics consumer's ack floor is at its last sequence, and 20 sampled agreements answer GetAgreement; mix 80 % agreements (2–4 parties, 1–3 domains) / 20 % trade figures over the partners; gRPC door = 4 concurrent Import streams, raw door = async JetStream publishes of protobuf bodies with Nats-Msg-Id"
 
 	// Each consumer handles one message at a time, so 1 / mean handle time
@@ -164,13 +179,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 		return nil, err
 	}
 	var (
-		rb  float64
-		rbN uint64
-		how string
+		rb    float64
+		rbN   uint64
+		how   string
+		rbCPU cpuTimes // during the replay (with the RPC)
 	)
 	err = st.profiled(ctx, profDir, "rebuild", cfg.ProfileFor, []string{"statistics"}, func() error {
 		var err error
-		rb, rbN, how, err = st.rebuild(ctx)
+		rb, rbN, how, rbCPU, err = st.rebuild(ctx)
 		return err
 	})
 	if err != nil {
@@ -189,6 +205,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	}
 	res.add(Figure{Name: "rebuild", Unit: "events/s", Value: rb}).withBaseline("raw Redis pipeline", rawRedis).
 		target(">= 50 % of raw Redis", rb >= 0.5*rawRedis)
+	if rbCPU != nil {
+		res.add(Figure{Name: "rebuild Redis CPU per event", Unit: "µs", Value: rbCPU.per("redis", float64(rbN))}).
+			withBaseline("raw Redis pipeline", rawCPU.per("redis", float64(cfg.BaselineEvents)))
+		res.add(Figure{Name: "rebuild statistics CPU per event", Unit: "µs", Value: rbCPU.per("statistics", float64(rbN))})
+	}
 	baseline := " Baseline: the same per-event writes (HSET record, SET location, ZADD date/domain indexes, HINCRBY counts, SADD applied/partners) sent as raw pipelines of 64 events on 4 connections"
 	if how == "rpc" {
 		res.Methods["rebuild"] = "StatisticsService.RebuildProjections (drops the projection keys, recreates the statistics consumer from the start of BILAT_ENRICHED, returns when caught up, then checksums): events/s of the replay, from the moment the recreated consumer appears until its ack floor reaches the stream's last sequence (key deletion and the final checksum not included)." + baseline
@@ -375,7 +396,7 @@ func (st *stack) queries(ctx context.Context, cfg Config, gen *generator, res *R
 		return fmt.Errorf("trade series: %w", err)
 	}
 	res.Params["response_bytes"] = map[string]int{"get": proto.Size(get), "list": proto.Size(list), "trade": proto.Size(trade)}
-	addr, stopConst, err := startConst(ctx, cfg.workDir, get, list, trade)
+	addr, barePID, stopConst, err := startConst(ctx, cfg.workDir, get, list, trade)
 	if err != nil {
 		return err
 	}
@@ -412,17 +433,23 @@ func (st *stack) queries(ctx context.Context, cfg Config, gen *generator, res *R
 	for _, q := range rpcs {
 		st.log.Info("query load", "rpc", q.name, "clients", cfg.Clients, "for", cfg.QueryFor, "turns", turns)
 		var real, base queryResult
+		var realCPU, baseCPU cpuTimes // during the gateway's turns, during the bare server's
+		procs := map[string]int{"bare": barePID}
 		turnsOf := func() error {
 			for turn := range turns {
+				c0 := st.cpuNow(ctx, procs)
 				r, err := load(ctx, gw, cfg.Clients, slice, uint64(turn), q.call)
 				if err != nil {
 					return err
 				}
+				c1 := st.cpuNow(ctx, procs)
 				b, err := load(ctx, bare, cfg.Clients, slice, uint64(turn), q.call)
 				if err != nil {
 					return fmt.Errorf("bare gRPC: %w", err)
 				}
+				c2 := st.cpuNow(ctx, procs)
 				real, base = real.plus(r), base.plus(b)
+				realCPU, baseCPU = c1.since(c0).plus(realCPU), c2.since(c1).plus(baseCPU)
 			}
 			return nil
 		}
@@ -436,6 +463,16 @@ func (st *stack) queries(ctx context.Context, cfg Config, gen *generator, res *R
 		res.add(Figure{Name: q.name + " p50", Unit: "ms", Value: ms(real.lat.pct(50))}).withBaseline("bare gRPC", ms(base.lat.pct(50)))
 		res.add(Figure{Name: q.name + " p99", Unit: "ms", Value: ms(real.lat.pct(99))}).withBaseline("bare gRPC", ms(base.lat.pct(99))).
 			target("<= 10 ms", ms(real.lat.pct(99)) <= 10)
+		// Where a request's CPU goes: the server side (the gateway and
+		// Redis, or the bare server) and the client goroutines.
+		n, bn := float64(real.calls), float64(base.calls)
+		res.add(Figure{Name: q.name + " CPU per request, server side", Unit: "µs", Value: realCPU.per("gateway", n) + realCPU.per("redis", n)}).
+			withBaseline("bare gRPC", baseCPU.per("bare", bn))
+		for _, name := range []string{"gateway", "redis"} {
+			res.add(Figure{Name: "  of which " + cpuLabel[name], Unit: "µs", Value: realCPU.per(name, n)})
+		}
+		res.add(Figure{Name: q.name + " CPU per request, clients", Unit: "µs", Value: realCPU.per("bench", n)}).
+			withBaseline("bare gRPC", baseCPU.per("bench", bn))
 	}
 	res.Methods["queries"] = fmt.Sprintf("%d concurrent clients over 4 connections, each calling back to back for %s in %d turns that alternate with the baseline's; random partner per ListAgreements (with one of the six common domains) and GetTradeSeries (flow turnover: how did turnover with X grow), random stored id per GetAgreement. Baseline: a bare grpc-go server (this program, as its own process) answering a response recorded from the gateway, so message sizes match", cfg.Clients, cfg.QueryFor, turns)
 	return nil

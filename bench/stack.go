@@ -273,8 +273,17 @@ func (p *proc) fetch(ctx context.Context, endpoint, path string) error {
 	return f.Close()
 }
 
-// redisPeakRSS is redis-server's VmHWM, found through INFO's process_id.
+// redisPeakRSS is redis-server's VmHWM.
 func (st *stack) redisPeakRSS(ctx context.Context) int64 {
+	if pid := st.redisPID(ctx); pid > 0 {
+		return vmHWM(pid)
+	}
+	return 0
+}
+
+// redisPID is redis-server's process id from INFO's process_id (0 when
+// unknown).
+func (st *stack) redisPID(ctx context.Context) int {
 	info, err := st.rdb.Info(ctx, "server").Result()
 	if err != nil {
 		return 0
@@ -282,7 +291,7 @@ func (st *stack) redisPeakRSS(ctx context.Context) int64 {
 	for _, line := range strings.Split(info, "\n") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
 			if pid, err := strconv.Atoi(v); err == nil {
-				return vmHWM(pid)
+				return pid
 			}
 		}
 	}
