@@ -50,6 +50,8 @@ type stack struct {
 	redis   *localstack.RedisProcess
 	rdb     *redis.Client
 	procs   map[string]*proc
+
+	redisPid int // redis-server's, once redisPID has asked
 }
 
 func freeAddr() (string, error) {
@@ -282,8 +284,15 @@ func (st *stack) redisPeakRSS(ctx context.Context) int64 {
 }
 
 // redisPID is redis-server's process id from INFO's process_id (0 when
-// unknown).
+// unknown), asked once.
 func (st *stack) redisPID(ctx context.Context) int {
+	if st.redisPid == 0 {
+		st.redisPid = st.askRedisPID(ctx)
+	}
+	return st.redisPid
+}
+
+func (st *stack) askRedisPID(ctx context.Context) int {
 	info, err := st.rdb.Info(ctx, "server").Result()
 	if err != nil {
 		return 0
