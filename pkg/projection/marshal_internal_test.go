@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -153,9 +154,51 @@ func TestViewFigureAgreesWithDecoding(t *testing.T) {
 		for _, s := range f.GetSources() {
 			newest = max(newest, DateScore(s.GetPublished()))
 		}
-		if v.newestSource != newest || !proto.Equal(v.period, f.GetPeriod()) {
-			t.Errorf("%s: view = %d %v, want %d %v", f.GetId(), v.newestSource, v.period, newest, f.GetPeriod())
+		period, err := v.decodePeriod()
+		if err != nil {
+			t.Fatalf("%s: %v", f.GetId(), err)
 		}
+		if v.newestSource != newest || !proto.Equal(period, f.GetPeriod()) {
+			t.Errorf("%s: view = %d %v, want %d %v", f.GetId(), v.newestSource, period, newest, f.GetPeriod())
+		}
+	}
+	// Fields that occur more than once merge, as proto.Unmarshal merges
+	// them: a period stated twice, a publication date split across two
+	// occurrences within one source.
+	var b []byte
+	for _, m := range []proto.Message{
+		&bilatv1.TradeFigure{Id: "merged", Period: &bilatv1.Period{Year: 2018, FirstMonth: 1}},
+		&bilatv1.TradeFigure{Period: &bilatv1.Period{LastMonth: 9}},
+	} {
+		part, err := proto.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = append(b, part...)
+	}
+	var source []byte
+	for _, s := range []*bilatv1.Source{{Published: &bilatv1.PartialDate{Year: 2030, Month: 3}}, {Published: &bilatv1.PartialDate{Day: 9}}} {
+		part, err := proto.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		source = append(source, part...)
+	}
+	b = protowire.AppendBytes(protowire.AppendTag(b, figureSources, protowire.BytesType), source)
+	want := &bilatv1.TradeFigure{}
+	if err := proto.Unmarshal(b, want); err != nil {
+		t.Fatal(err)
+	}
+	v, err := viewFigure(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	period, err := v.decodePeriod()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.newestSource != DateScore(want.GetSources()[0].GetPublished()) || v.newestSource != 20300309 || !proto.Equal(period, want.GetPeriod()) {
+		t.Errorf("merged: view = %d %v, want %v", v.newestSource, period, want)
 	}
 	if _, err := viewFigure([]byte{0x22, 0x05, 0x08}); err == nil {
 		t.Error("a truncated figure was read without error")

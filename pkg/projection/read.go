@@ -598,7 +598,11 @@ func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePo
 		slices.SortFunc(figs, func(a, b figure) int {
 			return cmp.Or(cmp.Compare(b.view.newestSource, a.view.newestSource), strings.Compare(a.id, b.id))
 		})
-		tp := &bilatv1.TradePoint{Reporter: p.parts.reporter, Flow: p.parts.flow, Scope: p.parts.scope, Period: figs[0].view.period}
+		period, err := figs[0].view.decodePeriod()
+		if err != nil {
+			return nil, fmt.Errorf("trade figure %q: %w", figs[0].id, err)
+		}
+		tp := &bilatv1.TradePoint{Reporter: p.parts.reporter, Flow: p.parts.flow, Scope: p.parts.scope, Period: period}
 		wp := WirePoint{Point: tp, Figures: make([][]byte, len(figs))}
 		for n, fg := range figs {
 			wp.Figures[n] = fg.wire

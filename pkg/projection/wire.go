@@ -79,42 +79,58 @@ func EncodeAgreement(a *bilatv1.Agreement) ([]byte, error) {
 
 // figureView is what ordering a series needs of a trade figure.
 type figureView struct {
-	period       *bilatv1.Period // nil when the figure has none
-	newestSource int64           // the latest DateScore among its sources' publication dates
+	period       [][]byte // the encodings of its period field, in order (decodePeriod)
+	newestSource int64    // the latest DateScore among its sources' publication dates
+}
+
+// decodePeriod is the figure's period (nil when it has none). Only the
+// first figure of a point needs it, so viewFigure leaves it encoded.
+func (v figureView) decodePeriod() (*bilatv1.Period, error) {
+	if len(v.period) == 0 {
+		return nil, nil
+	}
+	p := &bilatv1.Period{}
+	for _, b := range v.period { // occurrences merge, as proto.Unmarshal does
+		if err := (proto.UnmarshalOptions{Merge: true}).Unmarshal(b, p); err != nil {
+			return nil, fmt.Errorf("read trade figure period: %w", err)
+		}
+	}
+	return p, nil
 }
 
 var (
 	figurePeriod    = fieldNumber((*bilatv1.TradeFigure)(nil), "period")
 	figureSources   = fieldNumber((*bilatv1.TradeFigure)(nil), "sources")
 	sourcePublished = fieldNumber((*bilatv1.Source)(nil), "published")
+	dateYear        = fieldNumber((*bilatv1.PartialDate)(nil), "year")
+	dateMonth       = fieldNumber((*bilatv1.PartialDate)(nil), "month")
+	dateDay         = fieldNumber((*bilatv1.PartialDate)(nil), "day")
 )
 
 func fieldNumber(m proto.Message, name protoreflect.Name) protowire.Number {
 	return m.ProtoReflect().Descriptor().Fields().ByName(name).Number()
 }
 
-// viewFigure reads a figure's period and newest source date from its wire
-// encoding, decoding nothing else (a figure's names, notes and quotes are
-// most of its bytes). A message field that occurs more than once is
-// merged, as proto.Unmarshal does.
+// viewFigure reads a figure's newest source date from its wire encoding
+// and keeps where its period is, decoding nothing else (a figure's names,
+// notes and quotes are most of its bytes) and allocating nothing per
+// source. A message field that occurs more than once is merged, as
+// proto.Unmarshal does.
 func viewFigure(b []byte) (figureView, error) {
 	var v figureView
 	err := eachField(b, func(num protowire.Number, val []byte) error {
 		switch num {
 		case figurePeriod:
-			if v.period == nil {
-				v.period = &bilatv1.Period{}
-			}
-			return proto.UnmarshalOptions{Merge: true}.Unmarshal(val, v.period)
+			v.period = append(v.period, val)
 		case figureSources:
-			published := &bilatv1.PartialDate{}
+			var d bilatv1.PartialDate
 			err := eachField(val, func(num protowire.Number, val []byte) error {
 				if num != sourcePublished {
 					return nil
 				}
-				return proto.UnmarshalOptions{Merge: true}.Unmarshal(val, published)
+				return readDate(val, &d)
 			})
-			v.newestSource = max(v.newestSource, DateScore(published))
+			v.newestSource = max(v.newestSource, DateScore(&d))
 			return err
 		}
 		return nil
@@ -123,6 +139,40 @@ func viewFigure(b []byte) (figureView, error) {
 		return figureView{}, fmt.Errorf("read trade figure: %w", err)
 	}
 	return v, nil
+}
+
+// readDate merges the encoded PartialDate b into d: each of year, month
+// and day it holds replaces d's.
+func readDate(b []byte, d *bilatv1.PartialDate) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+		if typ != protowire.VarintType {
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return protowire.ParseError(n)
+			}
+			b = b[n:]
+			continue
+		}
+		x, n := protowire.ConsumeVarint(b)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+		switch num {
+		case dateYear:
+			d.Year = int32(x)
+		case dateMonth:
+			d.Month = int32(x)
+		case dateDay:
+			d.Day = int32(x)
+		}
+	}
+	return nil
 }
 
 // eachField calls f with the number and contents of every length-delimited
