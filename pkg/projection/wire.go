@@ -144,25 +144,14 @@ func viewFigure(b []byte) (figureView, error) {
 // readDate merges the encoded PartialDate b into d: each of year, month
 // and day it holds replaces d's.
 func readDate(b []byte, d *bilatv1.PartialDate) error {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
+	return eachValue(b, func(num protowire.Number, typ protowire.Type, val []byte) error {
 		if typ != protowire.VarintType {
-			n = protowire.ConsumeFieldValue(num, typ, b)
-			if n < 0 {
-				return protowire.ParseError(n)
-			}
-			b = b[n:]
-			continue
+			return nil
 		}
-		x, n := protowire.ConsumeVarint(b)
+		x, n := protowire.ConsumeVarint(val)
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
-		b = b[n:]
 		switch num {
 		case dateYear:
 			d.Year = int32(x)
@@ -171,33 +160,41 @@ func readDate(b []byte, d *bilatv1.PartialDate) error {
 		case dateDay:
 			d.Day = int32(x)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // eachField calls f with the number and contents of every length-delimited
 // field of the encoded message b, in order, and skips the other fields.
 func eachField(b []byte, f func(num protowire.Number, val []byte) error) error {
+	return eachValue(b, func(num protowire.Number, typ protowire.Type, val []byte) error {
+		if typ != protowire.BytesType {
+			return nil
+		}
+		return f(num, val)
+	})
+}
+
+// eachValue calls f with the number, wire type and value of every field
+// of the encoded message b, in order: a length-delimited field's contents,
+// any other field's encoded value.
+func eachValue(b []byte, f func(num protowire.Number, typ protowire.Type, val []byte) error) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
 		b = b[n:]
-		if typ != protowire.BytesType {
-			n = protowire.ConsumeFieldValue(num, typ, b)
-			if n < 0 {
-				return protowire.ParseError(n)
-			}
-			b = b[n:]
-			continue
-		}
-		val, n := protowire.ConsumeBytes(b)
+		n = protowire.ConsumeFieldValue(num, typ, b)
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
+		val := b[:n]
+		if typ == protowire.BytesType {
+			val, _ = protowire.ConsumeBytes(val) // whole: ConsumeFieldValue checked it
+		}
 		b = b[n:]
-		if err := f(num, val); err != nil {
+		if err := f(num, typ, val); err != nil {
 			return err
 		}
 	}
