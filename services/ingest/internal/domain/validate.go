@@ -3,7 +3,6 @@ package domain
 import (
 	"math"
 	"net/url"
-	"regexp"
 	"sort"
 	"strings"
 	"unicode"
@@ -34,12 +33,6 @@ const (
 	MinYear             = 1900
 	MaxYear             = 2100
 	MaxIdempotencyBytes = 512
-)
-
-var (
-	idPattern       = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,127}$`)
-	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
-	countryPattern  = regexp.MustCompile(`^[A-Z]{2}$`)
 )
 
 const enrichmentOnly = "set by enrichment; publishers send the name only"
