@@ -95,8 +95,8 @@ func (t cpuTimes) per(name string, n float64) float64 {
 	return float64(t[name].Microseconds()) / n
 }
 
-// allCPU is the µs of CPU all processes in t used together.
-func allCPU(t cpuTimes) float64 {
+// all is the µs of CPU all processes in t used together.
+func (t cpuTimes) all() float64 {
 	var sum time.Duration
 	for _, v := range t {
 		sum += v

@@ -136,7 +136,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	// Where an event's CPU goes, beside what the single hop spends on one.
 	n := float64(cfg.Events)
 	hopAll := hopCPU.per("bench", float64(cfg.BaselineEvents))
-	res.add(Figure{Name: "pipeline CPU per event, all processes", Unit: "µs", Value: allCPU(pipeCPU) / n}).
+	res.add(Figure{Name: "pipeline CPU per event, all processes", Unit: "µs", Value: pipeCPU.all() / n}).
 		withBaseline("JetStream single hop", hopAll)
 	for _, name := range []string{"ingest", "enrichment", "statistics", "redis", "bench"} {
 		res.add(Figure{Name: "  of which " + cpuLabel[name], Unit: "µs", Value: pipeCPU.per(name, n)})
