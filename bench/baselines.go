@@ -116,11 +116,12 @@ func rawCommands(ctx context.Context, p redis.Pipeliner, k projection.Keys, ev e
 	pb, _ := proto.Marshal(f)
 	series := projection.SeriesKey("BY", f.GetPeriod(), f.GetFlow(), f.GetScope())
 	score := projection.PeriodScore(f.GetPeriod())
+	updated := time.Now().UnixNano()
 	p.Set(ctx, k.TradeLocation(id), part, 0)
-	p.HSet(ctx, k.TradeFigure(part, id), "pb", pb, "event", "evt-"+id, "seq", seq, "rev", 1,
-		"updated", time.Now().UnixNano(), "score", score, "series", series)
-	p.SAdd(ctx, k.TradeSeries(part, series), id)
-	p.ZAdd(ctx, k.TradeSeriesIndex(part), redis.Z{Score: float64(score), Member: series})
+	p.HSet(ctx, k.TradeFigure(part, id), "event", "evt-"+id, "seq", seq, "rev", 1,
+		"updated", updated, "score", score, "series", series)
+	p.ZAdd(ctx, k.TradeFigures(part), redis.Z{Score: float64(score), Member: series + "|" + id})
+	p.HSet(ctx, k.TradeCurrent(part), id, fmt.Sprintf("1:%d:%s", updated, pb))
 	p.SAdd(ctx, k.Applied(part), "evt-"+id)
 	p.SAdd(ctx, k.Partners(), part)
 }

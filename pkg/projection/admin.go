@@ -17,12 +17,15 @@ import (
 
 const scanBatch = 1000
 
-// scanKeys lists every key under the prefix, sorted.
+// scanKeys lists every projection key (every key under the prefix but
+// the layout marker), sorted.
 func (s *Store) scanKeys(ctx context.Context) ([]string, error) {
 	var keys []string
 	iter := s.rdb.Scan(ctx, 0, escapeGlob(s.keys.prefix)+"*", scanBatch).Iterator()
 	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
+		if k := iter.Val(); k != s.keys.LayoutMarker() {
+			keys = append(keys, k)
+		}
 	}
 	if err := iter.Err(); err != nil {
 		return nil, fmt.Errorf("scan projection keys: %w", err)
@@ -44,8 +47,9 @@ func escapeGlob(s string) string {
 	return b.String()
 }
 
-// DeleteAll unlinks every projection key (every key with the prefix) and
-// returns how many there were. Used by a rebuild, with the writer stopped.
+// DeleteAll unlinks every projection key (every key with the prefix but
+// the layout marker) and returns how many there were. Used by a rebuild,
+// with the writer stopped.
 func (s *Store) DeleteAll(ctx context.Context) (int64, error) {
 	keys, err := s.scanKeys(ctx)
 	if err != nil {

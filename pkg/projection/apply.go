@@ -83,16 +83,17 @@ type record interface {
 	// record located under the event's partner (or fresh): ok false means
 	// the ordinary path must apply the event.
 	finishApply(ctx context.Context, queued any) (applyResult, bool, error)
-	// stateField is the HASH field apply declares keys from (domains,
-	// series); setPrefetched hands apply its value read ahead, used by its
-	// first attempt only (the script answers retry if it changed).
+	// stateField is the HASH field apply declares keys from (domains), key
+	// "" when apply needs none; setPrefetched hands apply its value read
+	// ahead, used by its first attempt only (the script answers retry if
+	// it changed).
 	stateField(partner string) (key, field string)
 	setPrefetched(state string)
 	setFresh(fresh bool)
 	alreadySynced() bool
 }
 
-// storedState reads the state field (domains, series) of the version of r
+// storedState reads the state field (domains) of the version of r
 // stored under partner; "" when there is none.
 func storedState(ctx context.Context, rdb redis.Cmdable, r record, partner string) (string, error) {
 	key, field := r.stateField(partner)
@@ -169,8 +170,9 @@ func queueLocate(ctx context.Context, pipe redis.Pipeliner, r record) locateCmds
 	p := r.partner()
 	var c locateCmds
 	c.loc = pipe.SetArgs(ctx, r.locKey(), p, redis.SetArgs{Mode: "NX", Get: true})
-	stateKey, stateField := r.stateField(p)
-	c.state = pipe.HGet(ctx, stateKey, stateField)
+	if stateKey, stateField := r.stateField(p); stateKey != "" {
+		c.state = pipe.HGet(ctx, stateKey, stateField)
+	}
 	if h, ok := r.(historian); ok {
 		c.hist = h.queueHistory(ctx, pipe)
 	}
@@ -187,19 +189,21 @@ func (s *Store) located(ctx context.Context, r record, c locateCmds) (string, er
 			return "", err
 		}
 	}
-	for _, e := range []error{c.loc.Err(), c.state.Err()} {
-		if e != nil && !errors.Is(e, redis.Nil) {
-			return "", fmt.Errorf("read location of %q: %w", r.id(), e)
+	if err := c.loc.Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return "", fmt.Errorf("read location of %q: %w", r.id(), err)
+	}
+	if c.state != nil {
+		st, err := c.state.Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return "", fmt.Errorf("read stored state of %q: %w", r.id(), err)
 		}
+		r.setPrefetched(st)
 	}
 	loc, err := c.loc.Result()
 	if errors.Is(err, redis.Nil) {
 		loc = ""
 	} else if err != nil {
 		return "", fmt.Errorf("read location of %q: %w", r.id(), err)
-	}
-	if st, err := c.state.Result(); err == nil || errors.Is(err, redis.Nil) {
-		r.setPrefetched(st)
 	}
 	// A record without a location never had a version applied (the
 	// location is set before the first apply), so it has no global index
@@ -752,13 +756,11 @@ type tradeRecord struct {
 	score  int64
 }
 
-func (r *tradeRecord) id() string      { return r.figID }
-func (r *tradeRecord) partner() string { return r.part }
-func (r *tradeRecord) eventID() string { return r.ev.GetEventId() }
-func (r *tradeRecord) locKey() string  { return r.s.keys.TradeLocation(r.figID) }
-func (r *tradeRecord) stateField(partner string) (string, string) {
-	return r.s.keys.TradeFigure(partner, r.figID), fieldSeries
-}
+func (r *tradeRecord) id() string                         { return r.figID }
+func (r *tradeRecord) partner() string                    { return r.part }
+func (r *tradeRecord) eventID() string                    { return r.ev.GetEventId() }
+func (r *tradeRecord) locKey() string                     { return r.s.keys.TradeLocation(r.figID) }
+func (r *tradeRecord) stateField(string) (string, string) { return "", "" }
 func (r *tradeRecord) docKey(partner string) string {
 	return r.s.keys.TradeFigure(partner, r.figID)
 }
@@ -769,57 +771,35 @@ func (r *tradeRecord) markStale(ctx context.Context) error {
 
 func (r *tradeRecord) remove(ctx context.Context, from string) (string, int64, error) {
 	k := r.s.keys
-	for range maxRetries {
-		stored, err := storedState(ctx, r.s.rdb, r, from)
-		if err != nil {
-			return "", 0, err
-		}
-		keys := []string{k.TradeFigure(from, r.figID), k.TradeSeriesIndex(from), k.TradeSeries(from, stored)}
-		st, rev, err := removeResult(removeTradeScript.Run(ctx, r.s.rdb, keys,
-			OrderKey(r.ev), r.figID, stored, k.TradeSeriesPrefix(from)))
-		if err != nil || st != "retry" {
-			return st, rev, err
-		}
-	}
-	return "", 0, ErrConflict
+	keys := []string{k.TradeFigure(from, r.figID), k.TradeFigures(from), k.TradeCurrent(from)}
+	return removeResult(removeTradeScript.Run(ctx, r.s.rdb, keys, OrderKey(r.ev), r.figID))
 }
 
-// applyCall is the apply script's keys and arguments for the stored
-// series the caller saw.
-func (r *tradeRecord) applyCall(stored string, baseRev int64) ([]string, []any) {
+// applyCall is the apply script's keys and arguments. Unlike an
+// agreement's, they do not depend on the stored version: the script finds
+// the member it replaces in the figure's HASH.
+func (r *tradeRecord) applyCall(baseRev int64) ([]string, []any) {
 	k, p := r.s.keys, r.part
-	keys := []string{k.TradeFigure(p, r.figID), k.TradeSeriesIndex(p), k.Applied(p), k.TradeSeries(p, r.series)}
-	if stored != "" && stored != r.series {
-		keys = append(keys, k.TradeSeries(p, stored))
-	}
+	keys := []string{k.TradeFigure(p, r.figID), k.TradeFigures(p), k.TradeCurrent(p), k.Applied(p)}
 	args := []any{r.ev.GetEventId(), OrderKey(r.ev), r.data, r.series, r.score,
-		encodeTime(r.s.updatedAt(r.ev)), r.figID, stored, k.TradeSeriesPrefix(p), baseRev}
+		encodeTime(r.s.updatedAt(r.ev)), r.figID, baseRev}
 	return keys, args
 }
 
 func (r *tradeRecord) apply(ctx context.Context, baseRev int64) (applyResult, error) {
-	for range maxRetries {
-		stored, ok := r.take()
-		if !ok {
-			var err error
-			if stored, err = storedState(ctx, r.s.rdb, r, r.part); err != nil {
-				return applyResult{}, err
-			}
-		}
-		keys, args := r.applyCall(stored, baseRev)
-		v, err := applyTradeScript.Run(ctx, r.s.rdb, keys, args...).Result()
-		if err != nil {
-			return applyResult{}, fmt.Errorf("apply script: %w", err)
-		}
-		res, retry, err := parseApplyResult(v)
-		if err != nil {
-			return applyResult{}, err
-		}
-		if !retry {
-			return res, nil
-		}
+	keys, args := r.applyCall(baseRev)
+	v, err := applyTradeScript.Run(ctx, r.s.rdb, keys, args...).Result()
+	if err != nil {
+		return applyResult{}, fmt.Errorf("apply script: %w", err)
 	}
-	return applyResult{}, ErrConflict
+	res, retry, err := parseApplyResult(v)
+	if err != nil {
+		return applyResult{}, err
+	}
+	if retry {
+		return applyResult{}, fmt.Errorf("apply script: unexpected retry")
+	}
+	return res, nil
 }
 
 // sync records the partner; trade has no other global index (reads go

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
 
 	"bilat.dev/pkg/projection"
@@ -231,12 +232,16 @@ func TestTradeFiguresPerKey(t *testing.T) {
 	applyT(t, s, evs[0], projection.Duplicate)
 
 	k := s.Keys()
-	key := k.TradeSeries("AF", "BY|2018|turnover|unspecified")
-	if key != "bilat:{AF}:trade:key:BY|2018|turnover|unspecified" {
-		t.Fatalf("series key = %q", key)
+	if key := k.TradeFigures("AF"); key != "bilat:{AF}:trade:figs" {
+		t.Fatalf("figure index key = %q", key)
 	}
-	if m := rdb.SMembers(ctx, key).Val(); len(m) != 2 {
-		t.Fatalf("series members = %v", m)
+	m, err := rdb.ZRangeByScore(ctx, k.TradeFigures("AF"), &redis.ZRangeBy{Min: "20180000", Max: "20180000"}).Result()
+	if want := []string{"BY-HM|2018|turnover|unspecified|f-2018-region", "BY|2018|exports|goods|f-2018-ex",
+		"BY|2018|turnover|unspecified|f-2018-to-a", "BY|2018|turnover|unspecified|f-2018-to-b"}; err != nil || !slices.Equal(m, want) {
+		t.Fatalf("2018 index members = %v, %v; want %v", m, err, want)
+	}
+	if n := rdb.HLen(ctx, k.TradeCurrent("AF")).Val(); n != 6 {
+		t.Fatalf("AF current figures = %d, want 6", n)
 	}
 
 	revisions := map[string]int32{}
@@ -295,11 +300,11 @@ func TestTradeFiguresPerKey(t *testing.T) {
 	applyT(t, s, fig("t8", 8, "f-2018-ex", "AF", "BY", 2018, 0, 0, imports, goods, 65, nil), projection.Applied)
 	applyT(t, s, fig("t3b", 3, "f-2018-ex", "AF", "BY", 2018, 0, 0, exports, goods, 60, nil), projection.Stale)
 	revisions["f-2018-ex"] = 2
-	if n := rdb.Exists(ctx, k.TradeSeries("AF", "BY|2018|exports|goods")).Val(); n != 0 {
-		t.Fatal("emptied series set left behind")
+	if _, err := rdb.ZScore(ctx, k.TradeFigures("AF"), "BY|2018|exports|goods|f-2018-ex").Result(); err == nil {
+		t.Fatal("the replaced version's member left in the figure index")
 	}
-	if _, err := rdb.ZScore(ctx, k.TradeSeriesIndex("AF"), "BY|2018|exports|goods").Result(); err == nil {
-		t.Fatal("emptied series key left in the index")
+	if _, err := rdb.ZScore(ctx, k.TradeFigures("AF"), "BY|2018|imports|goods|f-2018-ex").Result(); err != nil {
+		t.Fatalf("the new version's member: %v", err)
 	}
 	got = series(projection.TradeFilter{Partner: "AF", Flow: imports})
 	want = []pt{

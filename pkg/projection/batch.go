@@ -318,8 +318,7 @@ func (r *agreementRecord) finishApply(ctx context.Context, queued any) (applyRes
 // event's partner; its only global index (the partners set) is written
 // after the script answers.
 func (r *tradeRecord) queueApply(ctx context.Context, pipe redis.Pipeliner) any {
-	stored, _ := r.take()
-	keys, args := r.applyCall(stored, 0)
+	keys, args := r.applyCall(0)
 	return applyTradeScript.EvalSha(ctx, pipe, keys, args...)
 }
 

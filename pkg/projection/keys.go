@@ -65,19 +65,18 @@ func (k Keys) AgreementCounts(partner string) string { return k.slot(partner) + 
 // Applied is the SET of event ids applied in a partner's slot (the idempotency marker).
 func (k Keys) Applied(partner string) string { return k.slot(partner) + "applied" }
 
-// TradeFigure is the HASH holding a trade figure's protobuf bytes and version metadata.
+// TradeFigure is the HASH holding a trade figure's version metadata; its
+// current bytes are a field of TradeCurrent, where one HMGET reads a whole
+// series.
 func (k Keys) TradeFigure(partner, id string) string { return k.slot(partner) + "trade:fig:" + id }
 
-// TradeSeriesPrefix is the common prefix of a partner's series SETs.
-func (k Keys) TradeSeriesPrefix(partner string) string { return k.slot(partner) + "trade:key:" }
+// TradeFigures is the ZSET of a partner's current trade figures, members
+// "<SeriesKey>|<figure id>", scored by PeriodScore.
+func (k Keys) TradeFigures(partner string) string { return k.slot(partner) + "trade:figs" }
 
-// TradeSeries is the SET of figure ids for one SeriesKey.
-func (k Keys) TradeSeries(partner, series string) string {
-	return k.TradeSeriesPrefix(partner) + series
-}
-
-// TradeSeriesIndex is the ZSET of a partner's series keys scored by PeriodScore.
-func (k Keys) TradeSeriesIndex(partner string) string { return k.slot(partner) + "trade:keys" }
+// TradeCurrent is the HASH of a partner's current trade figure versions:
+// figure id -> "<revision>:<updated, Unix ns>:<protobuf bytes>".
+func (k Keys) TradeCurrent(partner string) string { return k.slot(partner) + "trade:cur" }
 
 // AllAgreements is the global ZSET of every agreement id scored by DateScore.
 func (k Keys) AllAgreements() string { return k.prefix + "idx:agr:all" }
@@ -286,6 +285,29 @@ func parseSeriesKey(key string) (seriesParts, bool) {
 		return seriesParts{}, false
 	}
 	return seriesParts{reporter: reporter, flow: f, scope: s}, true
+}
+
+// figureMember is a figure's member of TradeFigures.
+func figureMember(series, id string) string { return series + "|" + id }
+
+// parseFigureMember splits a TradeFigures member into its series key, the
+// key's parts and the figure id (which may itself contain "|").
+func parseFigureMember(m string) (series string, parts seriesParts, id string, ok bool) {
+	n := 0
+	for i := 0; i < len(m); i++ {
+		if m[i] != '|' {
+			continue
+		}
+		if n++; n == 4 {
+			series, id = m[:i], m[i+1:]
+			break
+		}
+	}
+	if id == "" {
+		return "", seriesParts{}, "", false
+	}
+	parts, ok = parseSeriesKey(series)
+	return series, parts, id, ok
 }
 
 // flowByName and scopeByName map the key forms (FlowName, ScopeName) to

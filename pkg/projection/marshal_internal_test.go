@@ -230,3 +230,46 @@ func TestSeriesKeyRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// A figure index member splits back into its series key and figure id,
+// even when the id holds "|"; a member without an id or with a malformed
+// series key does not.
+func TestFigureMemberRoundTrip(t *testing.T) {
+	series := SeriesKey("BY-HM", &bilatv1.Period{Year: 2021, FirstMonth: 1, LastMonth: 6},
+		bilatv1.TradeFlow_TRADE_FLOW_TURNOVER, bilatv1.TradeScope_TRADE_SCOPE_GOODS)
+	for _, id := range []string{"f1", "belstat|2021|h1", "a|b|c|d|e"} {
+		gotSeries, parts, gotID, ok := parseFigureMember(figureMember(series, id))
+		if !ok || gotSeries != series || gotID != id || parts.reporter != "BY-HM" ||
+			parts.flow != bilatv1.TradeFlow_TRADE_FLOW_TURNOVER || parts.scope != bilatv1.TradeScope_TRADE_SCOPE_GOODS {
+			t.Errorf("parseFigureMember(%q) = %q %+v %q %v", figureMember(series, id), gotSeries, parts, gotID, ok)
+		}
+	}
+	for _, bad := range []string{series, series + "|", "BY|2021|sideways|goods|f1", "BY|2021|turnover|f1", ""} {
+		if _, _, _, ok := parseFigureMember(bad); ok {
+			t.Errorf("parseFigureMember(%q) accepted", bad)
+		}
+	}
+}
+
+// A TradeCurrent value reads back as the wire record of its bytes and
+// version; one that is not "<revision>:<updated>:<bytes>" is an error.
+func TestCurrentWire(t *testing.T) {
+	f := &bilatv1.TradeFigure{Id: "f|1", Partner: &bilatv1.EntityRef{Code: "AF"}, Value: &bilatv1.Money{Units: 12}}
+	data, err := marshalRecord(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 27, 17, 45, 12, 5, time.UTC)
+	got, err := currentWire("3:" + encodeTime(at) + ":" + string(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := wireRecord(string(data), Version{Revision: 3, UpdatedAt: at}, figureOwned); !bytes.Equal(got, want) {
+		t.Fatalf("currentWire = %x, want %x", got, want)
+	}
+	for _, bad := range []any{"3:" + string(data), "x:1:" + string(data), "3:y:", int64(3)} {
+		if _, err := currentWire(bad); err == nil {
+			t.Errorf("currentWire(%q) accepted", bad)
+		}
+	}
+}

@@ -510,6 +510,11 @@ func projectionSnapshot(t *testing.T, rdb *redis.Client) map[string]string {
 		if strings.HasSuffix(k, ":applied") || strings.Contains(k, ":agr:doc:") || strings.Contains(k, ":trade:fig:") {
 			delete(snap, k)
 		}
+		if strings.HasSuffix(k, ":trade:cur") { // which figures are current; their values hold bytes and times
+			ids := rdb.HKeys(context.Background(), k).Val()
+			slices.Sort(ids)
+			snap[k] = strings.Join(ids, " ")
+		}
 	}
 	return snap
 }
@@ -571,12 +576,9 @@ func modelSnapshot(k Keys, agrs map[string]*bilatv1.AgreementRecorded, figs map[
 		p := PartnerCode(f.Partner)
 		partners[p] = true
 		series := SeriesKey("BY", f.Period, f.Flow, f.Scope)
-		add(k.TradeSeries(p, series), id)
+		add(k.TradeFigures(p), fmt.Sprintf("%s|%s@%d", series, id, int64(f.Period.Year)*10000))
+		add(k.TradeCurrent(p), id)
 		add(k.TradeLocation(id), p)
-		idx := fmt.Sprintf("%s@%d", series, int64(f.Period.Year)*10000)
-		if !slices.Contains(sets[k.TradeSeriesIndex(p)], idx) {
-			add(k.TradeSeriesIndex(p), idx)
-		}
 	}
 	for p := range partners {
 		add(k.Partners(), p)

@@ -505,7 +505,8 @@ type WirePoint struct {
 
 // GetTradeSeriesWire is GetTradeSeries with the figures in their wire
 // encoding: only their period and sources' dates are decoded, to order
-// them.
+// them. Two commands read any series: the partner's figure index over the
+// period range, then one HMGET of the chosen figures' current versions.
 func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePoint, error) {
 	if !validCode(f.Partner) {
 		return nil, nil
@@ -513,59 +514,45 @@ func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePo
 	lo, hi, _, _ := scoreRange(f.FromYear, f.ToYear)
 	var index *redis.StringSliceCmd
 	if err := s.read(ctx, 1, func(p redis.Pipeliner) {
-		index = p.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.keys.TradeSeriesIndex(f.Partner), Start: lo, Stop: hi, ByScore: true})
+		index = p.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.keys.TradeFigures(f.Partner), Start: lo, Stop: hi, ByScore: true})
 	}); err != nil {
-		return nil, fmt.Errorf("trade series index: %w", err)
+		return nil, fmt.Errorf("trade figure index: %w", err)
 	}
-	series, err := index.Result()
+	members, err := index.Result()
 	if err != nil {
-		return nil, fmt.Errorf("trade series index: %w", err)
+		return nil, fmt.Errorf("trade figure index: %w", err)
 	}
 	type point struct {
 		parts seriesParts
-		ids   *redis.StringSliceCmd
+		ids   []string
 	}
 	var points []point
-	var keys []string
-	for _, key := range series {
-		parts, ok := parseSeriesKey(key)
+	slot := map[string]int{} // series key -> index in points
+	var ids []string
+	for _, m := range members {
+		series, parts, id, ok := parseFigureMember(m)
 		if !ok {
-			return nil, fmt.Errorf("malformed series key %q", key)
+			return nil, fmt.Errorf("malformed trade figure index member %q", m)
 		}
 		if (f.Reporter != "" && parts.reporter != f.Reporter) ||
 			(f.Flow != bilatv1.TradeFlow_TRADE_FLOW_UNSPECIFIED && parts.flow != f.Flow) {
 			continue
 		}
-		points, keys = append(points, point{parts: parts}), append(keys, key)
+		n, ok := slot[series]
+		if !ok {
+			n = len(points)
+			slot[series] = n
+			points = append(points, point{parts: parts})
+		}
+		points[n].ids = append(points[n].ids, id)
+		ids = append(ids, id)
 	}
-	if len(points) == 0 {
+	if len(ids) == 0 {
 		return nil, nil
 	}
-	if err := s.read(ctx, len(points), func(p redis.Pipeliner) {
-		for i := range points {
-			points[i].ids = p.SMembers(ctx, s.keys.TradeSeries(f.Partner, keys[i]))
-		}
-	}); err != nil {
-		return nil, fmt.Errorf("trade series members: %w", err)
-	}
-	for i, p := range points {
-		if err := p.ids.Err(); err != nil {
-			return nil, fmt.Errorf("trade series %q members: %w", keys[i], err)
-		}
-	}
-	docs := make([][]*redis.SliceCmd, len(points))
-	figures := 0
-	for _, p := range points {
-		figures += len(p.ids.Val())
-	}
-	if err := s.read(ctx, figures, func(pipe redis.Pipeliner) {
-		for i, p := range points {
-			for _, id := range p.ids.Val() {
-				docs[i] = append(docs[i], readRecord(ctx, pipe, s.keys.TradeFigure(f.Partner, id)))
-			}
-		}
-	}); err != nil {
-		return nil, fmt.Errorf("trade figures: %w", err)
+	vals, err := s.currentFigures(ctx, f.Partner, ids)
+	if err != nil {
+		return nil, err
 	}
 	type figure struct {
 		id   string
@@ -573,24 +560,24 @@ func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePo
 		view figureView
 	}
 	out := make([]WirePoint, 0, len(points))
-	for i, p := range points {
-		var figs []figure
-		for n, c := range docs[i] {
-			if err := c.Err(); err != nil {
-				return nil, fmt.Errorf("trade figure %q: %w", p.ids.Val()[n], err)
+	var figs []figure
+	for _, p := range points {
+		figs = figs[:0]
+		for _, id := range p.ids {
+			v := vals[0]
+			vals = vals[1:]
+			if v == nil {
+				continue // replaced or removed since the index was read
 			}
-			b, ok, err := wireOf(c.Val(), figureOwned)
+			b, err := currentWire(v)
 			if err != nil {
-				return nil, fmt.Errorf("trade figure %q: %w", p.ids.Val()[n], err)
+				return nil, fmt.Errorf("trade figure %q: %w", id, err)
 			}
-			if !ok {
-				continue
-			}
-			v, err := viewFigure(b)
+			fv, err := viewFigure(b)
 			if err != nil {
-				return nil, fmt.Errorf("trade figure %q: %w", p.ids.Val()[n], err)
+				return nil, fmt.Errorf("trade figure %q: %w", id, err)
 			}
-			figs = append(figs, figure{id: p.ids.Val()[n], wire: b, view: v})
+			figs = append(figs, figure{id: id, wire: b, view: fv})
 		}
 		if len(figs) == 0 {
 			continue
@@ -619,6 +606,56 @@ func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePo
 		)
 	})
 	return out, nil
+}
+
+// maxFieldsPerHMGet bounds one HMGET of currentFigures, so a partner with
+// many figures does not make one huge command (the rest follow in the
+// same pipeline).
+const maxFieldsPerHMGet = 1000
+
+// currentFigures reads the TradeCurrent values of ids, nil for an id that
+// has none, in the order of ids.
+func (s *Store) currentFigures(ctx context.Context, partner string, ids []string) ([]any, error) {
+	var cmds []*redis.SliceCmd
+	n := (len(ids) + maxFieldsPerHMGet - 1) / maxFieldsPerHMGet
+	if err := s.read(ctx, n, func(p redis.Pipeliner) {
+		for start := 0; start < len(ids); start += maxFieldsPerHMGet {
+			cmds = append(cmds, p.HMGet(ctx, s.keys.TradeCurrent(partner), ids[start:min(start+maxFieldsPerHMGet, len(ids))]...))
+		}
+	}); err != nil {
+		return nil, fmt.Errorf("trade figures: %w", err)
+	}
+	vals := make([]any, 0, len(ids))
+	for _, c := range cmds {
+		v, err := c.Result()
+		if err != nil {
+			return nil, fmt.Errorf("trade figures: %w", err)
+		}
+		vals = append(vals, v...)
+	}
+	if len(vals) != len(ids) {
+		return nil, fmt.Errorf("trade figures: %d values for %d ids", len(vals), len(ids))
+	}
+	return vals, nil
+}
+
+// currentWire is the wire encoding of a TradeCurrent value
+// "<revision>:<updated>:<bytes>" (see wire.go).
+func currentWire(v any) ([]byte, error) {
+	str, ok := v.(string)
+	if !ok {
+		return nil, fmt.Errorf("current version is %T, not a string", v)
+	}
+	rev, rest, ok1 := strings.Cut(str, ":")
+	updated, data, ok2 := strings.Cut(rest, ":")
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("malformed current version %.40q", str)
+	}
+	ver, err := parseVersion("0", rev, updated)
+	if err != nil {
+		return nil, err
+	}
+	return wireRecord(data, ver, figureOwned), nil
 }
 
 // AgreementCounts counts a partner's agreements by domain and signing year

@@ -204,25 +204,16 @@ func (s *Store) ApplyTradeRetraction(ctx context.Context, ev *bilatv1.TradeFigur
 	if err != nil {
 		return 0, fmt.Errorf("retract trade figure %q: %w", id, err)
 	}
-	r := &tradeRecord{s: s, ev: env, figID: id, part: loc}
-	for range maxRetries {
-		stored, err := storedState(ctx, s.rdb, r, loc)
-		if err != nil {
-			return 0, fmt.Errorf("retract trade figure %q: %w", id, err)
-		}
-		keys := []string{k.TradeFigure(loc, id), k.TradeSeriesIndex(loc), k.Applied(loc), k.TradeSeries(loc, stored)}
-		v, err := retractTradeScript.Run(ctx, s.rdb, keys,
-			env.GetEventId(), OrderKey(env), id, stored, k.TradeSeriesPrefix(loc)).StringSlice()
-		if err != nil {
-			return 0, fmt.Errorf("retract trade figure %q: retract script: %w", id, err)
-		}
-		o, retry, err := parseRetractStatus(v)
-		if err != nil {
-			return 0, fmt.Errorf("retract trade figure %q: %w", id, err)
-		}
-		if !retry {
-			return o, nil
-		}
+	// The script reads what it removes from the figure's own HASH, so it
+	// needs no retry.
+	keys := []string{k.TradeFigure(loc, id), k.TradeFigures(loc), k.TradeCurrent(loc), k.Applied(loc)}
+	v, err := retractTradeScript.Run(ctx, s.rdb, keys, env.GetEventId(), OrderKey(env), id).StringSlice()
+	if err != nil {
+		return 0, fmt.Errorf("retract trade figure %q: retract script: %w", id, err)
 	}
-	return 0, fmt.Errorf("retract trade figure %q: %w", id, ErrConflict)
+	o, _, err := parseRetractStatus(v)
+	if err != nil {
+		return 0, fmt.Errorf("retract trade figure %q: %w", id, err)
+	}
+	return o, nil
 }

@@ -81,10 +81,9 @@ local function agrAdd(bydate, dprefix, id, score, domains, year, dims)
   end
   bump('all|' .. year, 1)
 end
-local function trRemove(index, sprefix, id, series)
-  local set = sprefix .. series
-  redis.call('SREM', set, id)
-  if redis.call('SCARD', set) == 0 then redis.call('ZREM', index, series) end
+-- trCurrent is a trade figure's TradeCurrent value.
+local function trCurrent(rev, updated, pb)
+  return tostring(rev) .. ':' .. updated .. ':' .. pb
 end
 `
 
@@ -219,15 +218,16 @@ keepBody(KEYS[2], ARGV[2], ARGV[3])
 return 1
 `)
 
-// applyTradeScript applies one trade figure event in its partner slot.
-// KEYS: doc, series index, applied, new series set, then the stored
-// version's series set when it differs.
+// applyTradeScript applies one trade figure event in its partner slot:
+// the guards of applyAgreementsScript, then the figure's member of the
+// partner's figure index and its current version are replaced.
+// KEYS: doc, figure index, current versions, applied.
 // ARGV: event id, sequence, protobuf bytes, series key, period score,
-// updated (ns), figure id, series key the caller saw stored ("" when none),
-// series key prefix, revision of the version removed from the previous partner.
+// updated (ns), figure id, revision of the version removed from the
+// previous partner.
 // Returns {status, exists, score, series, revision} like applyAgreementsScript.
 var applyTradeScript = redis.NewScript(luaHelpers + `
-local doc, index, applied = KEYS[1], KEYS[2], KEYS[3]
+local doc, figs, current, applied = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local function state(status)
   local c = redis.call('HMGET', doc, 'score', 'series', 'rev')
   if not c[1] then return {status, '0'} end
@@ -238,32 +238,27 @@ local cur = redis.call('HMGET', doc, 'seq', 'series', 'rev', 'tomb')
 if (cur[1] and tonumber(cur[1]) >= tonumber(ARGV[2])) or (cur[4] and tonumber(cur[4]) >= tonumber(ARGV[2])) then
   return state('stale')
 end
-if (cur[2] or '') ~= ARGV[8] then
-  redis.call('SREM', applied, ARGV[1])
-  return {'retry'}
-end
-local id, sprefix = ARGV[7], ARGV[9]
-if cur[1] then trRemove(index, sprefix, id, cur[2] or '') end
-redis.call('SADD', sprefix .. ARGV[4], id)
-redis.call('ZADD', index, ARGV[5], ARGV[4])
-local rev = math.max(tonumber(cur[3]) or 0, tonumber(ARGV[10])) + 1
+local id, series = ARGV[7], ARGV[4]
+if cur[1] and cur[2] ~= series then redis.call('ZREM', figs, cur[2] .. '|' .. id) end
+redis.call('ZADD', figs, ARGV[5], series .. '|' .. id)
+local rev = math.max(tonumber(cur[3]) or 0, tonumber(ARGV[8])) + 1
 if cur[4] then redis.call('HDEL', doc, 'tomb') end
-redis.call('HSET', doc, 'pb', ARGV[3], 'event', ARGV[1], 'seq', ARGV[2], 'rev', rev,
-  'updated', ARGV[6], 'score', ARGV[5], 'series', ARGV[4])
-return {'applied', '1', ARGV[5], ARGV[4], tostring(rev)}
+redis.call('HSET', doc, 'event', ARGV[1], 'seq', ARGV[2], 'rev', rev,
+  'updated', ARGV[6], 'score', ARGV[5], 'series', series)
+redis.call('HSET', current, id, trCurrent(rev, ARGV[6], ARGV[3]))
+return {'applied', '1', ARGV[5], series, tostring(rev)}
 `)
 
 // removeTradeScript is removeAgreementScript for trade figures.
-// KEYS: doc, series index, stored series set. ARGV: sequence, figure id,
-// series key the caller saw stored, series key prefix.
+// KEYS: doc, figure index, current versions. ARGV: sequence, figure id.
 var removeTradeScript = redis.NewScript(luaHelpers + `
-local doc, index = KEYS[1], KEYS[2]
+local doc, figs, current = KEYS[1], KEYS[2], KEYS[3]
 local cur = redis.call('HMGET', doc, 'seq', 'series', 'rev', 'tomb')
 if cur[4] and tonumber(cur[4]) >= tonumber(ARGV[1]) then return {'newer', cur[3] or '0'} end
 if not cur[1] then return {'absent', cur[3] or '0'} end
 if tonumber(cur[1]) >= tonumber(ARGV[1]) then return {'newer', cur[3] or '0'} end
-if (cur[2] or '') ~= ARGV[3] then return {'retry', '0'} end
-trRemove(index, ARGV[4], ARGV[2], cur[2] or '')
+redis.call('ZREM', figs, (cur[2] or '') .. '|' .. ARGV[2])
+redis.call('HDEL', current, ARGV[2])
 redis.call('DEL', doc)
 redis.call('HSET', doc, 'rev', cur[3] or '0')
 return {'removed', cur[3] or '0'}
@@ -339,19 +334,20 @@ return {'retracted'}
 `)
 
 // retractTradeScript is retractAgreementScript for trade figures.
-// KEYS: doc, series index, applied, stored series set.
-// ARGV: event id, sequence, figure id, series key the caller saw stored,
-// series key prefix.
+// KEYS: doc, figure index, current versions, applied.
+// ARGV: event id, sequence, figure id.
 var retractTradeScript = redis.NewScript(luaHelpers + `
-local doc, index, applied = KEYS[1], KEYS[2], KEYS[3]
+local doc, figs, current, applied = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 if redis.call('SISMEMBER', applied, ARGV[1]) == 1 then return {'duplicate'} end
 local cur = redis.call('HMGET', doc, 'seq', 'series', 'rev', 'tomb')
 if (cur[1] and tonumber(cur[1]) >= tonumber(ARGV[2])) or (cur[4] and tonumber(cur[4]) >= tonumber(ARGV[2])) then
   redis.call('SADD', applied, ARGV[1])
   return {'stale'}
 end
-if (cur[2] or '') ~= ARGV[4] then return {'retry'} end
-if cur[1] then trRemove(index, ARGV[5], ARGV[3], cur[2] or '') end
+if cur[1] then
+  redis.call('ZREM', figs, (cur[2] or '') .. '|' .. ARGV[3])
+  redis.call('HDEL', current, ARGV[3])
+end
 redis.call('DEL', doc)
 redis.call('HSET', doc, 'rev', cur[3] or '0', 'tomb', ARGV[2])
 redis.call('SADD', applied, ARGV[1])

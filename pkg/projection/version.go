@@ -12,7 +12,7 @@ import (
 // Fields of a record HASH (agr:doc:<id>, trade:fig:<id>). The Lua scripts
 // write them; Go reads them back through DecodeVersion (the readers, through wireOf).
 const (
-	fieldData    = "pb"      // protobuf bytes of the record as received (revision/updated_at unset)
+	fieldData    = "pb"      // agreements: protobuf bytes as received (revision/updated_at unset); trade: in TradeCurrent
 	fieldEvent   = "event"   // id of the event that wrote this version
 	fieldSeq     = "seq"     // OrderKey of its envelope (decimal)
 	fieldRev     = "rev"     // versions applied so far, 1 for the first

@@ -116,9 +116,26 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	srv.ShutdownTimeout = s.ShutdownTimeout
 	bilatv1.RegisterStatisticsServiceServer(srv.GRPC(), ports.NewStatisticsServer(svc, log))
 
+	// Checked before the consumer starts, which could otherwise make an
+	// empty store look like one of an older layout.
+	rebuild, why, err := store.NeedsRebuild(ctx)
+	if err != nil {
+		_ = lis.Close()
+		return err
+	}
 	if err := runner.Start(ctx); err != nil {
 		_ = lis.Close()
 		return err
+	}
+	if rebuild {
+		// In the background: the service answers (from partial
+		// projections) and stays ready while the replay runs.
+		log.Warn("rebuilding the projections from the streams", "reason", why)
+		go func() {
+			if _, err := runner.Rebuild(ctx); err != nil && ctx.Err() == nil {
+				log.Error("rebuild at start failed; run 'bilat projections rebuild'", "err", err)
+			}
+		}()
 	}
 
 	return lifecycle.Run(ctx, lifecycle.Service{

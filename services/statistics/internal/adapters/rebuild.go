@@ -91,6 +91,17 @@ func (r *Runner) Rebuild(ctx context.Context) (*bilatv1.RebuildProjectionsRespon
 			}
 		}
 	}()
+	// From dropping the projections to restarting the replay from the
+	// first message, the steps run to the end even if the caller gives up
+	// (only waiting for the replay follows its context), and the marker
+	// says "rebuilding", so that a restart in between (which would resume
+	// the old consumer's position over dropped projections) starts the
+	// rebuild again.
+	waitCtx := ctx
+	ctx = context.WithoutCancel(ctx)
+	if err := r.store.MarkRebuilding(ctx); err != nil {
+		return nil, fmt.Errorf("rebuild: %w", err)
+	}
 	deleted, err := r.store.DeleteAll(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("rebuild: %w", err)
@@ -104,11 +115,14 @@ func (r *Runner) Rebuild(ctx context.Context) (*bilatv1.RebuildProjectionsRespon
 		return nil, fmt.Errorf("rebuild: %w", err)
 	}
 	r.cons = cons
-	replayed, err := r.waitCaughtUp(ctx)
+	if err := r.store.MarkLayout(ctx); err != nil {
+		return nil, fmt.Errorf("rebuild: %w", err)
+	}
+	replayed, err := r.waitCaughtUp(waitCtx)
 	if err != nil {
 		return nil, fmt.Errorf("rebuild: %w", err)
 	}
-	sum, keys, err := r.store.Checksum(ctx)
+	sum, keys, err := r.store.Checksum(waitCtx)
 	if err != nil {
 		return nil, fmt.Errorf("rebuild: %w", err)
 	}

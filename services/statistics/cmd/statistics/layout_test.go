@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"bilat.dev/pkg/natsx"
+	"bilat.dev/pkg/projection"
+	"bilat.dev/pkg/testenv"
+	bilatv1 "bilat.dev/proto/bilat/v1"
+)
+
+// startStatistics runs the service until the returned stop is called
+// (which fails the test if it does not shut down cleanly).
+func startStatistics(t *testing.T, natsURL, redisURL string) (logs *syncBuffer, stop func()) {
+	t.Helper()
+	addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
+	logs = &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--nats-url", natsURL, "--redis-url", redisURL, "--grpc-addr", addr,
+			"--http-addr", "", "--log-level", "debug", "--shutdown-timeout", "5s",
+			"--gazetteer", "../../../../data/gazetteer/entities.ndjson"}, logs)
+	}()
+	stopped := false
+	stop = func() {
+		t.Helper()
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("run: %v\n%s", err, logs.String())
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("service did not shut down")
+		}
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("service log:\n%s", logs.String())
+		}
+		stop()
+	})
+	return logs, stop
+}
+
+// TestStatisticsRebuildsWhatItCannotServe: projections written under an
+// older key layout, and ones a rebuild dropped before restarting its
+// replay, are rebuilt from BILAT_ENRICHED when the service starts, though
+// its consumer had handled every event before.
+func TestStatisticsRebuildsWhatItCannotServe(t *testing.T) {
+	n := testenv.NATS(t)
+	n.EnsureStreams(t, natsx.StreamsConfig{})
+	r := testenv.Redis(t)
+	ctx := context.Background()
+	store, k := projection.New(r.Client), projection.NewKeys("")
+
+	publish(t, n.JS, natsx.SubjectEnriched("agreement", "GE"), "e1", agreement("e1", 101, "a1", "GE", 2017, bilatv1.Domain_DOMAIN_TRADE))
+	publish(t, n.JS, natsx.SubjectEnriched("trade_figure", "AF"), "t1", &bilatv1.TradeFigureRecorded{
+		Envelope: &bilatv1.Envelope{EventId: "t1", Sequence: 102, RecordedAt: timestamppb.New(time.Unix(1700000102, 0))},
+		Figure: &bilatv1.TradeFigure{Id: "f1", Partner: &bilatv1.EntityRef{Code: "AF"}, Reporter: &bilatv1.EntityRef{Code: "BY"},
+			Period: &bilatv1.Period{Year: 2018}, Flow: bilatv1.TradeFlow_TRADE_FLOW_TURNOVER,
+			Value: &bilatv1.Money{Currency: "USD", Units: 42_000_000}},
+	})
+	figures := func() int {
+		pts, err := store.GetTradeSeries(ctx, projection.TradeFilter{Partner: "AF"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pts) == 0 {
+			return 0
+		}
+		return len(pts[0].GetFigures())
+	}
+	served := func(what string) {
+		t.Helper()
+		testenv.Eventually(t, 15*time.Second, what, func() bool {
+			ids, err := store.ScanAgreements(ctx, projection.AgreementScan{Partner: "GE"})
+			return err == nil && len(ids) == 1 && figures() == 1
+		})
+		if v := r.Client.Get(ctx, k.LayoutMarker()).Val(); v != strconv.Itoa(projection.Layout) {
+			t.Fatalf("layout marker = %q, want %d", v, projection.Layout)
+		}
+	}
+
+	logs, stop := startStatistics(t, n.URL, r.URL)
+	served("first start")
+	stop()
+	if strings.Contains(logs.String(), "rebuilding the projections") {
+		t.Fatal("an empty store was rebuilt")
+	}
+
+	// What a build of layout 1 left: no marker, the figure in a series
+	// SET, none of the keys this build reads.
+	oldSet := "bilat:{AF}:trade:key:BY|2018|turnover|unspecified"
+	r.Client.Del(ctx, k.LayoutMarker(), k.TradeFigures("AF"), k.TradeCurrent("AF"))
+	r.Client.SAdd(ctx, oldSet, "f1")
+	r.Client.ZAdd(ctx, "bilat:{AF}:trade:keys", redis.Z{Score: 20180000, Member: "BY|2018|turnover|unspecified"})
+	if figures() != 0 {
+		t.Fatal("the layout 1 figure is readable: the test does not test anything")
+	}
+	logs, stop = startStatistics(t, n.URL, r.URL)
+	served("rebuild of layout 1")
+	stop()
+	if !strings.Contains(logs.String(), "layout 1") {
+		t.Fatalf("the log does not say why it rebuilt:\n%s", logs.String())
+	}
+	if r.Client.Exists(ctx, oldSet).Val() != 0 {
+		t.Fatal("the layout 1 keys survived the rebuild")
+	}
+
+	// A rebuild that dropped the projections and stopped before its
+	// replay restarted.
+	if err := store.MarkRebuilding(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.DeleteAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	logs, stop = startStatistics(t, n.URL, r.URL)
+	served("rebuild after an interrupted one")
+	stop()
+	if !strings.Contains(logs.String(), "a rebuild was interrupted") {
+		t.Fatalf("the log does not say why it rebuilt:\n%s", logs.String())
+	}
+}
