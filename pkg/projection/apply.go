@@ -504,23 +504,36 @@ func (r *agreementRecord) remove(ctx context.Context, from string) (string, int6
 // applyCall is the apply script's keys and arguments for the stored state
 // the caller saw.
 func (r *agreementRecord) applyCall(stored string, baseRev int64) ([]string, []any) {
-	return r.s.agreementsCall(r.part, []*agreementRecord{r}, []string{stored}, []int64{baseRev})
+	return r.s.agreementsCall([]*agreementRecord{r}, []string{stored}, []int64{baseRev})
 }
 
 // agreementsCall is applyAgreementsScript's keys and arguments for the
-// records rs, all under partner p, with the stored state each caller saw
-// and the revision each had under a previous partner.
-func (s *Store) agreementsCall(p string, rs []*agreementRecord, stored []string, baseRevs []int64) ([]string, []any) {
+// records rs, each under its own partner, with the stored state each
+// caller saw and the revision each had under a previous partner.
+func (s *Store) agreementsCall(rs []*agreementRecord, stored []string, baseRevs []int64) ([]string, []any) {
 	k := s.keys
-	keys := make([]string, 3, 3+2*len(rs))
-	keys[0], keys[1], keys[2] = k.AgreementsByDate(p), k.AgreementCounts(p), k.Applied(p)
-	args := make([]any, 1, 1+11*len(rs))
-	args[0] = k.AgreementDomainPrefix(p)
+	var partners []string
+	pos := make(map[string]int, 1)
+	at := make([]int, len(rs)) // rs[i]'s partner's position, 1-based
+	for i, r := range rs {
+		if at[i] = pos[r.part]; at[i] == 0 {
+			partners = append(partners, r.part)
+			at[i] = len(partners)
+			pos[r.part] = at[i]
+		}
+	}
+	keys := make([]string, 0, 3*len(partners)+2*len(rs))
+	args := make([]any, 0, 1+len(partners)+12*len(rs))
+	args = append(args, len(partners))
+	for _, p := range partners {
+		keys = append(keys, k.AgreementsByDate(p), k.AgreementCounts(p), k.Applied(p))
+		args = append(args, k.AgreementDomainPrefix(p))
+	}
 	var domainKeys []string
 	for i, r := range rs {
-		keys = append(keys, k.AgreementDoc(p, r.agrID))
-		domainKeys = append(domainKeys, r.domainKeys(p, stored[i], r.domains)...)
-		args = append(args, r.ev.GetEventId(), OrderKey(r.ev), r.data, r.score, r.year, r.domains,
+		keys = append(keys, k.AgreementDoc(r.part, r.agrID))
+		domainKeys = append(domainKeys, r.domainKeys(r.part, stored[i], r.domains)...)
+		args = append(args, at[i], r.ev.GetEventId(), OrderKey(r.ev), r.data, r.score, r.year, r.domains,
 			encodeTime(s.updatedAt(r.ev)), r.agrID, stored[i], r.dims, baseRevs[i])
 	}
 	slices.Sort(domainKeys)

@@ -112,10 +112,18 @@ func (s *Store) applyBatch(ctx context.Context, recs []batchRecord, errs []error
 	if len(here) > 0 {
 		pipe = s.rdb.Pipeline()
 		queued := make([]any, len(recs))
+		// One script call applies the agreements of a partner, or of every
+		// partner where one call may touch several partners' keys: a call
+		// costs Redis about as much as applying two or three events, and
+		// in a batch spread over many partners most have one event.
 		groups := map[string][]int{}
 		for _, i := range here {
 			if a, ok := recs[i].(*agreementRecord); ok {
-				groups[a.part] = append(groups[a.part], i)
+				g := ""
+				if s.slotted {
+					g = a.part
+				}
+				groups[g] = append(groups[g], i)
 				continue
 			}
 			queued[i] = recs[i].(*tradeRecord).queueApply(ctx, pipe)
@@ -220,7 +228,7 @@ func firstErr(cmds []redis.Cmder) error {
 const maxScriptBatch = 256
 
 // queueAgreementGroup queues one applyAgreementsScript call for the
-// agreement records recs[g...], all under one partner and located there,
+// agreement records recs[g...], each located under its event's partner,
 // and puts each record's share of the answer in queued (with the global
 // index entries of the fresh ones, as queueSpeculative does).
 func (s *Store) queueAgreementGroup(ctx context.Context, pipe redis.Pipeliner, recs []batchRecord, g []int, queued []any) *redis.Cmd {
@@ -230,7 +238,7 @@ func (s *Store) queueAgreementGroup(ctx context.Context, pipe redis.Pipeliner, r
 		rs[n] = recs[i].(*agreementRecord)
 		stored[n], _ = rs[n].take()
 	}
-	keys, args := s.agreementsCall(rs[0].part, rs, stored, make([]int64, len(g)))
+	keys, args := s.agreementsCall(rs, stored, make([]int64, len(g)))
 	cmd := applyAgreementsScript.EvalSha(ctx, pipe, keys, args...)
 	for n, i := range g {
 		r := recs[i].(*agreementRecord)

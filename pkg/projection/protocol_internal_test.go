@@ -221,9 +221,10 @@ func applyBatchAny(ctx context.Context, s *Store, evs []any) []error {
 }
 
 // TestBatchesEqualOneAtATime delivers random histories (partner moves,
-// retractions, redeliveries, shuffled) once one event at a time and once
-// in random batches, in the same order: every key, and the checksum, must
-// be identical.
+// retractions, redeliveries, shuffled) once one event at a time and twice
+// in random batches, in the same order: with one apply script call for
+// the whole batch (as on a single Redis) and with one per partner (as on
+// Redis Cluster). Every key, and the checksum, must be identical.
 func TestBatchesEqualOneAtATime(t *testing.T) {
 	r := testenv.Redis(t)
 	ctx := context.Background()
@@ -243,11 +244,12 @@ func TestBatchesEqualOneAtATime(t *testing.T) {
 			sizes = append(sizes, n)
 			left -= n
 		}
-		run := func(batched bool) (map[string]string, string) {
+		run := func(batched, slotted bool) (map[string]string, string) {
 			if err := r.Client.FlushDB(ctx).Err(); err != nil {
 				t.Fatal(err)
 			}
 			s := testStore(r.Client)
+			s.slotted = slotted
 			if !batched {
 				for _, e := range queue {
 					if err := applyAny(ctx, s, e); err != nil {
@@ -271,13 +273,15 @@ func TestBatchesEqualOneAtATime(t *testing.T) {
 			}
 			return snapshot(t, r.Client), sum
 		}
-		one, oneSum := run(false)
-		many, manySum := run(true)
-		if d := diffSnapshots(one, many); d != "" {
-			t.Fatalf("history %d: batches differ from one at a time (one vs batches):\n%s", h, d)
-		}
-		if oneSum != manySum {
-			t.Fatalf("history %d: checksum %s one at a time, %s in batches", h, oneSum, manySum)
+		one, oneSum := run(false, false)
+		for _, slotted := range []bool{false, true} {
+			many, manySum := run(true, slotted)
+			if d := diffSnapshots(one, many); d != "" {
+				t.Fatalf("history %d: batches (slotted %v) differ from one at a time (one vs batches):\n%s", h, slotted, d)
+			}
+			if oneSum != manySum {
+				t.Fatalf("history %d: checksum %s one at a time, %s in batches (slotted %v)", h, oneSum, manySum, slotted)
+			}
 		}
 	}
 }

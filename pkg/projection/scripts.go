@@ -9,25 +9,34 @@ import "github.com/redis/go-redis/v9"
 // keys for answers "retry", so it never touches an undeclared key.
 
 const luaHelpers = `
--- Count changes are gathered in changes and written by flushCounts at the
--- end of a script, one HINCRBY per count that changed: a revision that
--- keeps a count writes nothing to it, and a batch of events writes each
--- count once.
-local changes, changed = {}, {}
-local function bump(field, by)
-  local c = changes[field]
+-- Count changes are gathered per counts HASH and written by flushCounts
+-- at the end of a script, one HINCRBY per count that changed: a revision
+-- that keeps a count writes nothing to it, and a batch of events writes
+-- each count once.
+local changes, hashes = {}, {}
+local function bump(h, field, by)
+  local c = changes[h]
   if c == nil then
-    changed[#changed + 1] = field
-    c = 0
+    c = {order = {}, by = {}}
+    changes[h] = c
+    hashes[#hashes + 1] = h
   end
-  changes[field] = c + by
+  local v = c.by[field]
+  if v == nil then
+    c.order[#c.order + 1] = field
+    v = 0
+  end
+  c.by[field] = v + by
 end
-local function flushCounts(h)
-  for _, f in ipairs(changed) do
-    local by = changes[f]
-    if by ~= 0 then
-      local n = redis.call('HINCRBY', h, f, by)
-      if n <= 0 then redis.call('HDEL', h, f) end
+local function flushCounts()
+  for _, h in ipairs(hashes) do
+    local c = changes[h]
+    for _, f in ipairs(c.order) do
+      local by = c.by[f]
+      if by ~= 0 then
+        local n = redis.call('HINCRBY', h, f, by)
+        if n <= 0 then redis.call('HDEL', h, f) end
+      end
     end
   end
 end
@@ -61,25 +70,15 @@ local function retire(doc)
   if c[1] and c[2] then keepBody(doc, c[1], c[2]) end
   redis.call('HDEL', doc, 'pb', 'event', 'seq', 'updated', 'score', 'year', 'domains', 'dims', 'tomb')
 end
-local function agrRemove(bydate, dprefix, id, domains, year, dims)
+local function agrRemove(counts, bydate, dprefix, id, domains, year, dims)
   redis.call('ZREM', bydate, id)
-  for d in string.gmatch(dims or '', '[^,]+') do bump(d .. '|' .. year, -1) end
-  if domains == '' then bump('none|' .. year, -1) end
+  for d in string.gmatch(dims or '', '[^,]+') do bump(counts, d .. '|' .. year, -1) end
+  if domains == '' then bump(counts, 'none|' .. year, -1) end
   for d in string.gmatch(domains, '[^,]+') do
     redis.call('ZREM', dprefix .. d, id)
-    bump(d .. '|' .. year, -1)
+    bump(counts, d .. '|' .. year, -1)
   end
-  bump('all|' .. year, -1)
-end
-local function agrAdd(bydate, dprefix, id, score, domains, year, dims)
-  redis.call('ZADD', bydate, score, id)
-  for d in string.gmatch(dims, '[^,]+') do bump(d .. '|' .. year, 1) end
-  if domains == '' then bump('none|' .. year, 1) end
-  for d in string.gmatch(domains, '[^,]+') do
-    redis.call('ZADD', dprefix .. d, score, id)
-    bump(d .. '|' .. year, 1)
-  end
-  bump('all|' .. year, 1)
+  bump(counts, 'all|' .. year, -1)
 end
 -- trCurrent is a trade figure's TradeCurrent value.
 local function trCurrent(rev, updated, pb)
@@ -87,22 +86,25 @@ local function trCurrent(rev, updated, pb)
 end
 `
 
-// applyAgreementsScript applies agreement events in their partner slot:
-// one event (the per-event path) or several of one partner (a batch, no
-// record twice). For each event: an event id already in the applied set
-// changes nothing (duplicate); a stored version or retraction tombstone
-// ("tomb" = its sequence) at least the event's makes it stale (marked
-// applied, its bytes kept for the history), so an older version never
-// overwrites a newer one or resurrects a retracted record; a stored state
-// other than the caller declared keys for answers retry; otherwise the
-// previous version is replaced atomically with revision = max(previous,
-// the revision under a previous partner) + 1. The index entries, applied
-// marks and counts of all the events are written together at the end
-// (one ZADD per index, one SADD, one HINCRBY per count), which is where a
-// batch saves most of its Redis calls.
-// KEYS: bydate, counts, applied, the doc of each event in ARGV order, then
-// every domain key of the stored and the new versions.
-// ARGV: domain key prefix, then for each event: event id, sequence,
+// applyAgreementsScript applies agreement events: one (the per-event
+// path) or several (a batch, no record twice) of one partner or, where
+// the keys of several partners may meet in one script (not on Redis
+// Cluster), of several. For each event: an event id already in its
+// partner's applied set changes nothing (duplicate); a stored version or
+// retraction tombstone ("tomb" = its sequence) at least the event's makes
+// it stale (marked applied, its bytes kept for the history), so an older
+// version never overwrites a newer one or resurrects a retracted record; a
+// stored state other than the caller declared keys for answers retry;
+// otherwise the previous version is replaced atomically with revision =
+// max(previous, the revision under a previous partner) + 1. The index
+// entries, applied marks and counts of all the events are written together
+// at the end, per partner (one ZADD per index, one SADD, one HINCRBY per
+// count), which is where a batch saves most of its Redis calls.
+// KEYS: for each partner, its bydate, counts and applied; then the doc of
+// each event in ARGV order; then every domain key of the stored and the new
+// versions.
+// ARGV: the number of partners, each partner's domain key prefix, then for
+// each event: its partner's position (1-based), event id, sequence,
 // protobuf bytes, date score, year, domains csv, updated (ns), agreement
 // id, domains csv the caller saw stored, dimensions csv (counted per year
 // next to the domains: "lvl|state,st|signed"), revision of the version
@@ -110,76 +112,91 @@ end
 // Returns, per event, {status, exists, score, domains, revision} of the
 // stored version afterwards; status is applied, duplicate, stale or retry.
 var applyAgreementsScript = redis.NewScript(luaHelpers + `
-local bydate, counts, applied = KEYS[1], KEYS[2], KEYS[3]
-local dprefix = ARGV[1]
-local n = (#ARGV - 1) / 11
-local evs = {}
-for i = 1, n do evs[i] = ARGV[2 + (i - 1) * 11] end
--- One event (the per-event path, or a batch spread over many partners)
--- is checked and marked by one SADD (taken back on retry) instead of two calls.
-local one = n == 1
-local seen
-if one then
-  seen = {1 - redis.call('SADD', applied, evs[1])}
-else
-  seen = redis.call('SMISMEMBER', applied, unpack(evs))
+local np = tonumber(ARGV[1])
+local n = (#ARGV - 1 - np) / 12
+local parts = {}
+for j = 1, np do
+  parts[j] = {bydate = KEYS[3 * j - 2], counts = KEYS[3 * j - 1], applied = KEYS[3 * j],
+    dprefix = ARGV[1 + j], evs = {}, at = {}, marks = {}, dated = {}, byDomain = {}}
 end
-local out, marks, dated, byDomain = {}, {}, {}, {}
+for i = 1, n do
+  local a = 1 + np + (i - 1) * 12
+  local p = parts[tonumber(ARGV[a + 1])]
+  p.evs[#p.evs + 1] = ARGV[a + 2]
+  p.at[#p.at + 1] = i
+end
+-- One event (the per-event path, or a batch spread over many partners
+-- on Redis Cluster) is checked and marked by one SADD (taken back on
+-- retry) instead of two calls.
+local one = n == 1
+local seen = {}
+for _, p in ipairs(parts) do
+  if one and #p.evs > 0 then
+    seen[1] = 1 - redis.call('SADD', p.applied, p.evs[1])
+  elseif #p.evs > 0 then
+    local s = redis.call('SMISMEMBER', p.applied, unpack(p.evs))
+    for k, i in ipairs(p.at) do seen[i] = s[k] end
+  end
+end
+local out = {}
 local function state(doc, status)
   local c = redis.call('HMGET', doc, 'score', 'domains', 'rev')
   if not c[1] then return {status, '0'} end
   return {status, '1', c[1], c[2] or '', c[3] or '0'}
 end
 for i = 1, n do
-  local a = 1 + (i - 1) * 11
-  local ev, seq, score, year, domains, id, dims = ARGV[a + 1], ARGV[a + 2], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 8], ARGV[a + 10]
-  local doc = KEYS[3 + i]
+  local a = 1 + np + (i - 1) * 12
+  local p = parts[tonumber(ARGV[a + 1])]
+  local ev, seq, score, year, domains, id, dims = ARGV[a + 2], ARGV[a + 3], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 9], ARGV[a + 11]
+  local doc = KEYS[3 * np + i]
   if seen[i] == 1 then
     out[i] = state(doc, 'duplicate')
   else
     local cur = redis.call('HMGET', doc, 'seq', 'domains', 'year', 'rev', 'dims', 'tomb', 'pb')
     if (cur[1] and tonumber(cur[1]) >= tonumber(seq)) or (cur[6] and tonumber(cur[6]) >= tonumber(seq)) then
-      if not (cur[1] and tonumber(cur[1]) == tonumber(seq)) then keepBody(doc, seq, ARGV[a + 3]) end
-      marks[#marks + 1] = ev
+      if not (cur[1] and tonumber(cur[1]) == tonumber(seq)) then keepBody(doc, seq, ARGV[a + 4]) end
+      p.marks[#p.marks + 1] = ev
       out[i] = state(doc, 'stale')
-    elseif (cur[2] or '') ~= ARGV[a + 9] then
-      if one then redis.call('SREM', applied, ev) end
+    elseif (cur[2] or '') ~= ARGV[a + 10] then
+      if one then redis.call('SREM', p.applied, ev) end
       out[i] = {'retry'}
     else
       supersede(doc, cur[1], cur[7], seq)
       if cur[1] then
-        agrRemove(bydate, dprefix, id, cur[2] or '', cur[3] or '0', cur[5])
+        agrRemove(p.counts, p.bydate, p.dprefix, id, cur[2] or '', cur[3] or '0', cur[5])
       else
-        bump('total', 1)
+        bump(p.counts, 'total', 1)
       end
-      dated[#dated + 1] = score
-      dated[#dated + 1] = id
-      for d in string.gmatch(dims, '[^,]+') do bump(d .. '|' .. year, 1) end
-      if domains == '' then bump('none|' .. year, 1) end
+      p.dated[#p.dated + 1] = score
+      p.dated[#p.dated + 1] = id
+      for d in string.gmatch(dims, '[^,]+') do bump(p.counts, d .. '|' .. year, 1) end
+      if domains == '' then bump(p.counts, 'none|' .. year, 1) end
       for d in string.gmatch(domains, '[^,]+') do
-        local z = byDomain[d]
+        local z = p.byDomain[d]
         if not z then
           z = {}
-          byDomain[d] = z
+          p.byDomain[d] = z
         end
         z[#z + 1] = score
         z[#z + 1] = id
-        bump(d .. '|' .. year, 1)
+        bump(p.counts, d .. '|' .. year, 1)
       end
-      bump('all|' .. year, 1)
-      local rev = math.max(tonumber(cur[4]) or 0, tonumber(ARGV[a + 11])) + 1
+      bump(p.counts, 'all|' .. year, 1)
+      local rev = math.max(tonumber(cur[4]) or 0, tonumber(ARGV[a + 12])) + 1
       if cur[6] then redis.call('HDEL', doc, 'tomb') end
-      redis.call('HSET', doc, 'pb', ARGV[a + 3], 'event', ev, 'seq', seq, 'rev', rev,
-        'updated', ARGV[a + 7], 'score', score, 'year', year, 'domains', domains, 'dims', dims)
-      marks[#marks + 1] = ev
+      redis.call('HSET', doc, 'pb', ARGV[a + 4], 'event', ev, 'seq', seq, 'rev', rev,
+        'updated', ARGV[a + 8], 'score', score, 'year', year, 'domains', domains, 'dims', dims)
+      p.marks[#p.marks + 1] = ev
       out[i] = {'applied', '1', score, domains, tostring(rev)}
     end
   end
 end
-if #dated > 0 then redis.call('ZADD', bydate, unpack(dated)) end
-for d, z in pairs(byDomain) do redis.call('ZADD', dprefix .. d, unpack(z)) end
-if #marks > 0 and not one then redis.call('SADD', applied, unpack(marks)) end
-flushCounts(counts)
+for _, p in ipairs(parts) do
+  if #p.dated > 0 then redis.call('ZADD', p.bydate, unpack(p.dated)) end
+  for d, z in pairs(p.byDomain) do redis.call('ZADD', p.dprefix .. d, unpack(z)) end
+  if #p.marks > 0 and not one then redis.call('SADD', p.applied, unpack(p.marks)) end
+end
+flushCounts()
 return out
 `)
 
@@ -200,9 +217,9 @@ if cur[6] and tonumber(cur[6]) >= tonumber(ARGV[1]) then return {'newer', cur[4]
 if not cur[1] then return {'absent', cur[4] or '0'} end
 if tonumber(cur[1]) >= tonumber(ARGV[1]) then return {'newer', cur[4] or '0'} end
 if (cur[2] or '') ~= ARGV[3] then return {'retry', '0'} end
-agrRemove(bydate, ARGV[4], ARGV[2], cur[2] or '', cur[3] or '0', cur[5])
-bump('total', -1)
-flushCounts(counts)
+agrRemove(counts, bydate, ARGV[4], ARGV[2], cur[2] or '', cur[3] or '0', cur[5])
+bump(counts, 'total', -1)
+flushCounts()
 retire(doc)
 redis.call('HSET', doc, 'rev', cur[4] or '0')
 return {'removed', cur[4] or '0'}
@@ -323,9 +340,9 @@ if (cur[1] and tonumber(cur[1]) >= tonumber(ARGV[2])) or (cur[6] and tonumber(cu
 end
 if (cur[2] or '') ~= ARGV[4] then return {'retry'} end
 if cur[1] then
-  agrRemove(bydate, ARGV[5], ARGV[3], cur[2] or '', cur[3] or '0', cur[5])
-  bump('total', -1)
-  flushCounts(counts)
+  agrRemove(counts, bydate, ARGV[5], ARGV[3], cur[2] or '', cur[3] or '0', cur[5])
+  bump(counts, 'total', -1)
+  flushCounts()
 end
 retire(doc)
 redis.call('HSET', doc, 'rev', cur[4] or '0', 'tomb', ARGV[2])

@@ -32,6 +32,9 @@ type Store struct {
 	// reads, when set, carries the read paths' round trips together with
 	// those of concurrent readers (WithCoalescedReads).
 	reads *redisx.Coalescer
+	// slotted: the client shards keys by hash slot (Redis Cluster, Ring),
+	// so one script call may only touch one partner's keys.
+	slotted bool
 	// afterStep, when set by tests, runs after each step of a multi-step
 	// apply; an error stops the apply there, as a crash would.
 	afterStep func(step string) error
@@ -78,6 +81,10 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // New returns a Store over rdb.
 func New(rdb redis.UniversalClient, opts ...Option) *Store {
 	s := &Store{rdb: rdb, keys: NewKeys(""), now: time.Now}
+	switch rdb.(type) {
+	case *redis.ClusterClient, *redis.Ring:
+		s.slotted = true
+	}
 	for _, o := range opts {
 		o(s)
 	}
