@@ -85,12 +85,22 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	res.Params["mean_event_bytes"] = size
 
 	// Baselines first, on an idle stack.
-	log.Info("baseline: JetStream single hop", "events", cfg.BaselineEvents, "bytes", size)
+	log.Info("baseline: JetStream single hop", "events", cfg.BaselineEvents, "bytes", size, "runs", hopRuns)
 	c0 := st.cpuNow(ctx, nil)
-	hop, err := baselineJetStream(ctx, st.js, cfg.BaselineEvents, size)
-	if err != nil {
-		return nil, err
+	// The single hop is a limit, so it is the faster of its runs: one
+	// stall of the shared machine during a run of a few seconds would
+	// otherwise lower the bar every pipeline figure is measured against
+	// (a full run once measured 6,132 events/s against the usual 76,000).
+	var hop float64
+	var hops []float64
+	for run := range hopRuns {
+		r, err := baselineJetStream(ctx, st.js, cfg.BaselineEvents, size, run)
+		if err != nil {
+			return nil, err
+		}
+		hop, hops = max(hop, r), append(hops, r)
 	}
+	res.Params["single_hop_runs"] = hops
 	hopCPU := st.cpuNow(ctx, nil).since(c0)
 	log.Info("baseline: raw Redis pipeline", "events", cfg.BaselineEvents)
 	c0 = st.cpuNow(ctx, nil)
@@ -135,13 +145,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	hopTarget(res.add(Figure{Name: "pipeline throughput, both doors", Unit: "events/s", Value: tBoth}))
 	// Where an event's CPU goes, beside what the single hop spends on one.
 	n := float64(cfg.Events)
-	hopAll := hopCPU.per("bench", float64(cfg.BaselineEvents))
+	hopAll := hopCPU.per("bench", float64(hopRuns*cfg.BaselineEvents))
 	res.add(Figure{Name: "pipeline CPU per event, all processes", Unit: "µs", Value: pipeCPU.all() / n}).
 		withBaseline("JetStream single hop", hopAll)
 	for _, name := range []string{"ingest", "enrichment", "statistics", "redis", "bench"} {
 		res.add(Figure{Name: "  of which " + cpuLabel[name], Unit: "µs", Value: pipeCPU.per(name, n)})
 	}
-	res.Methods["cpu"] = "user + system CPU time of each process from /proc/<pid>/stat (10 ms ticks): over both pipeline doors, per event (baseline: this process, which ran publisher, server and consumer, per event of the single hop); over the rebuild's replay, per event (baseline: redis-server during the raw Redis pipeline baseline); over the gateway's and the bare server's query turns, per request (server side = gateway + redis-server, against the bare server; clients = this process, whose NATS idles then)"
+	res.Methods["single hop"] = fmt.Sprintf("async JetStream publishes with Nats-Msg-Id (mean event size, file storage, 10 min duplicate window) into one stream drained by a durable pull consumer with explicit acks (5 s pull expiry, 1 s heartbeat, as Bilat's consumers); events/s from the first publish to the last ack, the faster of %d runs (params.single_hop_runs)", hopRuns)
+	res.Methods["cpu"] = "user + system CPU time of each process from /proc/<pid>/stat (10 ms ticks): over both pipeline doors, per event (baseline: this process, which ran publisher, server and consumer, per event of the single hop, over all its runs); over the rebuild's replay, per event (baseline: redis-server during the raw Redis pipeline baseline); over the gateway's and the bare server's query turns, per request (server side = gateway + redis-server, against the bare server; clients = this process, whose NATS idles then)"
 	res.Methods["pipeline"] = "events/s from the first publish until BILAT_ENRICHED holds every event, the statistics consumer's ack floor is at its last sequence, and 20 sampled agreements answer GetAgreement; mix 80 % agreements (2–4 parties, 1–3 domains) / 20 % trade figures over the partners; gRPC door = 4 concurrent Import streams, raw door = async JetStream publishes of protobuf bodies with Nats-Msg-Id"
 
 	// Each consumer handles one message at a time, so 1 / mean handle time

@@ -46,10 +46,11 @@ func IsPoison(err error) bool {
 	return errors.As(err, &p)
 }
 
-// Pull request expiry and idle heartbeat of every consumer.
+// PullExpiry and PullHeartbeat are the pull request expiry and idle
+// heartbeat of every consumer (see Consume).
 const (
-	pullExpiry    = 5 * time.Second
-	pullHeartbeat = time.Second
+	PullExpiry    = 5 * time.Second
+	PullHeartbeat = time.Second
 )
 
 // ConsumerConfig describes a durable pull consumer with explicit acks.
@@ -182,7 +183,7 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 	// after two missed heartbeats and re-issued, instead of after the
 	// 30 s default expiry, during which the consumer received nothing.
 	cc, err := cons.Consume(deliver, jetstream.PullMaxMessages(64),
-		jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(pullHeartbeat),
+		jetstream.PullExpiry(PullExpiry), jetstream.PullHeartbeat(PullHeartbeat),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			if errors.Is(err, jetstream.ErrNoHeartbeat) {
 				log.Info("consume: pull re-issued after two missed heartbeats")

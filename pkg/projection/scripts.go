@@ -125,15 +125,15 @@ for i = 1, n do
   p.evs[#p.evs + 1] = ARGV[a + 2]
   p.at[#p.at + 1] = i
 end
--- One event (the per-event path, or a batch spread over many partners
--- on Redis Cluster) is checked and marked by one SADD (taken back on
+-- A partner's only event (the per-event path, and most partners of a
+-- batch spread over many) is checked and marked by one SADD (taken back on
 -- retry) instead of two calls.
-local one = n == 1
 local seen = {}
 for _, p in ipairs(parts) do
-  if one and #p.evs > 0 then
-    seen[1] = 1 - redis.call('SADD', p.applied, p.evs[1])
-  elseif #p.evs > 0 then
+  if #p.evs == 1 then
+    p.one = true
+    seen[p.at[1]] = 1 - redis.call('SADD', p.applied, p.evs[1])
+  elseif #p.evs > 1 then
     local s = redis.call('SMISMEMBER', p.applied, unpack(p.evs))
     for k, i in ipairs(p.at) do seen[i] = s[k] end
   end
@@ -158,7 +158,7 @@ for i = 1, n do
       p.marks[#p.marks + 1] = ev
       out[i] = state(doc, 'stale')
     elseif (cur[2] or '') ~= ARGV[a + 10] then
-      if one then redis.call('SREM', p.applied, ev) end
+      if p.one then redis.call('SREM', p.applied, ev) end
       out[i] = {'retry'}
     else
       supersede(doc, cur[1], cur[7], seq)
@@ -194,7 +194,7 @@ end
 for _, p in ipairs(parts) do
   if #p.dated > 0 then redis.call('ZADD', p.bydate, unpack(p.dated)) end
   for d, z in pairs(p.byDomain) do redis.call('ZADD', p.dprefix .. d, unpack(z)) end
-  if #p.marks > 0 and not one then redis.call('SADD', p.applied, unpack(p.marks)) end
+  if #p.marks > 0 and not p.one then redis.call('SADD', p.applied, unpack(p.marks)) end
 end
 flushCounts()
 return out
