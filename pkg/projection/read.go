@@ -26,30 +26,40 @@ const (
 )
 
 // recordFields are what readers need of a record HASH: the current
-// version's bytes and the fields the API adds to them (see wire.go); seq
-// also tells a version from nothing or a move tombstone.
-var recordFields = []string{fieldData, fieldSeq, fieldRev, fieldUpdated}
+// version's bytes, which only a current version has (not a move or
+// retraction tombstone), and the fields the API adds to them (see wire.go).
+var recordFields = []string{fieldData, fieldRev, fieldUpdated}
 
 // readRecord queues the read of recordFields of a record HASH.
 func readRecord(ctx context.Context, c redis.Cmdable, key string) *redis.SliceCmd {
 	return c.HMGet(ctx, key, recordFields...)
 }
 
-// wireOf is the wire encoding of the version readRecord's answer holds; ok
-// is false when the HASH holds none (nothing, or a move tombstone).
-func wireOf(vals []any, owned ownedFields) (b []byte, ok bool, err error) {
-	if len(vals) < len(recordFields) || vals[1] == nil {
-		return nil, false, nil // no seq: no version
+// recordVersion reads readRecord's answer: the current version's bytes and
+// version; ok is false when the HASH holds none (nothing, or a tombstone).
+func recordVersion(vals []any) (data string, v Version, ok bool, err error) {
+	if len(vals) < len(recordFields) || vals[0] == nil {
+		return "", Version{}, false, nil
 	}
-	var f [4]string // as recordFields: pb, seq, rev, updated
+	var f [3]string // as recordFields: pb, rev, updated
 	for i := range f {
 		f[i], _ = vals[i].(string)
 	}
-	v, err := parseVersion(f[1], f[2], f[3])
+	v, err = parseVersion("0", f[1], f[2])
 	if err != nil {
+		return "", Version{}, false, err
+	}
+	return f[0], v, true, nil
+}
+
+// wireOf is the wire encoding of the version readRecord's answer holds; ok
+// is false when the HASH holds none.
+func wireOf(vals []any, owned ownedFields) (b []byte, ok bool, err error) {
+	data, v, ok, err := recordVersion(vals)
+	if !ok || err != nil {
 		return nil, false, err
 	}
-	return wireRecord(f[0], v, owned), true, nil
+	return wireRecord(data, v, owned), true, nil
 }
 
 // GetAgreement returns the current version of an agreement, or ErrNotFound.
@@ -444,7 +454,12 @@ func (s *Store) agreementsByID(ctx context.Context, partner string, ids []string
 	}); err != nil {
 		return nil, fmt.Errorf("read agreements: %w", err)
 	}
-	out := make([][]byte, 0, len(ids))
+	type record struct {
+		data string
+		v    Version
+	}
+	recs := make([]record, 0, len(ids))
+	size := 0
 	for i, c := range cmds {
 		if c == nil {
 			continue
@@ -452,13 +467,23 @@ func (s *Store) agreementsByID(ctx context.Context, partner string, ids []string
 		if err := c.Err(); err != nil {
 			return nil, fmt.Errorf("read agreement %q: %w", ids[i], err)
 		}
-		b, ok, err := wireOf(c.Val(), agreementOwned)
+		data, v, ok, err := recordVersion(c.Val())
 		if err != nil {
 			return nil, fmt.Errorf("agreement %q: %w", ids[i], err)
 		}
 		if ok {
-			out = append(out, b)
+			recs = append(recs, record{data, v})
+			size += len(data) + maxOwnedSize
 		}
+	}
+	// One buffer holds every record of the page: one allocation, not one
+	// per record.
+	buf := make([]byte, 0, size)
+	out := make([][]byte, len(recs))
+	for i, r := range recs {
+		start := len(buf)
+		buf = appendWireRecord(buf, r.data, r.v, agreementOwned)
+		out[i] = buf[start:len(buf):len(buf)]
 	}
 	return out, nil
 }

@@ -33,10 +33,20 @@ var (
 	figureOwned    = ownedFieldsOf((*bilatv1.TradeFigure)(nil))
 )
 
+// maxOwnedSize bounds what appendWireRecord adds to the stored bytes, for
+// field numbers below 2048: revision (a tag of up to 2 bytes and a
+// sign-extended varint of up to 10) and updated_at (a tag of up to 2, a
+// length of 1 and a Timestamp: seconds up to 11 bytes, nanos up to 6).
+const maxOwnedSize = 32
+
 // wireRecord is the full encoding of a stored version: its bytes as the
 // record HASH keeps them, then revision and updated_at.
 func wireRecord(data string, v Version, owned ownedFields) []byte {
-	b := make([]byte, 0, len(data)+32)
+	return appendWireRecord(make([]byte, 0, len(data)+maxOwnedSize), data, v, owned)
+}
+
+// appendWireRecord appends wireRecord's encoding to b.
+func appendWireRecord(b []byte, data string, v Version, owned ownedFields) []byte {
 	b = append(b, data...)
 	if v.Revision != 0 {
 		b = protowire.AppendTag(b, owned.revision, protowire.VarintType)
@@ -44,7 +54,8 @@ func wireRecord(data string, v Version, owned ownedFields) []byte {
 	}
 	// google.protobuf.Timestamp: seconds = 1, nanos = 2.
 	secs, nanos := v.UpdatedAt.Unix(), int32(v.UpdatedAt.Nanosecond())
-	var ts []byte
+	var tsBuf [17]byte // see maxOwnedSize; on the stack
+	ts := tsBuf[:0]
 	if secs != 0 {
 		ts = protowire.AppendTag(ts, 1, protowire.VarintType)
 		ts = protowire.AppendVarint(ts, uint64(secs))
