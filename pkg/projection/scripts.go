@@ -80,10 +80,6 @@ local function agrRemove(counts, bydate, dprefix, id, domains, year, dims)
   end
   bump(counts, 'all|' .. year, -1)
 end
--- trCurrent is a trade figure's TradeCurrent value.
-local function trCurrent(rev, updated, pb)
-  return tostring(rev) .. ':' .. updated .. ':' .. pb
-end
 `
 
 // applyAgreementsScript applies agreement events: one (the per-event
@@ -262,7 +258,8 @@ local rev = math.max(tonumber(cur[3]) or 0, tonumber(ARGV[8])) + 1
 if cur[4] then redis.call('HDEL', doc, 'tomb') end
 redis.call('HSET', doc, 'event', ARGV[1], 'seq', ARGV[2], 'rev', rev,
   'updated', ARGV[6], 'score', ARGV[5], 'series', series)
-redis.call('HSET', current, id, trCurrent(rev, ARGV[6], ARGV[3]))
+-- The TradeCurrent value: "<revision>:<updated>:<bytes>".
+redis.call('HSET', current, id, tostring(rev) .. ':' .. ARGV[6] .. ':' .. ARGV[3])
 return {'applied', '1', ARGV[5], series, tostring(rev)}
 `)
 
