@@ -687,12 +687,13 @@ func checkRedis(t *testing.T, o *objects) {
 		t.Errorf("redis.conf: maxmemory %q should be set below the container's memory limit %s", conf["maxmemory"], c.Resources.Limits["memory"])
 	}
 	for k, want := range map[string]string{
-		"appendonly":              "yes",
-		"appendfsync":             "everysec",
-		"maxmemory-policy":        "noeviction", // evicting a projection would lose it silently
-		"hash-max-listpack-value": "1024",
-		"dir":                     dataMount(t, w, c),
-		"port":                    strconv.Itoa(c.portNamed("redis")),
+		"appendonly":                "yes",
+		"appendfsync":               "everysec",
+		"maxmemory-policy":          "noeviction", // evicting a projection would lose it silently
+		"hash-max-listpack-value":   "1024",
+		"hash-max-listpack-entries": "64",
+		"dir":                       dataMount(t, w, c),
+		"port":                      strconv.Itoa(c.portNamed("redis")),
 	} {
 		if conf[k] != want {
 			t.Errorf("redis.conf: %s %q, want %q", k, conf[k], want)
