@@ -101,14 +101,19 @@ func rawCommands(ctx context.Context, p redis.Pipeliner, k projection.Keys, ev e
 		for _, d := range a.GetDomains() {
 			names = append(names, projection.DomainName(d))
 		}
+		dims := projection.AgreementDims(a)
 		p.Set(ctx, k.AgreementLocation(id), part, 0)
 		p.HSet(ctx, k.AgreementDoc(part, id), "pb", pb, "event", "evt-"+id, "seq", seq, "rev", 1,
-			"updated", time.Now().UnixNano(), "score", score, "year", year, "domains", strings.Join(names, ","))
+			"updated", time.Now().UnixNano(), "score", score, "year", year, "domains", strings.Join(names, ","),
+			"dims", strings.Join(dims, ","))
 		p.ZAdd(ctx, k.AgreementsByDate(part), redis.Z{Score: float64(score), Member: id})
 		for _, d := range names {
 			p.ZAdd(ctx, k.AgreementsByDomain(part, d), redis.Z{Score: float64(score), Member: id})
 			p.HIncrBy(ctx, k.AgreementCounts(part), d+"|"+year, 1)
 			p.ZAdd(ctx, k.AllAgreementsByDomain(d), redis.Z{Score: float64(score), Member: id})
+		}
+		for _, d := range dims {
+			p.HIncrBy(ctx, k.AgreementCounts(part), d+"|"+year, 1)
 		}
 		p.HIncrBy(ctx, k.AgreementCounts(part), "all|"+year, 1)
 		p.HIncrBy(ctx, k.AgreementCounts(part), "total", 1)

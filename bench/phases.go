@@ -301,8 +301,9 @@ func (st *stack) freshness(ctx context.Context, gen *generator, rate float64, d 
 // (Unimplemented) statistics is stopped, Redis flushed, its durable deleted
 // (recreated with DeliverAll) and statistics started; timed from the
 // process start. It returns events/s, the events replayed, the method and
-// (with the RPC) each process's CPU time during the replay.
-func (st *stack) rebuild(ctx context.Context) (float64, uint64, string, cpuTimes, error) {
+// (with the RPC) each process's CPU time during the replay; with statsPath
+// set it writes Redis' command statistics of the replay alone there.
+func (st *stack) rebuild(ctx context.Context, statsPath string) (float64, uint64, string, cpuTimes, error) {
 	n, _, err := st.streamMsgs(ctx, natsx.StreamEnriched)
 	if err != nil {
 		return 0, 0, "", nil, err
@@ -353,6 +354,11 @@ func (st *stack) rebuild(ctx context.Context) (float64, uint64, string, cpuTimes
 		if replayStart.IsZero() && !created.IsZero() && !created.Equal(old) {
 			replayStart = time.Now()
 			cpuStart = st.cpuNow(ctx, nil)
+			if statsPath != "" {
+				if err := st.rdb.ConfigResetStat(ctx).Err(); err != nil {
+					return 0, 0, "", nil, fmt.Errorf("redis stats: %w", err)
+				}
+			}
 		}
 		if !replayStart.IsZero() {
 			ok, err := st.statisticsCaughtUp(ctx)
@@ -362,6 +368,11 @@ func (st *stack) rebuild(ctx context.Context) (float64, uint64, string, cpuTimes
 			if ok {
 				replayEnd = time.Now()
 				cpuEnd = st.cpuNow(ctx, nil)
+				if statsPath != "" {
+					if err := st.redisCommandStats(ctx, statsPath); err != nil {
+						return 0, 0, "", nil, fmt.Errorf("redis stats: %w", err)
+					}
+				}
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -103,9 +104,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	res.Params["single_hop_runs"] = hops
 	hopCPU := st.cpuNow(ctx, nil).since(c0)
 	log.Info("baseline: raw Redis pipeline", "events", cfg.BaselineEvents)
-	c0 = st.cpuNow(ctx, nil)
-	rawRedis, err := baselineRedis(ctx, st.rdb, gen, cfg.BaselineEvents)
-	rawCPU := st.cpuNow(ctx, nil).since(c0)
+	var rawRedis float64
+	var rawCPU cpuTimes
+	err = st.profiled(ctx, profDir, "baseline-redis", 0, nil, func() error {
+		c0 := st.cpuNow(ctx, nil)
+		var err error
+		rawRedis, err = baselineRedis(ctx, st.rdb, gen, cfg.BaselineEvents)
+		rawCPU = st.cpuNow(ctx, nil).since(c0)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +204,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	)
 	err = st.profiled(ctx, profDir, "rebuild", cfg.ProfileFor, []string{"statistics"}, func() error {
 		var err error
-		rb, rbN, how, rbCPU, err = st.rebuild(ctx)
+		statsPath := ""
+		if profDir != "" {
+			statsPath = filepath.Join(profDir, "rebuild-replay-redis.commandstats.txt")
+		}
+		rb, rbN, how, rbCPU, err = st.rebuild(ctx, statsPath)
 		return err
 	})
 	if err != nil {
@@ -221,7 +232,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 			withBaseline("raw Redis pipeline", rawCPU.per("redis", float64(cfg.BaselineEvents)))
 		res.add(Figure{Name: "rebuild statistics CPU per event", Unit: "µs", Value: rbCPU.per("statistics", float64(rbN))})
 	}
-	baseline := " Baseline: the same per-event writes (agreements: HSET record, SET location, ZADD date/domain indexes, HINCRBY counts, SADD applied/partners; trade figures: HSET record, SET location, ZADD figure index, HSET current version, SADD applied/partners) sent as raw pipelines of 64 events on 4 connections"
+	baseline := " Baseline: the same per-event writes (agreements: HSET record, SET location, ZADD date/domain indexes, HINCRBY counts of all, of each domain and of each dimension, SADD applied/partners; trade figures: HSET record, SET location, ZADD figure index, HSET current version, SADD applied/partners) sent as raw pipelines of 64 events on 4 connections"
 	if how == "rpc" {
 		res.Methods["rebuild"] = "StatisticsService.RebuildProjections (drops the projection keys, recreates the statistics consumer from the start of BILAT_ENRICHED, returns when caught up, then checksums): events/s of the replay, from the moment the recreated consumer appears until its ack floor reaches the stream's last sequence (key deletion and the final checksum not included)." + baseline
 	} else {
@@ -343,11 +354,21 @@ func (st *stack) checkTotal(ctx context.Context, events int) error {
 	return nil
 }
 
-// profiled runs fn while taking CPU profiles of the named services.
+// profiled runs fn while taking CPU profiles of the named services, and
+// Redis' own account of the phase: its per-command statistics (see
+// redisCommandStats).
 func (st *stack) profiled(ctx context.Context, dir, phase string, d time.Duration, names []string, fn func() error) error {
 	if dir == "" {
 		return fn()
 	}
+	if err := st.rdb.ConfigResetStat(ctx).Err(); err != nil {
+		return fmt.Errorf("redis stats: %w", err)
+	}
+	defer func() {
+		if err := st.redisCommandStats(ctx, filepath.Join(dir, phase+"-redis.commandstats.txt")); err != nil {
+			st.log.Warn("redis command statistics", "phase", phase, "err", err)
+		}
+	}()
 	var wg sync.WaitGroup
 	errs := make(chan error, len(names))
 	for _, name := range names {
@@ -367,6 +388,55 @@ func (st *stack) profiled(ctx context.Context, dir, phase string, d time.Duratio
 		return err
 	}
 	return <-errs
+}
+
+// redisCommandStats writes Redis' INFO commandstats since the last
+// CONFIG RESETSTAT to path, the commands that took the most time first,
+// with their share of the total: where Redis' CPU went, which a CPU
+// profile of Go processes cannot show.
+func (st *stack) redisCommandStats(ctx context.Context, path string) error {
+	info, err := st.rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		return err
+	}
+	type stat struct {
+		name         string
+		calls        int64
+		usec, perCal float64
+	}
+	var stats []stat
+	total := 0.0
+	for line := range strings.Lines(info) {
+		name, fields, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || !strings.HasPrefix(name, "cmdstat_") {
+			continue
+		}
+		s := stat{name: strings.TrimPrefix(name, "cmdstat_")}
+		for kv := range strings.SplitSeq(fields, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "calls":
+				s.calls, _ = strconv.ParseInt(v, 10, 64)
+			case "usec":
+				s.usec, _ = strconv.ParseFloat(v, 64)
+			case "usec_per_call":
+				s.perCal, _ = strconv.ParseFloat(v, 64)
+			}
+		}
+		if s.name == "config|resetstat" || s.name == "info" {
+			continue // the bench's own
+		}
+		total += s.usec
+		stats = append(stats, s)
+	}
+	slices.SortFunc(stats, func(a, b stat) int { return cmp.Compare(b.usec, a.usec) })
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-28s %12s %14s %12s %8s\n", "command", "calls", "usec", "usec/call", "share")
+	for _, s := range stats {
+		fmt.Fprintf(&b, "%-28s %12d %14.0f %12.2f %7.1f%%\n", s.name, s.calls, s.usec, s.perCal, 100*s.usec/max(total, 1))
+	}
+	fmt.Fprintf(&b, "%-28s %12s %14.0f\n", "total (time inside commands)", "", total)
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
 // queries runs the three read RPCs against the gateway and the bare server.

@@ -416,7 +416,7 @@ func (s *Store) agreementRecord(ev *bilatv1.AgreementRecorded) (*agreementRecord
 		s: s, ev: env, agrID: a.GetId(), part: partner, data: data, hist: hist,
 		score: DateScore(a.GetSignedOn()), year: year,
 		domains: strings.Join(domainNames(a.GetDomains()), ","),
-		dims:    strings.Join(agreementDims(a), ","),
+		dims:    strings.Join(AgreementDims(a), ","),
 	}
 	return r, nil
 }

@@ -33,10 +33,11 @@ func enumKey(name, prefix string) string {
 	return strings.ToLower(strings.TrimPrefix(name, prefix))
 }
 
-// agreementDims are the count dimensions of an agreement besides its
+// AgreementDims are the count dimensions of an agreement besides its
 // domains: every distinct party level ("lvl|state"; "lvl|unspecified" when
-// no party states one), its status and its kind.
-func agreementDims(a *bilatv1.Agreement) []string {
+// no party states one), its status and its kind. Each is counted per year
+// in the partner's counts HASH ("<dimension>|<year>").
+func AgreementDims(a *bilatv1.Agreement) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, p := range a.GetParties() {
