@@ -207,6 +207,11 @@ func scoreRange(from, to int32) (lo, hi string, loN, hiN int64) {
 	return lo, hi, loN, hiN
 }
 
+type zentry struct {
+	member string
+	score  int64
+}
+
 // ListAgreements returns agreements matching f, newest signing date first
 // (ties by id, descending), pageSize at a time (0 means DefaultPageSize,
 // capped at MaxPageSize). token is "" or a previous NextPageToken issued
@@ -235,7 +240,7 @@ func (s *Store) ListAgreements(ctx context.Context, f AgreementFilter, pageSize 
 	// The count and the page in one round trip.
 	var count *redis.IntCmd
 	var pageQ pageCmd
-	if err := s.read(ctx, 3, func(p redis.Pipeliner) {
+	if err := s.read(ctx, 2, func(p redis.Pipeliner) {
 		if lo == "-inf" && hi == "+inf" {
 			count = p.ZCard(ctx, key) // O(1); ZCOUNT walks a small ZSET's entries
 		} else {
@@ -249,16 +254,19 @@ func (s *Store) ListAgreements(ctx context.Context, f AgreementFilter, pageSize 
 	if err != nil {
 		return nil, fmt.Errorf("count agreements: %w", err)
 	}
-	pg, err := s.pageResult(ctx, pageQ, key, lo, hi, cursor, pageSize+1)
+	entries, err := s.pageResult(ctx, pageQ, key, lo, hi, cursor, pageSize+1)
 	if err != nil {
 		return nil, fmt.Errorf("list agreements: %w", err)
 	}
 	page := &AgreementPage{TotalSize: total}
-	ids := pg.members
-	if len(ids) > pageSize {
-		ids = ids[:pageSize]
-		last := ids[pageSize-1]
-		page.NextPageToken = encodePageToken(pageToken{S: pg.lastScore, M: last, C: f.tokenCheck(pg.lastScore, last)})
+	if len(entries) > pageSize {
+		entries = entries[:pageSize]
+		last := entries[len(entries)-1]
+		page.NextPageToken = encodePageToken(pageToken{S: last.score, M: last.member, C: f.tokenCheck(last.score, last.member)})
+	}
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.member
 	}
 	page.Wire, err = s.agreementsByID(ctx, f.Partner, ids)
 	if err != nil {
@@ -281,86 +289,52 @@ func (s *Store) agreementIndex(f AgreementFilter) string {
 	}
 }
 
-// zpageRead is a page of a ZSET read newest first: up to count members
-// and, when there are count of them, the score of the last but one, where
-// a caller that reads one more than it shows resumes. Scores are read for
-// that entry alone: formatting the scores of a 50-agreement page cost
-// Redis about 35 of its ~230 µs per page (BenchmarkReadRedisCPU).
-type zpageRead struct {
-	members   []string
-	lastScore int64
-}
-
 // zpage reads up to count entries of key in [lo, hi], highest score first,
 // after the cursor.
-func (s *Store) zpage(ctx context.Context, key, lo, hi string, cursor *pageToken, count int) (zpageRead, error) {
+func (s *Store) zpage(ctx context.Context, key, lo, hi string, cursor *pageToken, count int) ([]zentry, error) {
 	v, err := listPageScript.Run(ctx, s.rdb, []string{key}, pageArgs(hi, lo, cursor, count)...).StringSlice()
 	if err != nil {
-		return zpageRead{}, fmt.Errorf("page script: %w", err)
+		return nil, fmt.Errorf("page script: %w", err)
 	}
 	return s.pageEntries(ctx, v, key, lo, cursor, count)
 }
 
-// pageCmd is a page queued by queuePage: a first page is two ZRANGEs (the
-// members, and the entry whose score a next page needs), a page after a
-// cursor the page script.
+// pageCmd is a page queued by queuePage: a first page is one ZRANGE,
+// a page after a cursor the page script.
 type pageCmd struct {
-	first  *redis.StringSliceCmd
-	last   *redis.ZSliceCmd
+	first  *redis.ZSliceCmd
 	script *redis.Cmd
 }
 
 // queuePage queues zpage's reads in a pipeline. A first page needs no
-// cursor resolved, so it is plain ZRANGEs: Redis spent about two thirds
+// cursor resolved, so it is a plain ZRANGE: Redis spent about two thirds
 // of the page script's time in Lua, converting the entries to and from Lua
 // strings (docs/benchmarks.md). A later page queues the script (EvalSha:
 // pageResult runs zpage, which loads it, when Redis does not have it).
 func queuePage(ctx context.Context, pipe redis.Pipeliner, key, lo, hi string, cursor *pageToken, count int) pageCmd {
 	if cursor == nil {
-		args := redis.ZRangeArgs{Key: key, Start: hi, Stop: lo, ByScore: true, Rev: true, Count: int64(count)}
-		cmd := pageCmd{first: pipe.ZRangeArgs(ctx, args)}
-		if count > 1 {
-			args.Offset, args.Count = int64(count-2), 1
-			cmd.last = pipe.ZRangeArgsWithScores(ctx, args)
-		}
-		return cmd
+		return pageCmd{first: pipe.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{
+			Key: key, Start: hi, Stop: lo, ByScore: true, Rev: true, Count: int64(count),
+		})}
 	}
 	return pageCmd{script: listPageScript.EvalSha(ctx, pipe, []string{key}, pageArgs(hi, lo, cursor, count)...)}
 }
 
 // pageResult is zpage's answer from the commands queuePage queued.
-func (s *Store) pageResult(ctx context.Context, cmd pageCmd, key, lo, hi string, cursor *pageToken, count int) (zpageRead, error) {
+func (s *Store) pageResult(ctx context.Context, cmd pageCmd, key, lo, hi string, cursor *pageToken, count int) ([]zentry, error) {
 	if cmd.first != nil {
-		ms, err := cmd.first.Result()
+		zs, err := cmd.first.Result()
 		if err != nil {
-			return zpageRead{}, fmt.Errorf("first page: %w", err)
+			return nil, fmt.Errorf("first page: %w", err)
 		}
-		if len(ms) < count {
-			return zpageRead{members: ms}, nil
-		}
-		zs, err := cmd.last.Result()
-		if err != nil {
-			return zpageRead{}, fmt.Errorf("first page: %w", err)
-		}
-		if len(zs) == 1 && zs[0].Member == ms[count-2] {
-			return zpageRead{members: ms, lastScore: int64(zs[0].Score)}, nil
-		}
-		// A write between the two reads moved the entries: read the page
-		// again, with every score.
-		zs, err = s.rdb.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{
-			Key: key, Start: hi, Stop: lo, ByScore: true, Rev: true, Count: int64(count),
-		}).Result()
-		if err != nil {
-			return zpageRead{}, fmt.Errorf("first page: %w", err)
-		}
-		return zpageOf(zs, count), nil
+		return zentries(zs), nil
 	}
 	v, err := cmd.script.StringSlice()
 	if redis.HasErrorPrefix(err, "NOSCRIPT") {
 		return s.zpage(ctx, key, lo, hi, cursor, count)
 	}
 	if err != nil {
-		return zpageRead{}, fmt.Errorf("page script: %w", err)
+		return nil, fmt.Errorf("page script: %w", err)
 	}
 	return s.pageEntries(ctx, v, key, lo, cursor, count)
 }
@@ -373,31 +347,19 @@ func pageArgs(hi, lo string, cursor *pageToken, count int) []any {
 	return []any{hi, lo, count, curScore, curMember}
 }
 
-// pageEntries reads the page script's reply: the score of the last but
-// one member ("" when there are fewer than count) and the members, or
+// pageEntries reads the page script's reply: member/score pairs, or
 // "gone", when the cursor's member moved and the ties are skipped here.
-func (s *Store) pageEntries(ctx context.Context, v []string, key, lo string, cursor *pageToken, count int) (zpageRead, error) {
+func (s *Store) pageEntries(ctx context.Context, v []string, key, lo string, cursor *pageToken, count int) ([]zentry, error) {
 	if len(v) == 1 && v[0] == "gone" {
 		return s.zpageSlow(ctx, key, lo, cursor, count)
 	}
-	if len(v) == 0 {
-		return zpageRead{}, errors.New("empty page script reply")
-	}
-	pg := zpageRead{members: v[1:]}
-	if len(pg.members) == count && count > 1 {
-		sc, err := strconv.ParseFloat(v[0], 64)
-		if err != nil {
-			return zpageRead{}, fmt.Errorf("score %q: %w", v[0], err)
-		}
-		pg.lastScore = int64(sc)
-	}
-	return pg, nil
+	return pairs(v)
 }
 
 // zpageSlow resumes after a cursor whose member was removed or rescored
 // since the previous page: it skips the tied entries ordered before the
 // cursor member itself (Redis orders ties by bytes, as Go compares strings).
-func (s *Store) zpageSlow(ctx context.Context, key, lo string, cursor *pageToken, count int) (zpageRead, error) {
+func (s *Store) zpageSlow(ctx context.Context, key, lo string, cursor *pageToken, count int) ([]zentry, error) {
 	const batch = 256
 	score := strconv.FormatInt(cursor.S, 10)
 	skip := int64(0)
@@ -406,7 +368,7 @@ func (s *Store) zpageSlow(ctx context.Context, key, lo string, cursor *pageToken
 			Key: key, Start: score, Stop: score, ByScore: true, Rev: true, Offset: off, Count: batch,
 		}).Result()
 		if err != nil {
-			return zpageRead{}, fmt.Errorf("skip ties: %w", err)
+			return nil, fmt.Errorf("skip ties: %w", err)
 		}
 		done := len(ms) < batch
 		for _, m := range ms {
@@ -424,21 +386,33 @@ func (s *Store) zpageSlow(ctx context.Context, key, lo string, cursor *pageToken
 		Key: key, Start: score, Stop: lo, ByScore: true, Rev: true, Offset: skip, Count: int64(count),
 	}).Result()
 	if err != nil {
-		return zpageRead{}, fmt.Errorf("page after ties: %w", err)
+		return nil, fmt.Errorf("page after ties: %w", err)
 	}
-	return zpageOf(zs, count), nil
+	return zentries(zs), nil
 }
 
-// zpageOf is the page of entries read with their scores.
-func zpageOf(zs []redis.Z, count int) zpageRead {
-	pg := zpageRead{members: make([]string, len(zs))}
+func zentries(zs []redis.Z) []zentry {
+	out := make([]zentry, len(zs))
 	for i, z := range zs {
-		pg.members[i], _ = z.Member.(string)
+		m, _ := z.Member.(string)
+		out[i] = zentry{member: m, score: int64(z.Score)}
 	}
-	if len(zs) == count && count > 1 {
-		pg.lastScore = int64(zs[count-2].Score)
+	return out
+}
+
+func pairs(v []string) ([]zentry, error) {
+	if len(v)%2 != 0 {
+		return nil, fmt.Errorf("odd member/score reply of %d items", len(v))
 	}
-	return pg
+	out := make([]zentry, 0, len(v)/2)
+	for i := 0; i < len(v); i += 2 {
+		sc, err := strconv.ParseFloat(v[i+1], 64)
+		if err != nil {
+			return nil, fmt.Errorf("score %q: %w", v[i+1], err)
+		}
+		out = append(out, zentry{member: v[i], score: int64(sc)})
+	}
+	return out, nil
 }
 
 // agreementsByID loads agreements in order, in their wire encoding;

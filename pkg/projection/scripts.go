@@ -303,12 +303,8 @@ return 1
 // after the cursor (score, member). Ties on score are ordered by member
 // descending, so the entries to skip are those ranked above the cursor.
 // KEYS: zset. ARGV: max, min, count, cursor score ("" for the first page),
-// cursor member. Returns {score, member...}: the members, after the score
-// of the last but one when there are count of them (the next cursor when
-// the caller reads one more than it shows; "" otherwise): formatting every
-// score cost Redis a sixth of a page read. Returns {'gone'} when the
-// cursor member no longer has its score (the caller then skips ties
-// itself).
+// cursor member. Returns member/score pairs, or {'gone'} when the cursor
+// member no longer has its score (the caller then skips ties itself).
 var listPageScript = redis.NewScript(`
 local key, max, min, count = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
 local offset = 0
@@ -320,11 +316,7 @@ if ARGV[4] ~= '' then
   max = ARGV[4]
   offset = rank - above + 1
 end
-local page = redis.call('ZREVRANGEBYSCORE', key, max, min, 'LIMIT', offset, count)
-local out = {''}
-if #page == count and count > 1 then out[1] = redis.call('ZSCORE', key, page[count - 1]) end
-for i = 1, #page do out[i + 1] = page[i] end
-return out
+return redis.call('ZREVRANGEBYSCORE', key, max, min, 'WITHSCORES', 'LIMIT', offset, count)
 `)
 
 // retractAgreementScript takes a retracted agreement out of its partner
