@@ -116,6 +116,21 @@ func TestQuickModeSmoke(t *testing.T) {
 			t.Errorf("profile %s not written: %v", p, err)
 		}
 	}
+	// Redis' account of a phase names the commands that phase sends.
+	for file, cmd := range map[string]string{
+		"baseline-redis-redis.commandstats.txt": "zadd",
+		"query-list-redis.commandstats.txt":     "hmget",
+		"query-trade-redis.commandstats.txt":    "zrange",
+	} {
+		b, err := os.ReadFile(filepath.Join(cfg.OutDir, "profiles", file))
+		if err != nil {
+			t.Errorf("Redis command statistics %s not written: %v", file, err)
+			continue
+		}
+		if !strings.Contains(string(b), "\n"+cmd+" ") {
+			t.Errorf("Redis command statistics %s do not name %s:\n%s", file, cmd, b)
+		}
+	}
 }
 
 func TestPercentiles(t *testing.T) {
