@@ -402,7 +402,7 @@ func (st *stack) redisCommandStats(ctx context.Context, path string) error {
 	type stat struct {
 		name         string
 		calls        int64
-		usec, perCal float64
+		usec, perCall float64
 	}
 	var stats []stat
 	total := 0.0
@@ -420,7 +420,7 @@ func (st *stack) redisCommandStats(ctx context.Context, path string) error {
 			case "usec":
 				s.usec, _ = strconv.ParseFloat(v, 64)
 			case "usec_per_call":
-				s.perCal, _ = strconv.ParseFloat(v, 64)
+				s.perCall, _ = strconv.ParseFloat(v, 64)
 			}
 		}
 		if s.name == "config|resetstat" || s.name == "info" {
@@ -433,7 +433,7 @@ func (st *stack) redisCommandStats(ctx context.Context, path string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-28s %12s %14s %12s %8s\n", "command", "calls", "usec", "usec/call", "share")
 	for _, s := range stats {
-		fmt.Fprintf(&b, "%-28s %12d %14.0f %12.2f %7.1f%%\n", s.name, s.calls, s.usec, s.perCal, 100*s.usec/max(total, 1))
+		fmt.Fprintf(&b, "%-28s %12d %14.0f %12.2f %7.1f%%\n", s.name, s.calls, s.usec, s.perCall, 100*s.usec/max(total, 1))
 	}
 	fmt.Fprintf(&b, "%-28s %12s %14.0f\n", "total (time inside commands)", "", total)
 	return os.WriteFile(path, []byte(b.String()), 0o644)
