@@ -400,8 +400,8 @@ func (st *stack) redisCommandStats(ctx context.Context, path string) error {
 		return err
 	}
 	type stat struct {
-		name         string
-		calls        int64
+		name          string
+		calls         int64
 		usec, perCall float64
 	}
 	var stats []stat
