@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
+	"bilat.dev/pkg/grpcx"
 	"bilat.dev/pkg/natsx"
 	"bilat.dev/pkg/projection"
 	bilatv1 "bilat.dev/proto/bilat/v1"
@@ -245,7 +246,9 @@ func serveConst() bool {
 		fmt.Fprintln(os.Stderr, "const server:", err)
 		os.Exit(1)
 	}
-	gs := grpc.NewServer()
+	// The transport settings of Bilat's own servers, so that the ratio
+	// measures what Bilat does beyond answering, not a server option.
+	gs := grpc.NewServer(grpc.NumStreamWorkers(grpcx.StreamWorkers))
 	bilatv1.RegisterAgreementServiceServer(gs, s)
 	bilatv1.RegisterTradeServiceServer(gs, s)
 	if err := gs.Serve(lis); err != nil {
