@@ -207,9 +207,12 @@ func scoreRange(from, to int32) (lo, hi string, loN, hiN int64) {
 	return lo, hi, loN, hiN
 }
 
-type zentry struct {
-	member string
-	score  int64
+// zpageRead is a page of a ZSET read newest first: up to count members
+// and, when there are count of them, the score of the last but one, where
+// a caller that reads one more than it shows resumes.
+type zpageRead struct {
+	members []string
+	resume  int64
 }
 
 // ListAgreements returns agreements matching f, newest signing date first
@@ -240,7 +243,7 @@ func (s *Store) ListAgreements(ctx context.Context, f AgreementFilter, pageSize 
 	// The count and the page in one round trip.
 	var count *redis.IntCmd
 	var pageQ pageCmd
-	if err := s.read(ctx, 2, func(p redis.Pipeliner) {
+	if err := s.read(ctx, 3, func(p redis.Pipeliner) {
 		if lo == "-inf" && hi == "+inf" {
 			count = p.ZCard(ctx, key) // O(1); ZCOUNT walks a small ZSET's entries
 		} else {
@@ -254,19 +257,16 @@ func (s *Store) ListAgreements(ctx context.Context, f AgreementFilter, pageSize 
 	if err != nil {
 		return nil, fmt.Errorf("count agreements: %w", err)
 	}
-	entries, err := s.pageResult(ctx, pageQ, key, lo, hi, cursor, pageSize+1)
+	pg, err := s.pageResult(ctx, pageQ, key, lo, hi, cursor, pageSize+1)
 	if err != nil {
 		return nil, fmt.Errorf("list agreements: %w", err)
 	}
 	page := &AgreementPage{TotalSize: total}
-	if len(entries) > pageSize {
-		entries = entries[:pageSize]
-		last := entries[len(entries)-1]
-		page.NextPageToken = encodePageToken(pageToken{S: last.score, M: last.member, C: f.tokenCheck(last.score, last.member)})
-	}
-	ids := make([]string, len(entries))
-	for i, e := range entries {
-		ids[i] = e.member
+	ids := pg.members
+	if len(ids) > pageSize {
+		ids = ids[:pageSize]
+		last := ids[pageSize-1]
+		page.NextPageToken = encodePageToken(pageToken{S: pg.resume, M: last, C: f.tokenCheck(pg.resume, last)})
 	}
 	page.Wire, err = s.agreementsByID(ctx, f.Partner, ids)
 	if err != nil {
@@ -291,50 +291,88 @@ func (s *Store) agreementIndex(f AgreementFilter) string {
 
 // zpage reads up to count entries of key in [lo, hi], highest score first,
 // after the cursor.
-func (s *Store) zpage(ctx context.Context, key, lo, hi string, cursor *pageToken, count int) ([]zentry, error) {
+func (s *Store) zpage(ctx context.Context, key, lo, hi string, cursor *pageToken, count int) (zpageRead, error) {
 	v, err := listPageScript.Run(ctx, s.rdb, []string{key}, pageArgs(hi, lo, cursor, count)...).StringSlice()
 	if err != nil {
-		return nil, fmt.Errorf("page script: %w", err)
+		return zpageRead{}, fmt.Errorf("page script: %w", err)
 	}
 	return s.pageEntries(ctx, v, key, lo, cursor, count)
 }
 
-// pageCmd is a page queued by queuePage: a first page is one ZRANGE,
+// pageCmd is a page queued by queuePage: a first page over every year is
+// two ZRANGEs by rank (the members, and the entry a next page resumes
+// after, with its score), a first page within years one ZRANGE by score,
 // a page after a cursor the page script.
 type pageCmd struct {
+	ranked *redis.StringSliceCmd
+	resume *redis.ZSliceCmd
 	first  *redis.ZSliceCmd
 	script *redis.Cmd
 }
 
 // queuePage queues zpage's reads in a pipeline. A first page needs no
-// cursor resolved, so it is a plain ZRANGE: Redis spent about two thirds
+// cursor resolved, so it is plain ZRANGEs: Redis spent about two thirds
 // of the page script's time in Lua, converting the entries to and from Lua
-// strings (docs/benchmarks.md). A later page queues the script (EvalSha:
-// pageResult runs zpage, which loads it, when Redis does not have it).
+// strings (docs/benchmarks.md). Over every year (the common first page) it
+// reads by rank, which Redis finds without walking the entries before it,
+// and asks for one score instead of count: Redis 7.0 formats each score
+// with printf, about a third of a score-range read of 50 entries. A later
+// page queues the script (EvalSha: pageResult runs zpage, which loads it,
+// when Redis does not have it).
 func queuePage(ctx context.Context, pipe redis.Pipeliner, key, lo, hi string, cursor *pageToken, count int) pageCmd {
-	if cursor == nil {
+	switch {
+	case cursor != nil:
+		return pageCmd{script: listPageScript.EvalSha(ctx, pipe, []string{key}, pageArgs(hi, lo, cursor, count)...)}
+	case lo == "-inf" && hi == "+inf" && count > 1:
+		return pageCmd{
+			ranked: pipe.ZRangeArgs(ctx, redis.ZRangeArgs{Key: key, Start: 0, Stop: count - 1, Rev: true}),
+			resume: pipe.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: key, Start: count - 2, Stop: count - 2, Rev: true}),
+		}
+	default:
 		return pageCmd{first: pipe.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{
 			Key: key, Start: hi, Stop: lo, ByScore: true, Rev: true, Count: int64(count),
 		})}
 	}
-	return pageCmd{script: listPageScript.EvalSha(ctx, pipe, []string{key}, pageArgs(hi, lo, cursor, count)...)}
 }
 
 // pageResult is zpage's answer from the commands queuePage queued.
-func (s *Store) pageResult(ctx context.Context, cmd pageCmd, key, lo, hi string, cursor *pageToken, count int) ([]zentry, error) {
-	if cmd.first != nil {
+func (s *Store) pageResult(ctx context.Context, cmd pageCmd, key, lo, hi string, cursor *pageToken, count int) (zpageRead, error) {
+	switch {
+	case cmd.ranked != nil:
+		ms, err := cmd.ranked.Result()
+		if err != nil {
+			return zpageRead{}, fmt.Errorf("first page: %w", err)
+		}
+		if len(ms) < count {
+			return zpageRead{members: ms}, nil
+		}
+		zs, err := cmd.resume.Result()
+		if err != nil {
+			return zpageRead{}, fmt.Errorf("first page: %w", err)
+		}
+		if len(zs) == 1 && zs[0].Member == ms[count-2] {
+			return zpageRead{members: ms, resume: int64(zs[0].Score)}, nil
+		}
+		// A write between the two reads moved the entries: read the
+		// page again, with every score, in one command.
+		zs, err = s.rdb.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: key, Start: 0, Stop: count - 1, Rev: true}).Result()
+		if err != nil {
+			return zpageRead{}, fmt.Errorf("first page: %w", err)
+		}
+		return zpageOf(zs, count), nil
+	case cmd.first != nil:
 		zs, err := cmd.first.Result()
 		if err != nil {
-			return nil, fmt.Errorf("first page: %w", err)
+			return zpageRead{}, fmt.Errorf("first page: %w", err)
 		}
-		return zentries(zs), nil
+		return zpageOf(zs, count), nil
 	}
 	v, err := cmd.script.StringSlice()
 	if redis.HasErrorPrefix(err, "NOSCRIPT") {
 		return s.zpage(ctx, key, lo, hi, cursor, count)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("page script: %w", err)
+		return zpageRead{}, fmt.Errorf("page script: %w", err)
 	}
 	return s.pageEntries(ctx, v, key, lo, cursor, count)
 }
@@ -349,17 +387,31 @@ func pageArgs(hi, lo string, cursor *pageToken, count int) []any {
 
 // pageEntries reads the page script's reply: member/score pairs, or
 // "gone", when the cursor's member moved and the ties are skipped here.
-func (s *Store) pageEntries(ctx context.Context, v []string, key, lo string, cursor *pageToken, count int) ([]zentry, error) {
+func (s *Store) pageEntries(ctx context.Context, v []string, key, lo string, cursor *pageToken, count int) (zpageRead, error) {
 	if len(v) == 1 && v[0] == "gone" {
 		return s.zpageSlow(ctx, key, lo, cursor, count)
 	}
-	return pairs(v)
+	if len(v)%2 != 0 {
+		return zpageRead{}, fmt.Errorf("odd member/score reply of %d items", len(v))
+	}
+	pg := zpageRead{members: make([]string, len(v)/2)}
+	for i := range pg.members {
+		pg.members[i] = v[2*i]
+	}
+	if len(pg.members) == count && count > 1 {
+		sc, err := strconv.ParseFloat(v[2*(count-2)+1], 64)
+		if err != nil {
+			return zpageRead{}, fmt.Errorf("score %q: %w", v[2*(count-2)+1], err)
+		}
+		pg.resume = int64(sc)
+	}
+	return pg, nil
 }
 
 // zpageSlow resumes after a cursor whose member was removed or rescored
 // since the previous page: it skips the tied entries ordered before the
 // cursor member itself (Redis orders ties by bytes, as Go compares strings).
-func (s *Store) zpageSlow(ctx context.Context, key, lo string, cursor *pageToken, count int) ([]zentry, error) {
+func (s *Store) zpageSlow(ctx context.Context, key, lo string, cursor *pageToken, count int) (zpageRead, error) {
 	const batch = 256
 	score := strconv.FormatInt(cursor.S, 10)
 	skip := int64(0)
@@ -368,7 +420,7 @@ func (s *Store) zpageSlow(ctx context.Context, key, lo string, cursor *pageToken
 			Key: key, Start: score, Stop: score, ByScore: true, Rev: true, Offset: off, Count: batch,
 		}).Result()
 		if err != nil {
-			return nil, fmt.Errorf("skip ties: %w", err)
+			return zpageRead{}, fmt.Errorf("skip ties: %w", err)
 		}
 		done := len(ms) < batch
 		for _, m := range ms {
@@ -386,33 +438,21 @@ func (s *Store) zpageSlow(ctx context.Context, key, lo string, cursor *pageToken
 		Key: key, Start: score, Stop: lo, ByScore: true, Rev: true, Offset: skip, Count: int64(count),
 	}).Result()
 	if err != nil {
-		return nil, fmt.Errorf("page after ties: %w", err)
+		return zpageRead{}, fmt.Errorf("page after ties: %w", err)
 	}
-	return zentries(zs), nil
+	return zpageOf(zs, count), nil
 }
 
-func zentries(zs []redis.Z) []zentry {
-	out := make([]zentry, len(zs))
+// zpageOf is the page of entries read with their scores.
+func zpageOf(zs []redis.Z, count int) zpageRead {
+	pg := zpageRead{members: make([]string, len(zs))}
 	for i, z := range zs {
-		m, _ := z.Member.(string)
-		out[i] = zentry{member: m, score: int64(z.Score)}
+		pg.members[i], _ = z.Member.(string)
 	}
-	return out
-}
-
-func pairs(v []string) ([]zentry, error) {
-	if len(v)%2 != 0 {
-		return nil, fmt.Errorf("odd member/score reply of %d items", len(v))
+	if len(zs) == count && count > 1 {
+		pg.resume = int64(zs[count-2].Score)
 	}
-	out := make([]zentry, 0, len(v)/2)
-	for i := 0; i < len(v); i += 2 {
-		sc, err := strconv.ParseFloat(v[i+1], 64)
-		if err != nil {
-			return nil, fmt.Errorf("score %q: %w", v[i+1], err)
-		}
-		out = append(out, zentry{member: v[i], score: int64(sc)})
-	}
-	return out, nil
+	return pg
 }
 
 // agreementsByID loads agreements in order, in their wire encoding;
