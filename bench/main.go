@@ -79,6 +79,7 @@ func cli(args []string, out io.Writer) error {
 	outDir := fs.String("out", "bench/results", "where latest.json and profiles/ go")
 	events := fs.Int("events", 0, "override: pipeline events")
 	store := fs.Int("store", 0, "override: agreements in the query store")
+	queryFor := fs.Duration("query-for", 0, "override: how long each query is loaded (the gateway's and the bare server's turns alike)")
 	listpack := fs.Int("hash-max-listpack-value", 0, "experiment: set this Redis hash-max-listpack-value first (default 1024, as pkg/localstack starts Redis)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -92,6 +93,9 @@ func cli(args []string, out io.Writer) error {
 	}
 	if *store > 0 {
 		cfg.StoreAgreements = *store
+	}
+	if *queryFor > 0 {
+		cfg.QueryFor = *queryFor
 	}
 	cfg.HashListpackValue = *listpack
 	if cfg.BinDir, err = filepath.Abs(*bin); err != nil {
