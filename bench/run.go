@@ -555,7 +555,7 @@ func (st *stack) queries(ctx context.Context, cfg Config, gen *generator, res *R
 		res.add(Figure{Name: q.name + " CPU per request, clients", Unit: "µs", Value: realCPU.per("bench", n)}).
 			withBaseline("bare gRPC", baseCPU.per("bench", bn))
 	}
-	res.Methods["queries"] = fmt.Sprintf("%d concurrent clients over 4 connections, each calling back to back for %s in %d turns that alternate with the baseline's; random partner per ListAgreements (with one of the six common domains) and GetTradeSeries (flow turnover: how did turnover with X grow), random stored id per GetAgreement. Baseline: a bare grpc-go server (this program, as its own process) answering a response recorded from the gateway, so message sizes match", cfg.Clients, cfg.QueryFor, turns)
+	res.Methods["queries"] = fmt.Sprintf("%d concurrent clients over 4 connections, each calling back to back for %s in %d turns that alternate with the baseline's; random partner per ListAgreements (with one of the six common domains) and GetTradeSeries (flow turnover: how did turnover with X grow), random stored id per GetAgreement. Baseline: a bare grpc-go server (this program, as its own process, with the stream workers of Bilat's servers) answering a response recorded from the gateway, so message sizes match", cfg.Clients, cfg.QueryFor, turns)
 	return nil
 }
 
