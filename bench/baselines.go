@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"bilat.dev/pkg/grpcx"
 	"bilat.dev/pkg/natsx"
@@ -103,7 +104,11 @@ func rawCommands(ctx context.Context, p redis.Pipeliner, k projection.Keys, ev e
 			names = append(names, projection.DomainName(d))
 		}
 		dims := projection.AgreementDims(a)
+		env := &bilatv1.Envelope{EventId: "evt-" + id, Source: "jetstream:bilat.ingest.agreement",
+			RecordedAt: timestamppb.Now(), Sequence: uint64(seq)}
+		hf, hv, _ := projection.HistoryRecord(env, part) // a revision of strings and a timestamp always encodes
 		p.Set(ctx, k.AgreementLocation(id), part, 0)
+		p.HSetNX(ctx, k.AgreementHistory(id), hf, hv)
 		p.HSet(ctx, k.AgreementDoc(part, id), "pb", pb, "event", "evt-"+id, "seq", seq, "rev", 1,
 			"updated", time.Now().UnixNano(), "score", score, "year", year, "domains", strings.Join(names, ","),
 			"dims", strings.Join(dims, ","))

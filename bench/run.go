@@ -232,7 +232,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 			withBaseline("raw Redis pipeline", rawCPU.per("redis", float64(cfg.BaselineEvents)))
 		res.add(Figure{Name: "rebuild statistics CPU per event", Unit: "µs", Value: rbCPU.per("statistics", float64(rbN))})
 	}
-	baseline := " Baseline: the same per-event writes (agreements: HSET record, SET location, ZADD date/domain indexes, HINCRBY counts of all, of each domain and of each dimension, SADD applied/partners; trade figures: HSET record, SET location, ZADD figure index, HSET current version, SADD applied/partners) sent as raw pipelines of 64 events on 4 connections"
+	baseline := " Baseline: the same per-event writes (agreements: HSET record, SET location, HSETNX revision history entry, ZADD date/domain indexes, HINCRBY counts of all, of each domain and of each dimension, SADD applied/partners; trade figures: HSET record, SET location, ZADD figure index, HSET current version, SADD applied/partners) sent as raw pipelines of 64 events on 4 connections"
 	if how == "rpc" {
 		res.Methods["rebuild"] = "StatisticsService.RebuildProjections (drops the projection keys, recreates the statistics consumer from the start of BILAT_ENRICHED, returns when caught up, then checksums): events/s of the replay, from the moment the recreated consumer appears until its ack floor reaches the stream's last sequence (key deletion and the final checksum not included)." + baseline
 	} else {

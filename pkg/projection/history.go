@@ -68,9 +68,28 @@ func historyEntry(env *bilatv1.Envelope, partner, reason string, retracted bool)
 // historyScript when the field was there already (a redelivery or a
 // re-enrichment), which keeps the entry of the later enrichment.
 func (s *Store) queueHistory(ctx context.Context, pipe redis.Pipeliner, id string, env *bilatv1.Envelope, entry []byte) *redis.BoolCmd {
+	return pipe.HSetNX(ctx, s.keys.AgreementHistory(id), historyField(env), historyValue(env, entry))
+}
+
+// historyField and historyValue are a history entry's field (the event's
+// sequence) and value ("<order key>:<entry>") in the AgreementHistory HASH.
+func historyField(env *bilatv1.Envelope) string { return strconv.FormatUint(env.GetSequence(), 10) }
+
+func historyValue(env *bilatv1.Envelope, entry []byte) []byte {
 	ok := strconv.AppendUint(nil, OrderKey(env), 10)
-	v := append(append(ok, ':'), entry...)
-	return pipe.HSetNX(ctx, s.keys.AgreementHistory(id), strconv.FormatUint(env.GetSequence(), 10), v)
+	return append(append(ok, ':'), entry...)
+}
+
+// HistoryRecord is the field and value that applying an agreement version
+// stored under partner adds to its AgreementHistory HASH, as the Store
+// writes them: for the bench's raw Redis baseline, which sends the
+// projection's writes without its scripts.
+func HistoryRecord(env *bilatv1.Envelope, partner string) (field string, value []byte, err error) {
+	entry, err := historyEntry(env, partner, "", false)
+	if err != nil {
+		return "", nil, err
+	}
+	return historyField(env), historyValue(env, entry), nil
 }
 
 // historyWritten checks the answer of queueHistory.
