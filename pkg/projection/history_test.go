@@ -79,3 +79,26 @@ func TestRevisionHistory(t *testing.T) {
 		t.Fatalf("rebuilt checksum %s (%d keys), live %s (%d keys)", sum, n, sum1, n1)
 	}
 }
+
+// HistoryRecord, which the bench's raw baseline writes, is the entry the
+// Store writes for an applied version.
+func TestHistoryRecordIsWhatApplyWrites(t *testing.T) {
+	s, rdb := newStore(t)
+	ctx := context.Background()
+	ev := agr("e1", 7, "h1", "GE", date(2017, 0, 0))
+	ev.Envelope.Source = "jetstream:bilat.ingest.agreement"
+	if _, err := s.ApplyAgreement(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	got, err := rdb.HGetAll(ctx, s.Keys().AgreementHistory("h1")).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	field, value, err := projection.HistoryRecord(ev.GetEnvelope(), "GE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[field] != string(value) {
+		t.Fatalf("history HASH %q, HistoryRecord %q = %q", got, field, value)
+	}
+}
