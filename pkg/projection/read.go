@@ -332,7 +332,7 @@ type pageCmd struct {
 // strings (docs/benchmarks.md). Over every year (the common first page) it
 // reads by rank, which Redis finds without walking the entries before it,
 // and asks for one score instead of count: Redis 7.0 formats each score
-// with printf, about a third of a score-range read of 50 entries. A later
+// with printf, over two fifths of a score-range read of 51 entries. A later
 // page queues the script (EvalSha: pageResult runs zpage, which loads it,
 // when Redis does not have it).
 func queuePage(ctx context.Context, pipe redis.Pipeliner, key, lo, hi string, cursor *pageToken, count int) pageCmd {
