@@ -111,6 +111,14 @@ func TestQuickModeSmoke(t *testing.T) {
 	if len(back.Figures) != len(res.Figures) {
 		t.Errorf("latest.json has %d figures, the run %d", len(back.Figures), len(res.Figures))
 	}
+	// -print reprints the saved result's table as the run printed it.
+	var reprinted strings.Builder
+	if err := cli([]string{"-print", filepath.Join(cfg.OutDir, "latest.json")}, &reprinted); err != nil {
+		t.Fatalf("-print: %v", err)
+	}
+	if !strings.Contains(reprinted.String(), table.String()) {
+		t.Errorf("-print did not reprint the run's table:\n%s", reprinted.String())
+	}
 	for _, p := range []string{"pipeline-statistics.cpu.pprof", "query-list-gateway.cpu.pprof", "query-get-gateway.cpu.pprof", "query-trade-gateway.cpu.pprof", "statistics.allocs.pprof"} {
 		if st, err := os.Stat(filepath.Join(cfg.OutDir, "profiles", p)); err != nil || st.Size() == 0 {
 			t.Errorf("profile %s not written: %v", p, err)

@@ -11,12 +11,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -81,8 +79,17 @@ func cli(args []string, out io.Writer) error {
 	store := fs.Int("store", 0, "override: agreements in the query store")
 	queryFor := fs.Duration("query-for", 0, "override: how long each query is loaded (the gateway's and the bare server's turns alike)")
 	listpack := fs.Int("hash-max-listpack-value", 0, "experiment: set this Redis hash-max-listpack-value first (default 1024, as pkg/localstack starts Redis)")
+	reprint := fs.String("print", "", "print the table of a saved result (a latest.json) and run nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *reprint != "" {
+		res, err := readResult(*reprint)
+		if err != nil {
+			return err
+		}
+		res.Summary(out)
+		return nil
 	}
 	cfg, err := presets(*mode)
 	if err != nil {
@@ -114,12 +121,7 @@ func cli(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nBilat benchmark (%s mode, %.0f s, %s)\n\n", res.Mode, res.Seconds, res.Host["cpu"])
-	res.Table(out)
-	for _, k := range slices.Sorted(maps.Keys(res.Methods)) {
-		fmt.Fprintf(out, "\n%s: %s\n", k, res.Methods[k])
-	}
-	fmt.Fprintln(out)
+	res.Summary(out)
 	if cfg.OutDir != "" {
 		fmt.Fprintf(out, "\nresults: %s\n", filepath.Join(cfg.OutDir, "latest.json"))
 	}

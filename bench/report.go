@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -121,6 +122,30 @@ func (r *Result) Table(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\t%s\n", f.Name, num(f.Value), f.Unit, base, ratio, f.Target, met)
 	}
 	tw.Flush()
+}
+
+// Summary prints the run's heading, its table and the method of each phase.
+func (r *Result) Summary(w io.Writer) {
+	fmt.Fprintf(w, "\nBilat benchmark (%s mode, started %s, %.0f s, %s)\n\n",
+		r.Mode, r.Started.UTC().Format(time.RFC3339), r.Seconds, r.Host["cpu"])
+	r.Table(w)
+	for _, k := range slices.Sorted(maps.Keys(r.Methods)) {
+		fmt.Fprintf(w, "\n%s: %s\n", k, r.Methods[k])
+	}
+	fmt.Fprintln(w)
+}
+
+// readResult loads a result written by writeJSON.
+func readResult(path string) (*Result, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read result: %w", err)
+	}
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("decode result %s: %w", path, err)
+	}
+	return &r, nil
 }
 
 // Markdown is the table for docs/benchmarks.md.
