@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	if err := natsx.EnsureStreams(ctx, js, streams); err != nil {
 		return err
 	}
-	kv, err := adapters.OpenIdempotencyKV(ctx, js)
+	kv, err := adapters.OpenIdempotencyKV(ctx, js, log)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"sync"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -110,16 +112,20 @@ func eventSubject(recordType string) (string, error) {
 
 // IdempotencyKV keeps accepted keys in the BILAT_IDEMPOTENCY bucket.
 type IdempotencyKV struct {
-	kv jetstream.KeyValue
+	kv  jetstream.KeyValue
+	js  jetstream.JetStream
+	log *slog.Logger
+	// fallback is logged the first time batched lookups fail.
+	fallback sync.Once
 }
 
 // OpenIdempotencyKV binds to the bucket created by natsx.EnsureStreams.
-func OpenIdempotencyKV(ctx context.Context, js jetstream.JetStream) (*IdempotencyKV, error) {
+func OpenIdempotencyKV(ctx context.Context, js jetstream.JetStream, log *slog.Logger) (*IdempotencyKV, error) {
 	kv, err := js.KeyValue(ctx, natsx.BucketIdempotency)
 	if err != nil {
 		return nil, fmt.Errorf("open bucket %s: %w", natsx.BucketIdempotency, err)
 	}
-	return &IdempotencyKV{kv: kv}, nil
+	return &IdempotencyKV{kv: kv, js: js, log: log}, nil
 }
 
 // Lookup returns the event id stored under keyHash.

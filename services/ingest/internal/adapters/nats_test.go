@@ -17,7 +17,7 @@ func TestIdempotencyKV(t *testing.T) {
 	n.EnsureStreams(t, natsx.StreamsConfig{})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	kv, err := OpenIdempotencyKV(ctx, n.JS)
+	kv, err := OpenIdempotencyKV(ctx, n.JS, testenv.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestOpenIdempotencyKVWithoutBucket(t *testing.T) {
 	n := testenv.NATS(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := OpenIdempotencyKV(ctx, n.JS); err == nil || !strings.Contains(err.Error(), natsx.BucketIdempotency) {
+	if _, err := OpenIdempotencyKV(ctx, n.JS, testenv.Logger(t)); err == nil || !strings.Contains(err.Error(), natsx.BucketIdempotency) {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -9,11 +9,10 @@ import (
 // SubmitBatch records several submissions with the guarantees of
 // SubmitAgreement and SubmitTradeFigure, as if they were submitted one
 // after another in order, and returns one result and one error per
-// submission. The idempotency lookups run concurrently, the new events
+// submission. The idempotency keys are looked up together, the new events
 // are published back to back and their acknowledgements awaited together
 // (in that order in the stream), and the keys are then remembered
-// concurrently: a batch costs about three waits instead of three per
-// record. Of submissions sharing an idempotency key the first is recorded
+// together: a batch costs about three waits instead of three per record. Of submissions sharing an idempotency key the first is recorded
 // and the others are its duplicates; if it fails, they fail with it.
 func (s *Service) SubmitBatch(ctx context.Context, subs []Submission) ([]Result, []error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
@@ -38,8 +37,7 @@ func (s *Service) SubmitBatch(ctx context.Context, subs []Submission) ([]Result,
 
 	// Keys accepted before this batch.
 	found := make([]bool, len(subs))
-	concurrently(lead, func(i int) {
-		stored, ok, err := s.store.Lookup(ctx, ps[i].keyHash())
+	s.lookupAll(ctx, ps, lead, func(i int, stored string, ok bool, err error) {
 		switch {
 		case err != nil:
 			errs[i] = fmt.Errorf("look up idempotency key: %w", err)
@@ -76,8 +74,8 @@ func (s *Service) SubmitBatch(ctx context.Context, subs []Submission) ([]Result,
 	}
 
 	// Remembered only once durable, as record does.
-	concurrently(published, func(i int) {
-		if err := s.store.Remember(ctx, ps[i].keyHash(), results[i].EventID); err != nil {
+	s.rememberAll(ctx, ps, results, published, func(i int, err error) {
+		if err != nil {
 			errs[i] = fmt.Errorf("remember idempotency key: %w", err)
 			return
 		}
@@ -113,6 +111,47 @@ func (s *Service) publishAll(ctx context.Context, evs []Event) ([]bool, []error)
 		dups[i], errs[i] = s.pub.Publish(ctx, ev)
 	}
 	return dups, errs
+}
+
+// lookupAll looks up the keys of ps[idx...] and calls found once per index.
+func (s *Service) lookupAll(ctx context.Context, ps []pending, idx []int, found func(i int, eventID string, ok bool, err error)) {
+	bs, ok := s.store.(BatchIdempotencyStore)
+	if !ok {
+		concurrently(idx, func(i int) {
+			id, ok, err := s.store.Lookup(ctx, ps[i].keyHash())
+			found(i, id, ok, err)
+		})
+		return
+	}
+	keys := make([]string, len(idx))
+	for n, i := range idx {
+		keys[n] = ps[i].keyHash()
+	}
+	ids, oks, errs := bs.LookupAll(ctx, keys)
+	for n, i := range idx {
+		found(i, ids[n], oks[n], errs[n])
+	}
+}
+
+// rememberAll remembers the keys of ps[idx...] with their results' event
+// ids and calls done once per index.
+func (s *Service) rememberAll(ctx context.Context, ps []pending, results []Result, idx []int, done func(i int, err error)) {
+	bs, ok := s.store.(BatchIdempotencyStore)
+	if !ok {
+		concurrently(idx, func(i int) {
+			done(i, s.store.Remember(ctx, ps[i].keyHash(), results[i].EventID))
+		})
+		return
+	}
+	keys := make([]string, len(idx))
+	ids := make([]string, len(idx))
+	for n, i := range idx {
+		keys[n], ids[n] = ps[i].keyHash(), results[i].EventID
+	}
+	errs := bs.RememberAll(ctx, keys, ids)
+	for n, i := range idx {
+		done(i, errs[n])
+	}
 }
 
 // concurrently runs f for each index, at most maxConcurrent at a time,

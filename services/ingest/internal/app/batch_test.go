@@ -32,6 +32,47 @@ func (p *batchPublisher) PublishAll(ctx context.Context, evs []Event) ([]bool, [
 	return dups, errs
 }
 
+// batchStore is memStore with LookupAll and RememberAll, counting calls.
+type batchStore struct {
+	*memStore
+	lookups, remembers int
+}
+
+func (s *batchStore) LookupAll(ctx context.Context, keys []string) ([]string, []bool, []error) {
+	s.lookups++
+	ids, found, errs := make([]string, len(keys)), make([]bool, len(keys)), make([]error, len(keys))
+	for i, k := range keys {
+		ids[i], found[i], errs[i] = s.Lookup(ctx, k)
+	}
+	return ids, found, errs
+}
+
+func (s *batchStore) RememberAll(ctx context.Context, keys, ids []string) []error {
+	s.remembers++
+	errs := make([]error, len(keys))
+	for i, k := range keys {
+		errs[i] = s.Remember(ctx, k, ids[i])
+	}
+	return errs
+}
+
+// eachStore runs f with a store serving one key per call and with one
+// serving batches.
+func eachStore(t *testing.T, f func(t *testing.T, mem *memStore, store IdempotencyStore)) {
+	t.Run("one key per call", func(t *testing.T) {
+		mem := &memStore{}
+		f(t, mem, mem)
+	})
+	t.Run("batches", func(t *testing.T) {
+		mem := &memStore{}
+		bs := &batchStore{memStore: mem}
+		f(t, mem, bs)
+		if bs.lookups != 1 || bs.remembers > 1 {
+			t.Errorf("%d lookup and %d remember calls, want 1 and at most 1", bs.lookups, bs.remembers)
+		}
+	})
+}
+
 func titled(title string) *bilatv1.Agreement {
 	a := agreement()
 	a.Title = title
@@ -51,8 +92,13 @@ func TestSubmitBatchLikeOneAtATime(t *testing.T) {
 		{Agreement: titled("Agreement known"), Root: "agreement"},
 		{Agreement: titled("Agreement one"), Root: "agreement"},
 	}
-	ctx := context.Background()
+	eachStore(t, func(t *testing.T, mem *memStore, store IdempotencyStore) {
+		submitBatchLikeOneAtATime(t, subs, mem, store)
+	})
+}
 
+func submitBatchLikeOneAtATime(t *testing.T, subs []Submission, mem *memStore, store IdempotencyStore) {
+	ctx := context.Background()
 	oneStore := &memStore{}
 	one := newService(&memPublisher{}, oneStore)
 	if _, err := one.SubmitAgreement(ctx, titled("Agreement known"), "agreement", Meta{}); err != nil {
@@ -72,7 +118,6 @@ func TestSubmitBatchLikeOneAtATime(t *testing.T) {
 	}
 
 	pub := &batchPublisher{}
-	store := &memStore{}
 	svc := newService(&pub.memPublisher, store)
 	svc.pub = pub
 	if _, err := svc.SubmitAgreement(ctx, titled("Agreement known"), "agreement", Meta{}); err != nil {
@@ -101,7 +146,7 @@ func TestSubmitBatchLikeOneAtATime(t *testing.T) {
 	}
 	for i := range subs {
 		if errs[i] == nil {
-			if _, ok := store.m[pendingOf(t, subs[i]).keyHash()]; !ok {
+			if _, ok := mem.m[pendingOf(t, subs[i]).keyHash()]; !ok {
 				t.Errorf("submission %d: key not remembered", i)
 			}
 		}
@@ -129,36 +174,42 @@ func TestSubmitBatchPublishFailure(t *testing.T) {
 		{Agreement: titled("Same key"), Root: "agreement", Meta: Meta{IdempotencyKey: "k1"}},
 	}
 	failing := pendingOf(t, subs[0]).eventID()
-	pub := &batchPublisher{fail: map[string]bool{failing: true}}
-	store := &memStore{}
-	svc := newService(&pub.memPublisher, store)
-	svc.pub = pub
-	res, errs := svc.SubmitBatch(context.Background(), subs)
-	if errs[0] == nil || errs[2] == nil || errs[1] != nil || res[1].EventID == "" {
-		t.Fatalf("results %+v, errors %v", res, errs)
-	}
-	if _, ok := store.m[pendingOf(t, subs[0]).keyHash()]; ok {
-		t.Error("the failed key was remembered")
-	}
-	if len(pub.events) != 1 {
-		t.Errorf("%d events, want 1", len(pub.events))
-	}
+	eachStore(t, func(t *testing.T, mem *memStore, store IdempotencyStore) {
+		pub := &batchPublisher{fail: map[string]bool{failing: true}}
+		svc := newService(&pub.memPublisher, store)
+		svc.pub = pub
+		res, errs := svc.SubmitBatch(context.Background(), subs)
+		if errs[0] == nil || errs[2] == nil || errs[1] != nil || res[1].EventID == "" {
+			t.Fatalf("results %+v, errors %v", res, errs)
+		}
+		if _, ok := mem.m[pendingOf(t, subs[0]).keyHash()]; ok {
+			t.Error("the failed key was remembered")
+		}
+		if _, ok := mem.m[pendingOf(t, subs[1]).keyHash()]; !ok {
+			t.Error("the recorded key was not remembered")
+		}
+		if len(pub.events) != 1 {
+			t.Errorf("%d events, want 1", len(pub.events))
+		}
+	})
 }
 
 // A lookup failure fails the submissions of that key only through the
 // store, without publishing anything for them.
 func TestSubmitBatchLookupFailure(t *testing.T) {
-	store := &memStore{lookupErr: errors.New("nats: no responders")}
-	pub := &batchPublisher{}
-	svc := newService(&pub.memPublisher, store)
-	svc.pub = pub
-	_, errs := svc.SubmitBatch(context.Background(), []Submission{{Agreement: titled("A"), Root: "agreement"}, {Figure: figure(), Root: "trade_figure"}})
-	for i, err := range errs {
-		if err == nil {
-			t.Errorf("submission %d recorded without its lookup", i)
+	eachStore(t, func(t *testing.T, mem *memStore, store IdempotencyStore) {
+		mem.lookupErr = errors.New("nats: no responders")
+		pub := &batchPublisher{}
+		svc := newService(&pub.memPublisher, store)
+		svc.pub = pub
+		_, errs := svc.SubmitBatch(context.Background(), []Submission{{Agreement: titled("A"), Root: "agreement"}, {Figure: figure(), Root: "trade_figure"}})
+		for i, err := range errs {
+			if err == nil {
+				t.Errorf("submission %d recorded without its lookup", i)
+			}
 		}
-	}
-	if len(pub.events) != 0 {
-		t.Errorf("%d events published", len(pub.events))
-	}
+		if len(pub.events) != 0 {
+			t.Errorf("%d events published", len(pub.events))
+		}
+	})
 }

@@ -53,6 +53,15 @@ type IdempotencyStore interface {
 	Remember(ctx context.Context, keyHash, eventID string) error
 }
 
+// BatchIdempotencyStore is an IdempotencyStore that looks up and remembers
+// many keys with one wait each, returning per key what Lookup and
+// Remember return. A store without it serves a batch one key per call,
+// the calls running concurrently.
+type BatchIdempotencyStore interface {
+	LookupAll(ctx context.Context, keyHashes []string) (eventIDs []string, found []bool, errs []error)
+	RememberAll(ctx context.Context, keyHashes, eventIDs []string) []error
+}
+
 // Meta is what a door knows about a submission besides the record.
 type Meta struct {
 	// IdempotencyKey is the publisher's key; empty means the content hash.

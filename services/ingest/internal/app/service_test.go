@@ -76,7 +76,7 @@ func (s *memStore) Remember(_ context.Context, k, v string) error {
 
 var fixedNow = time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
 
-func newService(pub *memPublisher, store *memStore) *Service {
+func newService(pub *memPublisher, store IdempotencyStore) *Service {
 	return New(pub, store, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Now: func() time.Time { return fixedNow }})
 }
 

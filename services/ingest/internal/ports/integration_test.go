@@ -43,7 +43,7 @@ func startStack(t *testing.T, streams natsx.StreamsConfig, opts app.Options) *st
 	log := testenv.Logger(t)
 	ctx, cancel := context.WithCancel(context.Background())
 
-	kv, err := adapters.OpenIdempotencyKV(ctx, n.JS)
+	kv, err := adapters.OpenIdempotencyKV(ctx, n.JS, log)
 	if err != nil {
 		t.Fatal(err)
 	}
