@@ -5,12 +5,10 @@ package domain
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"bilat.dev/pkg/wirefield"
 	bilatv1 "bilat.dev/proto/bilat/v1"
 )
 
@@ -143,7 +141,7 @@ func RecordKey(subject string, data []byte) string {
 	default:
 		return ""
 	}
-	id, ok := lastString(data, path)
+	id, ok := wirefield.String(data, path)
 	if !ok {
 		return ""
 	}
@@ -153,62 +151,8 @@ func RecordKey(subject string, data []byte) string {
 // recordIDPaths are the field numbers leading to the record id in each
 // kind of event.
 var recordIDPaths = map[Kind][]protowire.Number{
-	KindAgreement:           fieldPath((*bilatv1.AgreementRecorded)(nil), "agreement", "id"),
-	KindTradeFigure:         fieldPath((*bilatv1.TradeFigureRecorded)(nil), "figure", "id"),
-	KindAgreementRetraction: fieldPath((*bilatv1.AgreementRetracted)(nil), "agreement_id"),
-	KindTradeRetraction:     fieldPath((*bilatv1.TradeFigureRetracted)(nil), "figure_id"),
-}
-
-func fieldPath(m proto.Message, names ...protoreflect.Name) []protowire.Number {
-	d := m.ProtoReflect().Descriptor()
-	var out []protowire.Number
-	for i, name := range names {
-		fd := d.Fields().ByName(name)
-		out = append(out, fd.Number())
-		if i+1 < len(names) {
-			d = fd.Message()
-		}
-	}
-	return out
-}
-
-// lastString reads the string field at path (message fields, then the
-// string) from the encoded message b as decoding would: the last value
-// wins, occurrences of a message field merge, an absent field is "". ok is
-// false when b is malformed or the string is not UTF-8.
-func lastString(b []byte, path []protowire.Number) (s string, ok bool) {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return "", false
-		}
-		b = b[n:]
-		if num != path[0] || typ != protowire.BytesType {
-			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
-				return "", false
-			}
-			b = b[n:]
-			continue
-		}
-		v, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return "", false
-		}
-		b = b[n:]
-		if len(path) == 1 {
-			if !utf8.Valid(v) {
-				return "", false
-			}
-			s = string(v)
-			continue
-		}
-		inner, innerOK := lastString(v, path[1:])
-		if !innerOK {
-			return "", false
-		}
-		if inner != "" || s == "" {
-			s = inner // an occurrence without the field keeps the earlier value
-		}
-	}
-	return s, true
+	KindAgreement:           wirefield.Path((*bilatv1.AgreementRecorded)(nil), "agreement", "id"),
+	KindTradeFigure:         wirefield.Path((*bilatv1.TradeFigureRecorded)(nil), "figure", "id"),
+	KindAgreementRetraction: wirefield.Path((*bilatv1.AgreementRetracted)(nil), "agreement_id"),
+	KindTradeRetraction:     wirefield.Path((*bilatv1.TradeFigureRetracted)(nil), "figure_id"),
 }
