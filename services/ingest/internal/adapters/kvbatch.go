@@ -77,7 +77,11 @@ func (s *IdempotencyKV) lookupBatch(ctx context.Context, keyHashes, ids []string
 	}
 	nc := s.js.Conn()
 	inbox := nc.NewInbox()
-	sub, err := nc.SubscribeSync(inbox)
+	// A channel with room for every answer and the end-of-batch status, so
+	// none is dropped; a synchronous subscription would allocate its
+	// default 65,536-message channel for each batch.
+	answers := make(chan *nats.Msg, len(keyHashes)+1)
+	sub, err := nc.ChanSubscribe(inbox, answers)
 	if err != nil {
 		return fmt.Errorf("subscribe for batched get: %w", err)
 	}
@@ -87,9 +91,11 @@ func (s *IdempotencyKV) lookupBatch(ctx context.Context, keyHashes, ids []string
 	}
 	got := 0
 	for {
-		m, err := sub.NextMsgWithContext(ctx)
-		if err != nil {
-			return fmt.Errorf("batched get: %w", err)
+		var m *nats.Msg
+		select {
+		case m = <-answers:
+		case <-ctx.Done():
+			return fmt.Errorf("batched get: %w", ctx.Err())
 		}
 		switch status := m.Header.Get("Status"); {
 		case status == "204":
