@@ -78,6 +78,7 @@ func cli(args []string, out io.Writer) error {
 	events := fs.Int("events", 0, "override: pipeline events")
 	store := fs.Int("store", 0, "override: agreements in the query store")
 	queryFor := fs.Duration("query-for", 0, "override: how long each query is loaded (the gateway's and the bare server's turns alike)")
+	freshFor := fs.Duration("fresh-for", 0, "override: how long the half-load freshness phase publishes")
 	listpack := fs.Int("hash-max-listpack-value", 0, "experiment: set this Redis hash-max-listpack-value first (default 1024, as pkg/localstack starts Redis)")
 	reprint := fs.String("print", "", "print the table of a saved result (a latest.json) and run nothing")
 	if err := fs.Parse(args); err != nil {
@@ -103,6 +104,9 @@ func cli(args []string, out io.Writer) error {
 	}
 	if *queryFor > 0 {
 		cfg.QueryFor = *queryFor
+	}
+	if *freshFor > 0 {
+		cfg.FreshFor = *freshFor
 	}
 	cfg.HashListpackValue = *listpack
 	if cfg.BinDir, err = filepath.Abs(*bin); err != nil {
