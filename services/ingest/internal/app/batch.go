@@ -12,8 +12,9 @@ import (
 // submission. The idempotency keys are looked up together, the new events
 // are published back to back and their acknowledgements awaited together
 // (in that order in the stream), and the keys are then remembered
-// together: a batch costs about three waits instead of three per record. Of submissions sharing an idempotency key the first is recorded
-// and the others are its duplicates; if it fails, they fail with it.
+// together: a batch costs about three waits instead of three per record.
+// Of submissions sharing an idempotency key the first is recorded and the
+// others are its duplicates; if it fails, they fail with it.
 func (s *Service) SubmitBatch(ctx context.Context, subs []Submission) ([]Result, []error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
