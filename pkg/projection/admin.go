@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,21 +18,44 @@ import (
 
 const scanBatch = 1000
 
-// scanKeys lists every projection key (every key under the prefix but
-// the layout marker), sorted.
-func (s *Store) scanKeys(ctx context.Context) ([]string, error) {
+// checksumWindow is the most projection keys Checksum holds at once (it
+// may hold twice as many while it scans): a store with more keys is read
+// in several passes, each scanning every key and keeping the next window
+// in key order, so a checksum of millions of keys fits in the statistics
+// pod's memory at the cost of scanning them more than once.
+var checksumWindow = 250_000
+
+// keysAfter returns, sorted and without repeats, the first limit projection
+// keys (every key under the prefix but the layout marker) above after,
+// and whether keys above those were left out. SCAN may return a key more
+// than once; a repeat only takes a place until the keys are compacted.
+func (s *Store) keysAfter(ctx context.Context, after string, limit int) ([]string, bool, error) {
 	var keys []string
+	var bound string // once keys were left out, none above bound is among the first limit
+	more := false
+	trim := func() {
+		slices.Sort(keys)
+		keys = slices.Compact(keys)
+		if len(keys) > limit {
+			keys, more = keys[:limit], true
+			bound = keys[limit-1]
+		}
+	}
 	iter := s.rdb.Scan(ctx, 0, escapeGlob(s.keys.prefix)+"*", scanBatch).Iterator()
 	for iter.Next(ctx) {
-		if k := iter.Val(); k != s.keys.LayoutMarker() {
-			keys = append(keys, k)
+		k := iter.Val()
+		if k <= after || k == s.keys.LayoutMarker() || (more && k > bound) {
+			continue
+		}
+		if keys = append(keys, k); len(keys) >= 2*limit {
+			trim()
 		}
 	}
 	if err := iter.Err(); err != nil {
-		return nil, fmt.Errorf("scan projection keys: %w", err)
+		return nil, false, fmt.Errorf("scan projection keys: %w", err)
 	}
-	slices.Sort(keys)
-	return slices.Compact(keys), nil
+	trim()
+	return keys, more, nil
 }
 
 // escapeGlob quotes the glob characters of a literal prefix for SCAN MATCH.
@@ -51,27 +75,36 @@ func escapeGlob(s string) string {
 // the layout marker) and returns how many there were. Used by a rebuild,
 // with the writer stopped.
 func (s *Store) DeleteAll(ctx context.Context) (int64, error) {
-	keys, err := s.scanKeys(ctx)
-	if err != nil {
-		return 0, err
-	}
+	// Each page of the scan is unlinked as it comes, so no list of every
+	// key is held. Keys that stay in place are returned by SCAN however
+	// many others it deletes meanwhile.
 	var n int64
-	for start := 0; start < len(keys); start += scanBatch {
-		batch := keys[start:min(start+scanBatch, len(keys))]
+	var cursor uint64
+	for {
+		keys, next, err := s.rdb.Scan(ctx, cursor, escapeGlob(s.keys.prefix)+"*", scanBatch).Result()
+		if err != nil {
+			return n, fmt.Errorf("scan projection keys: %w", err)
+		}
 		// One UNLINK per key keeps it cluster-safe (keys of many slots).
 		pipe := s.rdb.Pipeline()
-		cmds := make([]*redis.IntCmd, len(batch))
-		for i, k := range batch {
-			cmds[i] = pipe.Unlink(ctx, k)
+		var cmds []*redis.IntCmd
+		for _, k := range keys {
+			if k != s.keys.LayoutMarker() {
+				cmds = append(cmds, pipe.Unlink(ctx, k))
+			}
 		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			return n, fmt.Errorf("unlink projection keys: %w", err)
+		if len(cmds) > 0 {
+			if _, err := pipe.Exec(ctx); err != nil {
+				return n, fmt.Errorf("unlink projection keys: %w", err)
+			}
 		}
 		for _, c := range cmds {
-			n += c.Val()
+			n += c.Val() // 0 for a key the scan returned twice
+		}
+		if cursor = next; cursor == 0 {
+			return n, nil
 		}
 	}
-	return n, nil
 }
 
 // Checksum is a hex SHA-256 over every projection key, in key order, with
@@ -80,11 +113,28 @@ func (s *Store) DeleteAll(ctx context.Context) (int64, error) {
 // Stored values depend only on the events, so projections rebuilt from the
 // streams have the checksum of the live ones.
 func (s *Store) Checksum(ctx context.Context) (string, int64, error) {
-	keys, err := s.scanKeys(ctx)
-	if err != nil {
-		return "", 0, err
-	}
 	h := sha256.New()
+	var n int64
+	for after := ""; ; {
+		keys, more, err := s.keysAfter(ctx, after, checksumWindow)
+		if err != nil {
+			return "", 0, err
+		}
+		m, err := s.hashKeys(ctx, h, keys)
+		if err != nil {
+			return "", 0, err
+		}
+		n += m
+		if !more {
+			return hex.EncodeToString(h.Sum(nil)), n, nil
+		}
+		after = keys[len(keys)-1]
+	}
+}
+
+// hashKeys writes each key's type and canonical content to h, in the
+// order given, and returns how many of the keys still existed.
+func (s *Store) hashKeys(ctx context.Context, h io.Writer, keys []string) (int64, error) {
 	var n int64
 	for start := 0; start < len(keys); start += scanBatch {
 		batch := keys[start:min(start+scanBatch, len(keys))]
@@ -94,7 +144,7 @@ func (s *Store) Checksum(ctx context.Context) (string, int64, error) {
 			types[i] = pipe.Type(ctx, k)
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
-			return "", 0, fmt.Errorf("checksum key types: %w", err)
+			return n, fmt.Errorf("checksum key types: %w", err)
 		}
 		pipe = s.rdb.Pipeline()
 		vals := make([]redis.Cmder, len(batch))
@@ -111,11 +161,11 @@ func (s *Store) Checksum(ctx context.Context) (string, int64, error) {
 			case "none":
 				// Deleted between the scan and now.
 			default:
-				return "", 0, fmt.Errorf("checksum: key %q has unexpected type %q", k, types[i].Val())
+				return n, fmt.Errorf("checksum: key %q has unexpected type %q", k, types[i].Val())
 			}
 		}
 		if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
-			return "", 0, fmt.Errorf("checksum key contents: %w", err)
+			return n, fmt.Errorf("checksum key contents: %w", err)
 		}
 		for i, k := range batch {
 			if vals[i] == nil {
@@ -144,7 +194,7 @@ func (s *Store) Checksum(ctx context.Context) (string, int64, error) {
 			fmt.Fprintf(h, "%q %s %d\n%s\n", k, types[i].Val(), len(parts), strings.Join(parts, "\n"))
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
+	return n, nil
 }
 
 // PartnerCodes lists every partner that has received a record, sorted.
