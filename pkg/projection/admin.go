@@ -18,12 +18,12 @@ import (
 
 const scanBatch = 1000
 
-// checksumWindow is the most projection keys Checksum holds at once (it
-// may hold twice as many while it scans): a store with more keys is read
-// in several passes, each scanning every key and keeping the next window
-// in key order, so a checksum of millions of keys fits in the statistics
+// checksumWindow is the most projection keys Checksum holds at once (half
+// as many again while it scans): a store with more keys is read in
+// several passes, each scanning every key and keeping the next window in
+// key order, so a checksum of millions of keys fits in the statistics
 // pod's memory at the cost of scanning them more than once.
-var checksumWindow = 250_000
+var checksumWindow = 100_000
 
 // keysAfter returns, sorted and without repeats, the first limit projection
 // keys (every key under the prefix but the layout marker) above after,
@@ -47,7 +47,7 @@ func (s *Store) keysAfter(ctx context.Context, after string, limit int) ([]strin
 		if k <= after || k == s.keys.LayoutMarker() || (more && k > bound) {
 			continue
 		}
-		if keys = append(keys, k); len(keys) >= 2*limit {
+		if keys = append(keys, k); len(keys) >= limit+limit/2 {
 			trim()
 		}
 	}
