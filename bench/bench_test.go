@@ -74,6 +74,9 @@ func TestQuickModeSmoke(t *testing.T) {
 		"ListAgreements (partner+domain, page 50) throughput", "ListAgreements (partner+domain, page 50) p50", "ListAgreements (partner+domain, page 50) p99",
 		"GetAgreement throughput", "GetAgreement p50", "GetAgreement p99",
 		"GetTradeSeries (turnover) throughput", "GetTradeSeries (turnover) p50", "GetTradeSeries (turnover) p99",
+		"ListAgreements (partner+domain, page 50) p50 at half load", "ListAgreements (partner+domain, page 50) p99 at half load",
+		"GetAgreement p50 at half load", "GetAgreement p99 at half load",
+		"GetTradeSeries (turnover) p50 at half load", "GetTradeSeries (turnover) p99 at half load",
 	}
 	plain := []string{
 		"freshness p50 at half load", "freshness p99 at half load", "freshness max at half load",

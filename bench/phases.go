@@ -523,6 +523,50 @@ func load(ctx context.Context, conns []*grpc.ClientConn, clients int, d time.Dur
 	return queryResult{calls: len(all), elapsed: time.Since(start), lat: all.sorted()}, nil
 }
 
+// paced offers rate requests a second for d from up to clients goroutines,
+// open loop: request i is due at start + i/rate whatever became of the
+// earlier ones, and its latency counts from that moment, so time spent
+// waiting for a free client while the server falls behind is counted, not
+// hidden by a slower pace.
+func paced(ctx context.Context, conns []*grpc.ClientConn, clients int, rate float64, d time.Duration, seed uint64, call func(ctx context.Context, cc *grpc.ClientConn, r *rand.Rand) error) (queryResult, error) {
+	n := max(1, int(rate*d.Seconds()))
+	start := time.Now()
+	due := make(chan time.Time, n)
+	for i := range n {
+		due <- start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+	}
+	close(due)
+	var mu sync.Mutex
+	var all latencies
+	var wg sync.WaitGroup
+	var failed firstErr
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(c), 11+seed))
+			cc := conns[c%len(conns)]
+			var mine latencies
+			for at := range due {
+				time.Sleep(time.Until(at))
+				if err := call(ctx, cc, r); err != nil {
+					failed.set(err)
+					return
+				}
+				mine = append(mine, time.Since(at))
+			}
+			mu.Lock()
+			all = append(all, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if err := failed.get(); err != nil {
+		return queryResult{}, err
+	}
+	return queryResult{calls: len(all), elapsed: time.Since(start), lat: all.sorted()}, nil
+}
+
 func dialN(addr string, n int) ([]*grpc.ClientConn, error) {
 	var out []*grpc.ClientConn
 	for range n {
