@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -507,6 +508,9 @@ func (st *stack) queries(ctx context.Context, cfg Config, gen *generator, res *R
 			return err
 		}},
 	}
+	// Collections of this process's heap run between the turns, never
+	// during one (fewerGCs says why): a turn allocates well under 2 GiB.
+	defer fewerGCs(2 << 30)()
 	// The gateway and the bare server take turns, a slice of QueryFor at a
 	// time, so that a change in what the shared machine gives the run
 	// (another tenant's burst) weighs on both alike.
@@ -521,19 +525,22 @@ func (st *stack) queries(ctx context.Context, cfg Config, gen *generator, res *R
 		procs := map[string]int{"bare": barePID}
 		turnsOf := func() error {
 			for turn := range turns {
+				runtime.GC()
 				c0 := st.cpuNow(ctx, procs)
 				r, err := load(ctx, gw, cfg.Clients, slice, uint64(turn), q.call)
 				if err != nil {
 					return err
 				}
 				c1 := st.cpuNow(ctx, procs)
+				runtime.GC()
+				c1b := st.cpuNow(ctx, procs)
 				b, err := load(ctx, bare, cfg.Clients, slice, uint64(turn), q.call)
 				if err != nil {
 					return fmt.Errorf("bare gRPC: %w", err)
 				}
 				c2 := st.cpuNow(ctx, procs)
 				real, base = real.plus(r), base.plus(b)
-				realCPU, baseCPU = c1.since(c0).plus(realCPU), c2.since(c1).plus(baseCPU)
+				realCPU, baseCPU = c1.since(c0).plus(realCPU), c2.since(c1b).plus(baseCPU)
 			}
 			return nil
 		}
@@ -549,10 +556,12 @@ func (st *stack) queries(ctx context.Context, cfg Config, gen *generator, res *R
 		rate := max(1, real.rps()/2)
 		var realHalf, baseHalf queryResult
 		for turn := range turns {
+			runtime.GC()
 			r, err := paced(ctx, gw, cfg.Clients, rate, slice/2, uint64(turn), q.call)
 			if err != nil {
 				return fmt.Errorf("%s at half load: %w", q.name, err)
 			}
+			runtime.GC()
 			b, err := paced(ctx, bare, cfg.Clients, rate, slice/2, uint64(turn), q.call)
 			if err != nil {
 				return fmt.Errorf("%s at half load, bare gRPC: %w", q.name, err)
