@@ -512,40 +512,14 @@ func fewerGCs(headroom int64) (restore func()) {
 	}
 }
 
-// load runs clients goroutines calling call for d over conns, round robin;
-// seed varies the requests' random sequence.
+// load runs clients goroutines calling call back to back for d over conns,
+// round robin; seed varies the requests' random sequence.
 func load(ctx context.Context, conns []*grpc.ClientConn, clients int, d time.Duration, seed uint64, call func(ctx context.Context, cc *grpc.ClientConn, r *rand.Rand) error) (queryResult, error) {
-	var mu sync.Mutex
-	var all latencies
-	var wg sync.WaitGroup
-	var failed firstErr
 	stop := time.Now().Add(d)
-	start := time.Now()
-	for c := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(c), 7+seed))
-			cc := conns[c%len(conns)]
-			mine := make(latencies, 0, 4096)
-			for time.Now().Before(stop) {
-				t := time.Now()
-				if err := call(ctx, cc, r); err != nil {
-					failed.set(err)
-					return
-				}
-				mine = append(mine, time.Since(t))
-			}
-			mu.Lock()
-			all = append(all, mine...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	if err := failed.get(); err != nil {
-		return queryResult{}, err
-	}
-	return queryResult{calls: len(all), elapsed: time.Since(start), lat: all.sorted()}, nil
+	return drive(ctx, conns, clients, 7+seed, func() (time.Time, bool) {
+		now := time.Now()
+		return now, now.Before(stop)
+	}, call)
 }
 
 // paced offers rate requests a second for d from up to clients goroutines,
@@ -561,24 +535,39 @@ func paced(ctx context.Context, conns []*grpc.ClientConn, clients int, rate floa
 		due <- start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
 	}
 	close(due)
+	return drive(ctx, conns, clients, 11+seed, func() (time.Time, bool) {
+		at, ok := <-due
+		time.Sleep(time.Until(at))
+		return at, ok
+	}, call)
+}
+
+// drive runs clients goroutines over conns, round robin, each calling call
+// for as long as next gives it a start; a call's latency counts from its
+// start. seed varies the requests' random sequence.
+func drive(ctx context.Context, conns []*grpc.ClientConn, clients int, seed uint64, next func() (time.Time, bool), call func(ctx context.Context, cc *grpc.ClientConn, r *rand.Rand) error) (queryResult, error) {
 	var mu sync.Mutex
 	var all latencies
 	var wg sync.WaitGroup
 	var failed firstErr
+	start := time.Now()
 	for c := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(c), 11+seed))
+			r := rand.New(rand.NewPCG(uint64(c), seed))
 			cc := conns[c%len(conns)]
-			var mine latencies
-			for at := range due {
-				time.Sleep(time.Until(at))
+			mine := make(latencies, 0, 4096)
+			for {
+				t, ok := next()
+				if !ok {
+					break
+				}
 				if err := call(ctx, cc, r); err != nil {
 					failed.set(err)
 					return
 				}
-				mine = append(mine, time.Since(at))
+				mine = append(mine, time.Since(t))
 			}
 			mu.Lock()
 			all = append(all, mine...)
