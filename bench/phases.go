@@ -491,15 +491,15 @@ func (q queryResult) plus(o queryResult) queryResult {
 
 // fewerGCs holds this process's collections off until its heap has grown
 // by headroom (the query phase collects between turns itself), and returns
-// what restores the settings. The query clients
-// share the process with the in-process NATS server, whose heap after the
-// pipeline phases (150–300 MB live) makes each collection cost ~100 ms of
-// CPU; at the clients' allocation rate (they decode every response) that
-// was several collections a second, stalls that showed in the p99 of the
-// gateway and of the bare server alike (a quick run with 200,000 pipeline
-// events: bare ListAgreements p99 34.6 ms against 8.5 ms with 5,000).
-// NATS idles while the queries run, so this tunes the load generator
-// only; the servers measured keep their own settings.
+// what restores the settings. The query clients share the process with the
+// in-process NATS server, whose heap after the pipeline phases (150–300 MB
+// live) makes each collection cost ~100 ms of CPU; at the clients'
+// allocation rate (they decode every response) that was several
+// collections a second, stalls that showed in the p99 of the gateway and
+// of the bare server alike (a quick run with 200,000 pipeline events: bare
+// ListAgreements p99 34.6 ms against 8.5 ms with 5,000). NATS idles while
+// the queries run, so this tunes the load generator only; the servers
+// measured keep their own settings.
 func fewerGCs(headroom int64) (restore func()) {
 	runtime.GC()
 	var m runtime.MemStats
