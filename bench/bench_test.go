@@ -17,8 +17,9 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	// The query phase starts this binary again as the bare gRPC server.
-	if serveConst() {
+	// The bench starts this binary again as the NATS server and as the
+	// bare gRPC server.
+	if serveNATS() || serveConst() {
 		return
 	}
 	dir, err := os.MkdirTemp("", "bilat-bench-bin-")

@@ -42,8 +42,9 @@ func procCPU(pid int) time.Duration {
 }
 
 // cpuTimes is the CPU time used so far by each process, by name: the
-// four services, "redis", "bench" (this process: NATS and the load
-// generators) and, while it runs, "bare" (the bare gRPC server).
+// four services, "redis", "bench" (this process: the load generators, and
+// NATS unless it runs as its own process, "nats") and, while it runs,
+// "bare" (the bare gRPC server).
 type cpuTimes map[string]time.Duration
 
 // cpuNow reads cpuTimes of the stack, plus the extra processes given.
@@ -53,6 +54,9 @@ func (st *stack) cpuNow(ctx context.Context, extra map[string]int) cpuTimes {
 		if p.cmd != nil && p.cmd.Process != nil {
 			t[name] = procCPU(p.cmd.Process.Pid)
 		}
+	}
+	if st.nats != nil && st.nats.cmd != nil {
+		t["nats"] = procCPU(st.nats.cmd.Process.Pid)
 	}
 	if pid := st.redisPID(ctx); pid > 0 {
 		t["redis"] = procCPU(pid)
@@ -105,7 +109,19 @@ func (t cpuTimes) all() float64 {
 }
 
 // cpuLabel names the processes of cpuTimes in the report.
-var cpuLabel = map[string]string{
-	"ingest": "ingest", "enrichment": "enrichment", "statistics": "statistics", "gateway": "gateway",
-	"redis": "redis-server", "bench": "bench process (NATS, load generators)", "bare": "bare gRPC server",
+func (st *stack) cpuLabel(name string) string {
+	switch name {
+	case "redis":
+		return "redis-server"
+	case "nats":
+		return "nats-server"
+	case "bench":
+		if st.ns != nil {
+			return "bench process (NATS, load generators)"
+		}
+		return "bench process (load generators)"
+	case "bare":
+		return "bare gRPC server"
+	}
+	return name
 }

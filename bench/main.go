@@ -43,6 +43,10 @@ type Config struct {
 	// HashListpackValue, when set, is applied as Redis hash-max-listpack-value
 	// before any write: the memory experiment of docs/benchmarks.md.
 	HashListpackValue int
+	// NATSProcess runs the NATS server as its own process, as production
+	// does, rather than inside the bench, as `make run` does: the
+	// experiment of docs/benchmarks.md ("NATS in its own process").
+	NATSProcess bool
 
 	workDir string
 }
@@ -50,7 +54,7 @@ type Config struct {
 func presets(mode string) (Config, error) {
 	switch mode {
 	case "full":
-		return Config{Mode: mode, Events: 200_000, Partners: 240, FreshFor: 20 * time.Second, StoreAgreements: 1_000_000,
+		return Config{Mode: mode, Events: 200_000, Partners: 240, FreshFor: 30 * time.Second, StoreAgreements: 1_000_000,
 			QueryFor: 10 * time.Second, Clients: 32, BaselineEvents: 200_000, ProfileFor: 20 * time.Second}, nil
 	case "quick":
 		return Config{Mode: mode, Events: 5_000, Partners: 240, FreshFor: 3 * time.Second, StoreAgreements: 20_000,
@@ -60,7 +64,7 @@ func presets(mode string) (Config, error) {
 }
 
 func main() {
-	if serveConst() {
+	if serveNATS() || serveConst() {
 		return
 	}
 	if err := cli(os.Args[1:], os.Stdout); err != nil {
@@ -80,6 +84,7 @@ func cli(args []string, out io.Writer) error {
 	queryFor := fs.Duration("query-for", 0, "override: how long each query is loaded (the gateway's and the bare server's turns alike)")
 	freshFor := fs.Duration("fresh-for", 0, "override: how long the half-load freshness phase publishes")
 	listpack := fs.Int("hash-max-listpack-value", 0, "experiment: set this Redis hash-max-listpack-value first (default 1024, as pkg/localstack starts Redis)")
+	natsProcess := fs.Bool("nats-process", false, "experiment: run the NATS server as its own process (as in production), not inside the bench (as make run does)")
 	reprint := fs.String("print", "", "print the table of a saved result (a latest.json) and run nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -109,6 +114,7 @@ func cli(args []string, out io.Writer) error {
 		cfg.FreshFor = *freshFor
 	}
 	cfg.HashListpackValue = *listpack
+	cfg.NATSProcess = *natsProcess
 	if cfg.BinDir, err = filepath.Abs(*bin); err != nil {
 		return fmt.Errorf("bin dir: %w", err)
 	}

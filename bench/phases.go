@@ -222,13 +222,19 @@ func (st *stack) pipeline(ctx context.Context, evs []event, door func(context.Co
 	return float64(len(evs)) / time.Since(start).Seconds(), nil
 }
 
+// freshSamplesPerSecond bounds the agreements the freshness phase follows.
+// The probe must not load what it measures: at "half load" this machine is
+// close enough to saturation that following 100 agreements a second (about
+// 4 GetAgreement calls each, ~3 % of the machine) doubled the p50 and p99
+// it measured (docs/benchmarks.md, "The freshness probe's own load").
+const freshSamplesPerSecond = 25
+
 // freshness publishes through the raw door at rate events per second for
 // d, and measures for sampled agreements the time from the PubAck to the
 // first GetAgreement that returns them (polled every 2 ms, past 100 ms every
-// 10 ms). At most
-// perSecond agreements a second are sampled, so polling does not itself
-// load the gateway noticeably.
-func (st *stack) freshness(ctx context.Context, gen *generator, rate float64, d time.Duration, perSecond int) (latencies, int, error) {
+// 10 ms). At most perSecond agreements a second are sampled; it also
+// returns how many GetAgreement calls the polling made.
+func (st *stack) freshness(ctx context.Context, gen *generator, rate float64, d time.Duration, perSecond int) (latencies, int, int64, error) {
 	n := max(1, int(rate*d.Seconds()))
 	every := max(1, int(rate)/perSecond)
 	ac := bilatv1.NewAgreementServiceClient(st.procs["gateway"].conn)
@@ -236,6 +242,7 @@ func (st *stack) freshness(ctx context.Context, gen *generator, rate float64, d 
 	var lat latencies
 	var wg sync.WaitGroup
 	var failed firstErr
+	var polls atomic.Int64
 	start := time.Now()
 	for i := range n {
 		if at := start.Add(time.Duration(float64(i) / rate * float64(time.Second))); time.Until(at) > 0 {
@@ -244,11 +251,11 @@ func (st *stack) freshness(ctx context.Context, gen *generator, rate float64, d 
 		ev := gen.event("fresh", i)
 		msg, err := rawMsg(ev)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, 0, err
 		}
 		fut, err := st.js.PublishMsgAsync(msg)
 		if err != nil {
-			return nil, 0, fmt.Errorf("freshness publish: %w", err)
+			return nil, 0, 0, fmt.Errorf("freshness publish: %w", err)
 		}
 		if ev.agreement == nil || i%every != 0 {
 			continue
@@ -266,6 +273,7 @@ func (st *stack) freshness(ctx context.Context, gen *generator, rate float64, d 
 			deadline := acked.Add(time.Minute)
 			for time.Now().Before(deadline) {
 				_, err := ac.GetAgreement(ctx, &bilatv1.GetAgreementRequest{Id: id})
+				polls.Add(1)
 				if err == nil {
 					mu.Lock()
 					lat = append(lat, time.Since(acked))
@@ -289,9 +297,9 @@ func (st *stack) freshness(ctx context.Context, gen *generator, rate float64, d 
 	}
 	wg.Wait()
 	if err := failed.get(); err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
-	return lat.sorted(), n, nil
+	return lat.sorted(), n, polls.Load(), nil
 }
 
 // rebuild measures how fast projections are rebuilt from BILAT_ENRICHED.
@@ -491,15 +499,12 @@ func (q queryResult) plus(o queryResult) queryResult {
 
 // fewerGCs holds this process's collections off until its heap has grown
 // by headroom (the query phase collects between turns itself), and returns
-// what restores the settings. The query clients share the process with the
-// in-process NATS server, whose heap after the pipeline phases (150–300 MB
-// live) makes each collection cost ~100 ms of CPU; at the clients'
-// allocation rate (they decode every response) that was several
-// collections a second, stalls that showed in the p99 of the gateway and
-// of the bare server alike (a quick run with 200,000 pipeline events: bare
-// ListAgreements p99 34.6 ms against 8.5 ms with 5,000). NATS idles while
-// the queries run, so this tunes the load generator only; the servers
-// measured keep their own settings.
+// what restores the settings. The clients decode every response, so they
+// allocate fast, and a collection during a turn takes CPU from, and stalls
+// the clients of, whichever server is being measured: when NATS still ran
+// inside this process, its 150–300 MB live heap made that several stalls
+// of 100 ms or more a second (docs/benchmarks.md, "The load generator's own
+// collections"). The servers measured keep their own settings.
 func fewerGCs(headroom int64) (restore func()) {
 	runtime.GC()
 	var m runtime.MemStats

@@ -74,6 +74,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 		res.Methods["experiment"] = fmt.Sprintf("Redis hash-max-listpack-value set to %d (not the default)", cfg.HashListpackValue)
 		res.Params["hash_max_listpack_value"] = cfg.HashListpackValue
 	}
+	if cfg.NATSProcess {
+		res.Methods["experiment"] = strings.TrimPrefix(res.Methods["experiment"]+"; NATS server as its own process (-nats-process), not inside the bench", "; ")
+		res.Params["nats_process"] = true
+	}
 
 	// Message size of the mix, for the JetStream baseline.
 	var total int
@@ -154,14 +158,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	hopTarget(res.add(Figure{Name: "pipeline throughput, both doors", Unit: "events/s", Value: tBoth}))
 	// Where an event's CPU goes, beside what the single hop spends on one.
 	n := float64(cfg.Events)
-	hopAll := hopCPU.per("bench", float64(hopRuns*cfg.BaselineEvents))
+	hopAll := hopCPU.per("bench", float64(hopRuns*cfg.BaselineEvents)) + hopCPU.per("nats", float64(hopRuns*cfg.BaselineEvents))
 	res.add(Figure{Name: "pipeline CPU per event, all processes", Unit: "µs", Value: pipeCPU.all() / n}).
 		withBaseline("JetStream single hop", hopAll)
-	for _, name := range []string{"ingest", "enrichment", "statistics", "redis", "bench"} {
-		res.add(Figure{Name: "  of which " + cpuLabel[name], Unit: "µs", Value: pipeCPU.per(name, n)})
+	for _, name := range []string{"ingest", "enrichment", "statistics", "redis", "nats", "bench"} {
+		if _, ok := pipeCPU[name]; ok {
+			res.add(Figure{Name: "  of which " + st.cpuLabel(name), Unit: "µs", Value: pipeCPU.per(name, n)})
+		}
 	}
 	res.Methods["single hop"] = fmt.Sprintf("async JetStream publishes with Nats-Msg-Id (mean event size, file storage, 10 min duplicate window) into one stream drained by a durable pull consumer with explicit acks (5 s pull expiry, 1 s heartbeat, as Bilat's consumers); events/s from the first publish to the last ack, the faster of %d runs (params.single_hop_runs)", hopRuns)
-	res.Methods["cpu"] = "user + system CPU time of each process from /proc/<pid>/stat (10 ms ticks): over both pipeline doors, per event (baseline: this process, which ran publisher, server and consumer, per event of the single hop, over all its runs); over the rebuild's replay, per event (baseline: redis-server during the raw Redis pipeline baseline); over the gateway's and the bare server's query turns, per request (server side = gateway + redis-server, against the bare server; clients = this process, whose NATS idles then)"
+	res.Methods["cpu"] = "user + system CPU time of each process from /proc/<pid>/stat (10 ms ticks): over both pipeline doors, per event (baseline: this process, which ran publisher, consumer and, unless it runs on its own, the NATS server, plus the NATS server's process if it does, per event of the single hop, over all its runs); over the rebuild's replay, per event (baseline: redis-server during the raw Redis pipeline baseline); over the gateway's and the bare server's query turns, per request (server side = gateway + redis-server, against the bare server; clients = this process, whose NATS, if inside it, idles then)"
 	res.Methods["pipeline"] = "events/s from the first publish until BILAT_ENRICHED holds every event, the statistics consumer's ack floor is at its last sequence, and 20 sampled agreements answer GetAgreement; mix 80 % agreements (2–4 parties, 1–3 domains) / 20 % trade figures over the partners; gRPC door = 4 concurrent Import streams, raw door = async JetStream publishes of protobuf bodies with Nats-Msg-Id"
 
 	// Each consumer handles one message at a time, so 1 / mean handle time
@@ -180,17 +186,18 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	// Freshness at half the sustained maximum of the door it publishes through.
 	rate := tRaw / 2
 	log.Info("freshness at half load", "rate", int(rate), "for", cfg.FreshFor)
-	lat, sent, err := st.freshness(ctx, gen, rate, cfg.FreshFor, 100)
+	lat, sent, polls, err := st.freshness(ctx, gen, rate, cfg.FreshFor, freshSamplesPerSecond)
 	if err != nil {
 		return nil, err
 	}
+	res.Params["fresh_polls"] = polls
 	res.Params["fresh_rate"] = rate
 	res.Params["fresh_events"] = sent
 	res.Params["fresh_samples"] = len(lat)
 	res.add(Figure{Name: "freshness p50 at half load", Unit: "ms", Value: ms(lat.pct(50))})
 	res.add(Figure{Name: "freshness p99 at half load", Unit: "ms", Value: ms(lat.pct(99))}).target("<= 100 ms", ms(lat.pct(99)) <= 100)
 	res.add(Figure{Name: "freshness max at half load", Unit: "ms", Value: ms(lat.pct(100))})
-	res.Methods["freshness"] = "raw-door publishes paced at half the raw door's measured throughput; for at most 100 agreements a second, the time from the PubAck to the first GetAgreement through the gateway that finds it (polled every 2 ms for the first 100 ms, then every 10 ms, so figures include up to 2 ms, past 100 ms up to 10 ms, of polling granularity)"
+	res.Methods["freshness"] = fmt.Sprintf("raw-door publishes paced at half the raw door's measured throughput; for at most %d agreements a second, the time from the PubAck to the first GetAgreement through the gateway that finds it (polled every 2 ms for the first 100 ms, then every 10 ms, so figures include up to 2 ms, past 100 ms up to 10 ms, of polling granularity) (params.fresh_polls counts those calls)", freshSamplesPerSecond)
 
 	// Rebuild from the streams.
 	log.Info("rebuild: statistics from an empty Redis")
@@ -302,7 +309,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 		res.add(Figure{Name: "peak RSS " + name, Unit: "MiB", Value: float64(p.peakRSS) / mib})
 	}
 	res.add(Figure{Name: "peak RSS redis-server", Unit: "MiB", Value: float64(st.redisPeakRSS(ctx)) / mib})
-	res.add(Figure{Name: "peak RSS bench (in-process NATS + load)", Unit: "MiB", Value: float64(vmHWM(os.Getpid())) / mib})
+	if st.nats != nil {
+		st.nats.sampleRSS()
+		res.add(Figure{Name: "peak RSS nats-server", Unit: "MiB", Value: float64(st.nats.peakRSS) / mib})
+		res.add(Figure{Name: "peak RSS bench (load generators)", Unit: "MiB", Value: float64(vmHWM(os.Getpid())) / mib})
+	} else {
+		res.add(Figure{Name: "peak RSS bench (in-process NATS + load)", Unit: "MiB", Value: float64(vmHWM(os.Getpid())) / mib})
+	}
 	res.Methods["memory"] = "peak RSS = VmHWM from /proc/<pid>/status (statistics: the highest of its runs, before and after the rebuild)"
 
 	if profDir != "" {
@@ -582,12 +595,12 @@ func (st *stack) queries(ctx context.Context, cfg Config, gen *generator, res *R
 		res.add(Figure{Name: q.name + " CPU per request, server side", Unit: "µs", Value: realCPU.per("gateway", n) + realCPU.per("redis", n)}).
 			withBaseline("bare gRPC", baseCPU.per("bare", bn))
 		for _, name := range []string{"gateway", "redis"} {
-			res.add(Figure{Name: "  of which " + cpuLabel[name], Unit: "µs", Value: realCPU.per(name, n)})
+			res.add(Figure{Name: "  of which " + st.cpuLabel(name), Unit: "µs", Value: realCPU.per(name, n)})
 		}
 		res.add(Figure{Name: q.name + " CPU per request, clients", Unit: "µs", Value: realCPU.per("bench", n)}).
 			withBaseline("bare gRPC", baseCPU.per("bench", bn))
 	}
-	res.Methods["queries"] = fmt.Sprintf("%d concurrent clients over 4 connections, each calling back to back for %s in %d turns that alternate with the baseline's; random partner per ListAgreements (with one of the six common domains) and GetTradeSeries (flow turnover: how did turnover with X grow), random stored id per GetAgreement. Baseline: a bare grpc-go server (this program, as its own process, with the stream workers of Bilat's servers) answering a response recorded from the gateway, so message sizes match. At half load: after those turns, the same requests offered open loop at half the gateway's measured throughput (params.query_half_load_rates) to the gateway and to the bare server alike, for %s each in %d alternating turns, up to %d in flight; each latency counts from the moment its request was due, so waiting for a free client counts too. This process (the clients, beside the in-process NATS server, which idles then) collects its garbage between turns, never during one", cfg.Clients, cfg.QueryFor, turns, cfg.QueryFor/2, turns, cfg.Clients)
+	res.Methods["queries"] = fmt.Sprintf("%d concurrent clients over 4 connections, each calling back to back for %s in %d turns that alternate with the baseline's; random partner per ListAgreements (with one of the six common domains) and GetTradeSeries (flow turnover: how did turnover with X grow), random stored id per GetAgreement. Baseline: a bare grpc-go server (this program, as its own process, with the stream workers of Bilat's servers) answering a response recorded from the gateway, so message sizes match. At half load: after those turns, the same requests offered open loop at half the gateway's measured throughput (params.query_half_load_rates) to the gateway and to the bare server alike, for %s each in %d alternating turns, up to %d in flight; each latency counts from the moment its request was due, so waiting for a free client counts too. This process (the clients) collects its garbage between turns, never during one", cfg.Clients, cfg.QueryFor, turns, cfg.QueryFor/2, turns, cfg.Clients)
 	return nil
 }
 

@@ -43,7 +43,8 @@ type proc struct {
 type stack struct {
 	log     *slog.Logger
 	dir     string
-	ns      *server.Server
+	ns      *server.Server // NATS inside this process, as `make run` runs it
+	nats    *proc          // or this binary again, as the NATS server (natsproc.go)
 	natsURL string
 	nc      *nats.Conn
 	js      jetstream.JetStream
@@ -64,17 +65,18 @@ func freeAddr() (string, error) {
 
 func startStack(ctx context.Context, cfg *Config, log *slog.Logger, gazetteerPath string) (*stack, error) {
 	st := &stack{log: log, dir: cfg.workDir, procs: map[string]*proc{}}
-	natsPort, err := localstack.FreePort()
-	if err != nil {
-		return nil, err
-	}
 	// The server's default fsync interval, as the e2e suite and testenv use;
 	// `make run` fsyncs every write, which the docs discuss separately.
-	st.ns, err = localstack.StartNATS(localstack.NATSOptions{Port: natsPort, StoreDir: filepath.Join(st.dir, "nats")})
+	var err error
+	if cfg.NATSProcess {
+		st.nats, st.nc, err = startNATS(ctx, st.dir)
+	} else {
+		st.ns, st.nc, err = startInProcessNATS(st.dir)
+	}
 	if err != nil {
 		return nil, err
 	}
-	st.natsURL = st.ns.ClientURL()
+	st.natsURL = st.nc.ConnectedUrl()
 	redisPort, err := localstack.FreePort()
 	if err != nil {
 		st.close()
@@ -86,11 +88,6 @@ func startStack(ctx context.Context, cfg *Config, log *slog.Logger, gazetteerPat
 		return nil, err
 	}
 	st.rdb = redis.NewClient(&redis.Options{Addr: st.redis.Addr(), PoolSize: 64, Protocol: redisx.Protocol})
-	st.nc, err = nats.Connect(st.natsURL, nats.Name("bilat-bench"))
-	if err != nil {
-		st.close()
-		return nil, fmt.Errorf("connect nats: %w", err)
-	}
 	st.js, err = jetstream.New(st.nc)
 	if err != nil {
 		st.close()
@@ -162,7 +159,7 @@ func (p *proc) start() error {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return fmt.Errorf("start %s (run `make build` first): %w", p.name, err)
+		return fmt.Errorf("start %s from %s (`make build` builds the services): %w", p.name, p.bin, err)
 	}
 	p.cmd = cmd
 	p.exited = make(chan struct{})
@@ -346,6 +343,11 @@ func (st *stack) close() {
 	if st.ns != nil {
 		st.ns.Shutdown()
 		st.ns.WaitForShutdown()
+	}
+	if st.nats != nil {
+		if err := st.nats.stop(); err != nil {
+			st.log.Warn("stop nats", "err", err)
+		}
 	}
 }
 
