@@ -197,7 +197,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	res.add(Figure{Name: "freshness p50 at half load", Unit: "ms", Value: ms(lat.pct(50))})
 	res.add(Figure{Name: "freshness p99 at half load", Unit: "ms", Value: ms(lat.pct(99))}).target("<= 100 ms", ms(lat.pct(99)) <= 100)
 	res.add(Figure{Name: "freshness max at half load", Unit: "ms", Value: ms(lat.pct(100))})
-	res.Methods["freshness"] = fmt.Sprintf("raw-door publishes paced at half the raw door's measured throughput; for at most %d agreements a second, the time from the PubAck to the first GetAgreement through the gateway that finds it (polled every 2 ms for the first 100 ms, then every 10 ms, so figures include up to 2 ms, past 100 ms up to 10 ms, of polling granularity) (params.fresh_polls counts those calls)", freshSamplesPerSecond)
+	res.Methods["freshness"] = fmt.Sprintf("raw-door publishes paced at half the raw door's measured throughput; for at most %d agreements a second, the time from the PubAck to the first GetAgreement through the gateway that finds it (polled every 2 ms for the first 100 ms, then every 10 ms, so figures include up to 2 ms, past 100 ms up to 10 ms, of polling granularity; params.fresh_polls counts the calls)", freshSamplesPerSecond)
 
 	// Rebuild from the streams.
 	log.Info("rebuild: statistics from an empty Redis")
