@@ -99,23 +99,14 @@ func startNATS(ctx context.Context, dir string) (*proc, *nats.Conn, error) {
 	if err := p.start(); err != nil {
 		return nil, nil, err
 	}
-	url := "nats://127.0.0.1:" + strconv.Itoa(port)
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		nc, err := nats.Connect(url, nats.Name("bilat-bench"))
-		if err == nil {
-			return p, nc, nil
-		}
-		select {
-		case <-p.exited:
-			return nil, nil, fmt.Errorf("nats exited during start: %s", p.tail())
-		case <-ctx.Done():
-			_ = p.stop()
-			return nil, nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			_ = p.stop()
-			return nil, nil, fmt.Errorf("nats not accepting connections on %s after 20s: %w", url, err)
-		}
+	var nc *nats.Conn
+	err = p.waitReady(ctx, 20*time.Second, "accepting connections", func() (err error) {
+		nc, err = nats.Connect("nats://127.0.0.1:"+strconv.Itoa(port), nats.Name("bilat-bench"))
+		return err
+	})
+	if err != nil {
+		_ = p.stop()
+		return nil, nil, err
 	}
+	return p, nc, nil
 }

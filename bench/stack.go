@@ -169,12 +169,24 @@ func (p *proc) start() error {
 
 func (p *proc) waitServing(ctx context.Context, timeout time.Duration) error {
 	hc := healthpb.NewHealthClient(p.conn)
+	return p.waitReady(ctx, timeout, "SERVING", func() error {
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		r, err := hc.Check(cctx, &healthpb.HealthCheckRequest{})
+		if err == nil && r.Status != healthpb.HealthCheckResponse_SERVING {
+			err = fmt.Errorf("health %s", r.Status)
+		}
+		return err
+	})
+}
+
+// waitReady calls ready every 20 ms until it succeeds, the process exits,
+// ctx ends or timeout passes; state names what ready checks, for errors.
+func (p *proc) waitReady(ctx context.Context, timeout time.Duration, state string, ready func() error) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		cctx, cancel := context.WithTimeout(ctx, time.Second)
-		r, err := hc.Check(cctx, &healthpb.HealthCheckRequest{})
-		cancel()
-		if err == nil && r.Status == healthpb.HealthCheckResponse_SERVING {
+		err := ready()
+		if err == nil {
 			return nil
 		}
 		select {
@@ -185,7 +197,7 @@ func (p *proc) waitServing(ctx context.Context, timeout time.Duration) error {
 		default:
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not SERVING after %s (%v): %s", p.name, timeout, err, p.tail())
+			return fmt.Errorf("%s not %s after %s (%v): %s", p.name, state, timeout, err, p.tail())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
