@@ -81,6 +81,9 @@ func TestQuickModeSmoke(t *testing.T) {
 	}
 	plain := []string{
 		"freshness p50 at half load", "freshness p99 at half load", "freshness max at half load",
+		"  hop ingest (PubAck to BILAT_EVENTS) p50", "  hop ingest (PubAck to BILAT_EVENTS) p99",
+		"  hop enrichment (BILAT_EVENTS to BILAT_ENRICHED) p50", "  hop enrichment (BILAT_EVENTS to BILAT_ENRICHED) p99",
+		"  hop statistics and read (BILAT_ENRICHED to GetAgreement) p50", "  hop statistics and read (BILAT_ENRICHED to GetAgreement) p99",
 		"Redis memory per agreement",
 		"stage ingest: mean handle+ack per message", "stage enrichment: mean handle+ack per message",
 		"stage statistics: mean handle+ack per message", "stage statistics during rebuild: mean handle+ack",

@@ -229,17 +229,32 @@ func (st *stack) pipeline(ctx context.Context, evs []event, door func(context.Co
 // it measured (docs/benchmarks.md, "The freshness probe's own load").
 const freshSamplesPerSecond = 25
 
+// freshSample is one agreement the freshness phase followed.
+type freshSample struct {
+	// trace is the trace id of the traceparent it was published with,
+	// which ingest and enrichment carry onto BILAT_EVENTS and
+	// BILAT_ENRICHED (see freshnessHops).
+	trace string
+	// acked is when its PubAck arrived, found when GetAgreement first
+	// returned it.
+	acked, found time.Time
+}
+
+func (f freshSample) latency() time.Duration { return f.found.Sub(f.acked) }
+
 // freshness publishes through the raw door at rate events per second for
 // d, and measures for sampled agreements the time from the PubAck to the
 // first GetAgreement that returns them (polled every 2 ms, past 100 ms every
-// 10 ms). At most perSecond agreements a second are sampled; it also
-// returns how many GetAgreement calls the polling made.
-func (st *stack) freshness(ctx context.Context, gen *generator, rate float64, d time.Duration, perSecond int) (latencies, int, int64, error) {
+// 10 ms). At most perSecond agreements a second are sampled, each published
+// with a traceparent of its own; it also returns how many GetAgreement
+// calls the polling made.
+func (st *stack) freshness(ctx context.Context, gen *generator, rate float64, d time.Duration, perSecond int) ([]freshSample, int, int64, error) {
 	n := max(1, int(rate*d.Seconds()))
 	every := max(1, int(rate)/perSecond)
 	ac := bilatv1.NewAgreementServiceClient(st.procs["gateway"].conn)
+	run := uint64(time.Now().UnixNano())
 	var mu sync.Mutex
-	var lat latencies
+	var samples []freshSample
 	var wg sync.WaitGroup
 	var failed firstErr
 	var polls atomic.Int64
@@ -253,11 +268,16 @@ func (st *stack) freshness(ctx context.Context, gen *generator, rate float64, d 
 		if err != nil {
 			return nil, 0, 0, err
 		}
+		follow := ev.agreement != nil && i%every == 0
+		trace := fmt.Sprintf("%016x%016x", run, uint64(i)+1)
+		if follow {
+			msg.Header.Set(natsx.HeaderTraceparent, "00-"+trace+"-"+fmt.Sprintf("%016x", uint64(i)+1)+"-01")
+		}
 		fut, err := st.js.PublishMsgAsync(msg)
 		if err != nil {
 			return nil, 0, 0, fmt.Errorf("freshness publish: %w", err)
 		}
-		if ev.agreement == nil || i%every != 0 {
+		if !follow {
 			continue
 		}
 		wg.Add(1)
@@ -276,7 +296,7 @@ func (st *stack) freshness(ctx context.Context, gen *generator, rate float64, d 
 				polls.Add(1)
 				if err == nil {
 					mu.Lock()
-					lat = append(lat, time.Since(acked))
+					samples = append(samples, freshSample{trace: trace, acked: acked, found: time.Now()})
 					mu.Unlock()
 					return
 				}
@@ -299,7 +319,88 @@ func (st *stack) freshness(ctx context.Context, gen *generator, rate float64, d 
 	if err := failed.get(); err != nil {
 		return nil, 0, 0, err
 	}
-	return lat.sorted(), n, polls.Load(), nil
+	return samples, n, polls.Load(), nil
+}
+
+// freshHops is the freshness of the followed agreements split where the
+// events were stored on their way: ingest's hop from the PubAck to
+// BILAT_EVENTS, enrichment's from BILAT_EVENTS to BILAT_ENRICHED, and the
+// rest, statistics' apply and the gateway's read (polling granularity
+// included).
+type freshHops struct{ ingest, enrichment, statistics latencies }
+
+// freshnessHops finds when each sample's event was stored in BILAT_EVENTS
+// (after sequence events) and in BILAT_ENRICHED (after enriched), by the
+// trace id it carries. The stream times are the NATS server's clock, on the
+// same machine as the bench's.
+func (st *stack) freshnessHops(ctx context.Context, samples []freshSample, events, enriched uint64) (freshHops, error) {
+	want := make(map[string]bool, len(samples))
+	for _, s := range samples {
+		want[s.trace] = true
+	}
+	atEvents, err := st.storedAt(ctx, natsx.StreamEvents, events, want)
+	if err != nil {
+		return freshHops{}, err
+	}
+	atEnriched, err := st.storedAt(ctx, natsx.StreamEnriched, enriched, want)
+	if err != nil {
+		return freshHops{}, err
+	}
+	var h freshHops
+	for _, s := range samples {
+		e, ok1 := atEvents[s.trace]
+		r, ok2 := atEnriched[s.trace]
+		if !ok1 || !ok2 {
+			return freshHops{}, fmt.Errorf("freshness hops: trace %s not carried onto %s (%v) and %s (%v)", s.trace, natsx.StreamEvents, ok1, natsx.StreamEnriched, ok2)
+		}
+		h.ingest = append(h.ingest, e.Sub(s.acked))
+		h.enrichment = append(h.enrichment, r.Sub(e))
+		h.statistics = append(h.statistics, s.found.Sub(r))
+	}
+	h.ingest, h.enrichment, h.statistics = h.ingest.sorted(), h.enrichment.sorted(), h.statistics.sorted()
+	return h, nil
+}
+
+// storedAt reads the headers of stream's messages after sequence after and
+// returns when the first message carrying each trace id in want was stored.
+func (st *stack) storedAt(ctx context.Context, stream string, after uint64, want map[string]bool) (map[string]time.Time, error) {
+	at := make(map[string]time.Time, len(want))
+	_, last, err := st.streamMsgs(ctx, stream)
+	if err != nil || last <= after {
+		return at, err
+	}
+	cons, err := st.js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   after + 1,
+		HeadersOnly:   true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", stream, err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", stream, err)
+	}
+	defer it.Stop()
+	for {
+		msg, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", stream, err)
+		}
+		md, err := msg.Metadata()
+		if err != nil {
+			return nil, fmt.Errorf("read %s: metadata: %w", stream, err)
+		}
+		// traceparent: 00-<trace id>-<span id>-<flags>.
+		if tp := msg.Headers().Get(natsx.HeaderTraceparent); len(tp) >= 35 && want[tp[3:35]] {
+			if _, seen := at[tp[3:35]]; !seen {
+				at[tp[3:35]] = md.Timestamp
+			}
+		}
+		if md.Sequence.Stream >= last {
+			return at, nil
+		}
+	}
 }
 
 // rebuild measures how fast projections are rebuilt from BILAT_ENRICHED.

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
+	"bilat.dev/pkg/natsx"
 	"bilat.dev/pkg/projection"
 	bilatv1 "bilat.dev/proto/bilat/v1"
 )
@@ -186,10 +187,27 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	// Freshness at half the sustained maximum of the door it publishes through.
 	rate := tRaw / 2
 	log.Info("freshness at half load", "rate", int(rate), "for", cfg.FreshFor)
-	lat, sent, polls, err := st.freshness(ctx, gen, rate, cfg.FreshFor, freshSamplesPerSecond)
+	_, eventsBase, err := st.streamMsgs(ctx, natsx.StreamEvents)
 	if err != nil {
 		return nil, err
 	}
+	_, enrichedBase, err := st.streamMsgs(ctx, natsx.StreamEnriched)
+	if err != nil {
+		return nil, err
+	}
+	samples, sent, polls, err := st.freshness(ctx, gen, rate, cfg.FreshFor, freshSamplesPerSecond)
+	if err != nil {
+		return nil, err
+	}
+	stages, err := st.freshnessHops(ctx, samples, eventsBase, enrichedBase)
+	if err != nil {
+		return nil, err
+	}
+	lat := make(latencies, len(samples))
+	for i, s := range samples {
+		lat[i] = s.latency()
+	}
+	lat = lat.sorted()
 	res.Params["fresh_polls"] = polls
 	res.Params["fresh_rate"] = rate
 	res.Params["fresh_events"] = sent
@@ -197,7 +215,18 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	res.add(Figure{Name: "freshness p50 at half load", Unit: "ms", Value: ms(lat.pct(50))})
 	res.add(Figure{Name: "freshness p99 at half load", Unit: "ms", Value: ms(lat.pct(99))}).target("<= 100 ms", ms(lat.pct(99)) <= 100)
 	res.add(Figure{Name: "freshness max at half load", Unit: "ms", Value: ms(lat.pct(100))})
-	res.Methods["freshness"] = fmt.Sprintf("raw-door publishes paced at half the raw door's measured throughput; for at most %d agreements a second, the time from the PubAck to the first GetAgreement through the gateway that finds it (polled every 2 ms for the first 100 ms, then every 10 ms, so figures include up to 2 ms, past 100 ms up to 10 ms, of polling granularity; params.fresh_polls counts the calls)", freshSamplesPerSecond)
+	for _, h := range []struct {
+		name string
+		lat  latencies
+	}{
+		{"ingest (PubAck to BILAT_EVENTS)", stages.ingest},
+		{"enrichment (BILAT_EVENTS to BILAT_ENRICHED)", stages.enrichment},
+		{"statistics and read (BILAT_ENRICHED to GetAgreement)", stages.statistics},
+	} {
+		res.add(Figure{Name: "  hop " + h.name + " p50", Unit: "ms", Value: ms(h.lat.pct(50))})
+		res.add(Figure{Name: "  hop " + h.name + " p99", Unit: "ms", Value: ms(h.lat.pct(99))})
+	}
+	res.Methods["freshness"] = fmt.Sprintf("raw-door publishes paced at half the raw door's measured throughput; for at most %d agreements a second, the time from the PubAck to the first GetAgreement through the gateway that finds it (polled every 2 ms for the first 100 ms, then every 10 ms, so figures include up to 2 ms, past 100 ms up to 10 ms, of polling granularity; params.fresh_polls counts the calls). The hops split each followed agreement's time where its event was stored on the way, found by the traceparent it was published with: ingest (PubAck to stored in BILAT_EVENTS), enrichment (to stored in BILAT_ENRICHED), statistics and the read (to the GetAgreement that found it); each hop's percentiles are its own, so they do not add up to the whole's", freshSamplesPerSecond)
 
 	// Rebuild from the streams.
 	log.Info("rebuild: statistics from an empty Redis")
