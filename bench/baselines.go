@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"os"
@@ -87,6 +88,83 @@ func baselineJetStream(ctx context.Context, js jetstream.JetStream, n, size, run
 		return 0, ctx.Err()
 	}
 	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// hopLatency is the freshness phase's baseline, measured while the phase
+// runs: perSecond messages a second (the mean event size, the send time in
+// their first 8 bytes) published with Nats-Msg-Id into a stream of their
+// own and received by a durable pull consumer with explicit acks, as the
+// single hop; the latency of each is from its publish to its delivery. It
+// publishes until stop closes, then waits for the last deliveries.
+func hopLatency(ctx context.Context, js jetstream.JetStream, perSecond, size int, stop <-chan struct{}) (latencies, error) {
+	const stream = "BENCH_HOP_LATENCY"
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: stream, Subjects: []string{"bench.latency.>"}, Storage: jetstream.FileStorage,
+		Duplicates: 10 * time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hop latency stream: %w", err)
+	}
+	defer func() { _ = js.DeleteStream(context.Background(), stream) }()
+	cons, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable: "latency", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 1000,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hop latency consumer: %w", err)
+	}
+	var mu sync.Mutex
+	var lat latencies
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		at := time.Now()
+		_ = m.Ack()
+		if d := m.Data(); len(d) >= 8 {
+			sent := time.Unix(0, int64(binary.BigEndian.Uint64(d)))
+			mu.Lock()
+			lat = append(lat, at.Sub(sent))
+			mu.Unlock()
+		}
+	}, jetstream.PullExpiry(natsx.PullExpiry), jetstream.PullHeartbeat(natsx.PullHeartbeat))
+	if err != nil {
+		return nil, fmt.Errorf("hop latency consume: %w", err)
+	}
+	defer cc.Stop()
+	tick := time.NewTicker(time.Second / time.Duration(max(perSecond, 1)))
+	defer tick.Stop()
+	sent := 0
+publish:
+	for {
+		select {
+		case <-stop:
+			break publish
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+		body := make([]byte, max(size, 8))
+		binary.BigEndian.PutUint64(body, uint64(time.Now().UnixNano()))
+		msg := &nats.Msg{Subject: "bench.latency.x", Data: body, Header: nats.Header{}}
+		msg.Header.Set(jetstream.MsgIDHeader, "latency-"+strconv.Itoa(sent))
+		if _, err := js.PublishMsgAsync(msg); err != nil {
+			return nil, fmt.Errorf("hop latency publish: %w", err)
+		}
+		sent++
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		got := len(lat)
+		mu.Unlock()
+		if got >= sent {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("hop latency: %d of %d delivered 10 s after the last publish", got, sent)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return lat.sorted(), nil
 }
 
 // rawCommands queues, without Lua and without reads, the writes the

@@ -78,9 +78,9 @@ func TestQuickModeSmoke(t *testing.T) {
 		"ListAgreements (partner+domain, page 50) p50 at half load", "ListAgreements (partner+domain, page 50) p99 at half load",
 		"GetAgreement p50 at half load", "GetAgreement p99 at half load",
 		"GetTradeSeries (turnover) p50 at half load", "GetTradeSeries (turnover) p99 at half load",
+		"freshness p50 at half load", "freshness p99 at half load", "freshness max at half load",
 	}
 	plain := []string{
-		"freshness p50 at half load", "freshness p99 at half load", "freshness max at half load",
 		"  hop ingest (PubAck to BILAT_EVENTS) p50", "  hop ingest (PubAck to BILAT_EVENTS) p99",
 		"  hop enrichment (BILAT_EVENTS to BILAT_ENRICHED) p50", "  hop enrichment (BILAT_EVENTS to BILAT_ENRICHED) p99",
 		"  hop statistics and read (BILAT_ENRICHED to GetAgreement) p50", "  hop statistics and read (BILAT_ENRICHED to GetAgreement) p99",
