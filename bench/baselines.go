@@ -36,34 +36,19 @@ const hopRuns = 2
 // the first publish to the last ack. run makes the message ids unique
 // across runs.
 func baselineJetStream(ctx context.Context, js jetstream.JetStream, n, size, run int) (float64, error) {
-	const stream = "BENCH_SINGLE_HOP"
-	s, err := js.CreateStream(ctx, jetstream.StreamConfig{
-		Name: stream, Subjects: []string{"bench.hop.>"}, Storage: jetstream.FileStorage,
-		Duplicates: 10 * time.Minute,
-	})
-	if err != nil {
-		return 0, fmt.Errorf("baseline stream: %w", err)
-	}
-	defer func() { _ = js.DeleteStream(context.Background(), stream) }()
-	cons, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable: "drain", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 1000,
-	})
-	if err != nil {
-		return 0, fmt.Errorf("baseline consumer: %w", err)
-	}
 	var got atomic.Int64
 	done := make(chan struct{})
 	start := time.Now()
-	cc, err := cons.Consume(func(m jetstream.Msg) {
+	stop, err := consumeHop(ctx, js, "BENCH_SINGLE_HOP", "bench.hop.>", func(m jetstream.Msg) {
 		_ = m.Ack()
 		if got.Add(1) == int64(n) {
 			close(done)
 		}
-	}, jetstream.PullExpiry(natsx.PullExpiry), jetstream.PullHeartbeat(natsx.PullHeartbeat))
+	})
 	if err != nil {
-		return 0, fmt.Errorf("baseline consume: %w", err)
+		return 0, fmt.Errorf("baseline: %w", err)
 	}
-	defer cc.Stop()
+	defer stop()
 	body := make([]byte, size)
 	for i := range body {
 		body[i] = byte('a' + i%26)
@@ -90,6 +75,34 @@ func baselineJetStream(ctx context.Context, js jetstream.JetStream, n, size, run
 	return float64(n) / time.Since(start).Seconds(), nil
 }
 
+// consumeHop creates the single hop's stream (file storage, subjects
+// subject, Bilat's 10 min duplicate window) and consumes it with a durable
+// pull consumer with explicit acks and the pull expiry and heartbeat of
+// Bilat's consumers. stop ends the consumer and deletes the stream.
+func consumeHop(ctx context.Context, js jetstream.JetStream, stream, subject string, handle func(jetstream.Msg)) (stop func(), err error) {
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: stream, Subjects: []string{subject}, Storage: jetstream.FileStorage,
+		Duplicates: 10 * time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", stream, err)
+	}
+	drop := func() { _ = js.DeleteStream(context.Background(), stream) }
+	cons, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable: "hop", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 1000,
+	})
+	if err != nil {
+		drop()
+		return nil, fmt.Errorf("consumer on %s: %w", stream, err)
+	}
+	cc, err := cons.Consume(handle, jetstream.PullExpiry(natsx.PullExpiry), jetstream.PullHeartbeat(natsx.PullHeartbeat))
+	if err != nil {
+		drop()
+		return nil, fmt.Errorf("consume %s: %w", stream, err)
+	}
+	return func() { cc.Stop(); drop() }, nil
+}
+
 // hopLatency is the freshness phase's baseline, measured while the phase
 // runs: perSecond messages a second (the mean event size, the send time in
 // their first 8 bytes) published with Nats-Msg-Id into a stream of their
@@ -97,24 +110,9 @@ func baselineJetStream(ctx context.Context, js jetstream.JetStream, n, size, run
 // single hop; the latency of each is from its publish to its delivery. It
 // publishes until stop closes, then waits for the last deliveries.
 func hopLatency(ctx context.Context, js jetstream.JetStream, perSecond, size int, stop <-chan struct{}) (latencies, error) {
-	const stream = "BENCH_HOP_LATENCY"
-	s, err := js.CreateStream(ctx, jetstream.StreamConfig{
-		Name: stream, Subjects: []string{"bench.latency.>"}, Storage: jetstream.FileStorage,
-		Duplicates: 10 * time.Minute,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("hop latency stream: %w", err)
-	}
-	defer func() { _ = js.DeleteStream(context.Background(), stream) }()
-	cons, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable: "latency", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 1000,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("hop latency consumer: %w", err)
-	}
 	var mu sync.Mutex
 	var lat latencies
-	cc, err := cons.Consume(func(m jetstream.Msg) {
+	stopConsume, err := consumeHop(ctx, js, "BENCH_HOP_LATENCY", "bench.latency.>", func(m jetstream.Msg) {
 		at := time.Now()
 		_ = m.Ack()
 		if d := m.Data(); len(d) >= 8 {
@@ -123,11 +121,11 @@ func hopLatency(ctx context.Context, js jetstream.JetStream, perSecond, size int
 			lat = append(lat, at.Sub(sent))
 			mu.Unlock()
 		}
-	}, jetstream.PullExpiry(natsx.PullExpiry), jetstream.PullHeartbeat(natsx.PullHeartbeat))
+	})
 	if err != nil {
-		return nil, fmt.Errorf("hop latency consume: %w", err)
+		return nil, fmt.Errorf("hop latency: %w", err)
 	}
-	defer cc.Stop()
+	defer stopConsume()
 	tick := time.NewTicker(time.Second / time.Duration(max(perSecond, 1)))
 	defer tick.Stop()
 	sent := 0
