@@ -342,9 +342,10 @@ func (st *stack) freshness(ctx context.Context, gen *generator, rate float64, d 
 			return nil, 0, 0, err
 		}
 		follow := ev.agreement != nil && i%every == 0
-		trace := fmt.Sprintf("%016x%016x", run, uint64(i)+1)
+		var trace string
 		if follow {
-			msg.Header.Set(natsx.HeaderTraceparent, "00-"+trace+"-"+fmt.Sprintf("%016x", uint64(i)+1)+"-01")
+			trace = fmt.Sprintf("%016x%016x", run, uint64(i)+1)
+			msg.Header.Set(natsx.HeaderTraceparent, fmt.Sprintf("00-%s-%016x-01", trace, uint64(i)+1))
 		}
 		fut, err := st.js.PublishMsgAsync(msg)
 		if err != nil {
