@@ -47,6 +47,10 @@ type Config struct {
 	// does, rather than inside the bench, as `make run` does: the
 	// experiment of docs/benchmarks.md ("NATS in its own process").
 	NATSProcess bool
+	// ServiceEnv is added to every service's environment (KEY=VALUE), after
+	// the stack's own variables: GOMAXPROCS=1 runs each service as a
+	// Kubernetes CPU limit of 1 would (Go sizes GOMAXPROCS from it).
+	ServiceEnv []string
 
 	workDir string
 }
@@ -85,6 +89,8 @@ func cli(args []string, out io.Writer) error {
 	freshFor := fs.Duration("fresh-for", 0, "override: how long the half-load freshness phase publishes")
 	listpack := fs.Int("hash-max-listpack-value", 0, "experiment: set this Redis hash-max-listpack-value first (default 1024, as pkg/localstack starts Redis)")
 	natsProcess := fs.Bool("nats-process", false, "experiment: run the NATS server as its own process (as in production), not inside the bench (as make run does)")
+	var serviceEnv envList
+	fs.Var(&serviceEnv, "service-env", "experiment: KEY=VALUE added to every service's environment (repeatable), e.g. GOMAXPROCS=1 as a CPU limit of 1 gives each service in Kubernetes")
 	reprint := fs.String("print", "", "print the table of a saved result (a latest.json) and run nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -115,6 +121,7 @@ func cli(args []string, out io.Writer) error {
 	}
 	cfg.HashListpackValue = *listpack
 	cfg.NATSProcess = *natsProcess
+	cfg.ServiceEnv = serviceEnv
 	if cfg.BinDir, err = filepath.Abs(*bin); err != nil {
 		return fmt.Errorf("bin dir: %w", err)
 	}
@@ -135,6 +142,19 @@ func cli(args []string, out io.Writer) error {
 	if cfg.OutDir != "" {
 		fmt.Fprintf(out, "\nresults: %s\n", filepath.Join(cfg.OutDir, "latest.json"))
 	}
+	return nil
+}
+
+// envList is a repeatable KEY=VALUE flag.
+type envList []string
+
+func (l *envList) String() string { return strings.Join(*l, " ") }
+
+func (l *envList) Set(v string) error {
+	if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+		return fmt.Errorf("want KEY=VALUE, got %q", v)
+	}
+	*l = append(*l, v)
 	return nil
 }
 

@@ -80,6 +80,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 		res.Methods["experiment"] = strings.TrimPrefix(res.Methods["experiment"]+"; NATS server as its own process (-nats-process), not inside the bench", "; ")
 		res.Params["nats_process"] = true
 	}
+	if len(cfg.ServiceEnv) > 0 {
+		res.Methods["experiment"] = strings.TrimPrefix(res.Methods["experiment"]+"; every service started with "+strings.Join(cfg.ServiceEnv, " ")+" (-service-env)", "; ")
+		res.Params["service_env"] = cfg.ServiceEnv
+	}
 
 	// Message size of the mix, for the JetStream baseline.
 	var total int

@@ -116,6 +116,7 @@ func startStack(ctx context.Context, cfg *Config, log *slog.Logger, gazetteerPat
 				"BILAT_LOG_LEVEL=warn",
 			},
 		}
+		p.env = append(p.env, cfg.ServiceEnv...)
 		p.conn, err = grpc.NewClient(ga, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
 			st.close()
