@@ -47,8 +47,8 @@ type Config struct {
 	// does, rather than inside the bench, as `make run` does: the
 	// experiment of docs/benchmarks.md ("NATS in its own process").
 	NATSProcess bool
-	// ServiceEnv is added to every service's environment (KEY=VALUE), after
-	// the stack's own variables: GOMAXPROCS=1 runs each service as a
+	// ServiceEnv is added to every service's environment (KEY=VALUE):
+	// GOMAXPROCS=1 runs each service as a
 	// Kubernetes CPU limit of 1 would (Go sizes GOMAXPROCS from it).
 	ServiceEnv []string
 

@@ -69,20 +69,25 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 		return nil, err
 	}
 	defer st.close()
+	// experiment records a departure from the usual run in its methods.
+	var experiments []string
+	experiment := func(param string, value any, text string) {
+		experiments = append(experiments, text)
+		res.Methods["experiment"] = strings.Join(experiments, "; ")
+		res.Params[param] = value
+	}
 	if cfg.HashListpackValue > 0 {
 		if err := st.rdb.ConfigSet(ctx, "hash-max-listpack-value", strconv.Itoa(cfg.HashListpackValue)).Err(); err != nil {
 			return nil, fmt.Errorf("redis config: %w", err)
 		}
-		res.Methods["experiment"] = fmt.Sprintf("Redis hash-max-listpack-value set to %d (not the default)", cfg.HashListpackValue)
-		res.Params["hash_max_listpack_value"] = cfg.HashListpackValue
+		experiment("hash_max_listpack_value", cfg.HashListpackValue,
+			fmt.Sprintf("Redis hash-max-listpack-value set to %d (not the default)", cfg.HashListpackValue))
 	}
 	if cfg.NATSProcess {
-		res.Methods["experiment"] = strings.TrimPrefix(res.Methods["experiment"]+"; NATS server as its own process (-nats-process), not inside the bench", "; ")
-		res.Params["nats_process"] = true
+		experiment("nats_process", true, "NATS server as its own process (-nats-process), not inside the bench")
 	}
 	if len(cfg.ServiceEnv) > 0 {
-		res.Methods["experiment"] = strings.TrimPrefix(res.Methods["experiment"]+"; every service started with "+strings.Join(cfg.ServiceEnv, " ")+" (-service-env)", "; ")
-		res.Params["service_env"] = cfg.ServiceEnv
+		experiment("service_env", cfg.ServiceEnv, "every service started with "+strings.Join(cfg.ServiceEnv, " ")+" (-service-env)")
 	}
 
 	// Message size of the mix, for the JetStream baseline.
