@@ -17,9 +17,9 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	// The bench starts this binary again as the NATS server and as the
-	// bare gRPC server.
-	if serveNATS() || serveConst() {
+	// The bench starts this binary again as the NATS server, as the bare
+	// gRPC server and as the NATS path's relays.
+	if serveNATS() || serveConst() || serveRelay() {
 		return
 	}
 	dir, err := os.MkdirTemp("", "bilat-bench-bin-")
@@ -71,6 +71,7 @@ func TestQuickModeSmoke(t *testing.T) {
 
 	withBaseline := []string{
 		"pipeline throughput, gRPC Import door", "pipeline throughput, raw JetStream door", "pipeline throughput, both doors",
+		"NATS path alone (3 relays, no work)", "pipeline throughput, raw JetStream door, of the NATS path",
 		"rebuild", "projection apply direct, 1 writer", "projection apply direct, 16 writers",
 		"ListAgreements (partner+domain, page 50) throughput", "ListAgreements (partner+domain, page 50) p50", "ListAgreements (partner+domain, page 50) p99",
 		"GetAgreement throughput", "GetAgreement p50", "GetAgreement p99",

@@ -68,7 +68,7 @@ func presets(mode string) (Config, error) {
 }
 
 func main() {
-	if serveNATS() || serveConst() {
+	if serveNATS() || serveConst() || serveRelay() {
 		return
 	}
 	if err := cli(os.Args[1:], os.Stdout); err != nil {

@@ -30,9 +30,16 @@ func TestNATSProcess(t *testing.T) {
 	if err != nil || ack.Sequence != 1 {
 		t.Fatalf("publish: ack %+v, err %v", ack, err)
 	}
+	// CPU time counts in 10 ms ticks, which a fast machine may not have
+	// spent yet: store more until the server has (a bound, not a speed).
 	pid := p.cmd.Process.Pid
+	for i := 0; procCPU(pid) <= 0 && i < 20_000; i++ {
+		if _, err := js.Publish(ctx, "smoke.2", []byte("x")); err != nil {
+			t.Fatalf("publish: %v", err)
+		}
+	}
 	if procCPU(pid) <= 0 {
-		t.Errorf("no CPU time read for the NATS process %d", pid)
+		t.Errorf("no CPU time read for the NATS process %d after 20,000 publishes", pid)
 	}
 	if vmHWM(pid) <= 0 {
 		t.Errorf("no peak RSS read for the NATS process %d", pid)

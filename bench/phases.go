@@ -29,20 +29,40 @@ import (
 	bilatv1 "bilat.dev/proto/bilat/v1"
 )
 
-// streamMsgs is the number of messages in a stream (0 when it is missing).
+// streamMsgs is the number of messages in a stream and its last
+// sequence (0 when it is missing).
 func (st *stack) streamMsgs(ctx context.Context, name string) (uint64, uint64, error) {
+	state, err := st.streamState(ctx, name)
+	return state.Msgs, state.LastSeq, err
+}
+
+// streamState is the state of a stream (zero when it is missing).
+func (st *stack) streamState(ctx context.Context, name string) (jetstream.StreamState, error) {
 	s, err := st.js.Stream(ctx, name)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return 0, 0, nil
+		return jetstream.StreamState{}, nil
 	}
 	if err != nil {
-		return 0, 0, fmt.Errorf("stream %s: %w", name, err)
+		return jetstream.StreamState{}, fmt.Errorf("stream %s: %w", name, err)
 	}
 	info, err := s.Info(ctx)
 	if err != nil {
-		return 0, 0, fmt.Errorf("stream %s info: %w", name, err)
+		return jetstream.StreamState{}, fmt.Errorf("stream %s info: %w", name, err)
 	}
-	return info.State.Msgs, info.State.LastSeq, nil
+	return info.State, nil
+}
+
+// consumerInfo is the state of a durable consumer.
+func (st *stack) consumerInfo(ctx context.Context, stream, durable string) (*jetstream.ConsumerInfo, error) {
+	c, err := st.js.Consumer(ctx, stream, durable)
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s on %s: %w", durable, stream, err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s on %s info: %w", durable, stream, err)
+	}
+	return info, nil
 }
 
 // statisticsCaughtUp reports whether the statistics consumer has acked
@@ -52,16 +72,12 @@ func (st *stack) statisticsCaughtUp(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	c, err := st.js.Consumer(ctx, natsx.StreamEnriched, "statistics")
+	info, err := st.consumerInfo(ctx, natsx.StreamEnriched, natsx.DurableStatistics)
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("statistics consumer: %w", err)
-	}
-	info, err := c.Info(ctx)
-	if err != nil {
-		return false, fmt.Errorf("statistics consumer info: %w", err)
+		return false, err
 	}
 	return info.AckFloor.Stream >= last && info.NumAckPending == 0 && info.NumPending == 0, nil
 }

@@ -170,6 +170,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 		return nil, fmt.Errorf("pipeline (raw door): %w", err)
 	}
 	pipeCPU := st.cpuNow(ctx, nil).since(c0)
+	// The NATS path, with the raw door's bodies (still held, so before the
+	// collection below) and the pipeline's stored sizes.
+	log.Info("baseline: the NATS path (three relays, no work)", "events", rawIn.n, "runs", hopRuns)
+	path, pathCPU, err := st.natsPath(ctx, rawIn.msgs)
+	if err != nil {
+		return nil, fmt.Errorf("the NATS path: %w", err)
+	}
 	tBoth := float64(cfg.Events) / (float64(grpcIn.n)/tGRPC + float64(rawIn.n)/tRaw)
 	published, publishedAgreements := grpcIn.n+rawIn.n, grpcIn.agreements+rawIn.agreements
 	// The encoded events are garbage from here on (nothing refers to them
@@ -192,6 +199,23 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 			res.add(Figure{Name: "  of which " + st.cpuLabel(name), Unit: "µs", Value: pipeCPU.per(name, n)})
 		}
 	}
+	// What NATS alone allows on DESIGN's path, and the raw door against it.
+	res.Params["nats_path_runs"] = path.runs
+	res.Params["nats_path_bytes"] = []int{path.eventsBytes, path.enrichedBytes}
+	res.add(Figure{Name: "NATS path alone (3 relays, no work)", Unit: "events/s", Value: path.rate,
+		Note: "no target: the ceiling DESIGN's stream writes, deliveries and acks leave the pipeline"}).
+		withBaseline("JetStream single hop", hop)
+	res.add(Figure{Name: "pipeline throughput, raw JetStream door, of the NATS path", Unit: "events/s", Value: tRaw}).
+		withBaseline("NATS path alone", path.rate)
+	pathN := float64(hopRuns * rawIn.n)
+	res.add(Figure{Name: "NATS path CPU per event, all processes", Unit: "µs", Value: pathCPU.all() / pathN}).
+		withBaseline("JetStream single hop", hopAll)
+	for _, name := range []string{"relay ingest", "relay enrichment", "relay statistics", "nats", "bench"} {
+		if _, ok := pathCPU[name]; ok {
+			res.add(Figure{Name: "  of which " + st.cpuLabel(name), Unit: "µs", Value: pathCPU.per(name, pathN)})
+		}
+	}
+	res.Methods["nats path"] = fmt.Sprintf("the stream writes, deliveries and acks of DESIGN's flow with no work between them: three processes (this binary again) relay the raw door's events through three streams configured as Bilat's, each with natsx's consume loop and the consumer settings and batching of the service it stands in for — ingest: one batched direct get of the batch's keys in a KV bucket, PublishAll to the next stream, the keys created (one wait), acks; enrichment: PublishAll to the last stream, acks; statistics: acks (no Redis). Bodies of the pipeline's mean stored sizes (params.nats_path_bytes). Events/s from the first raw publish until the last relay's ack floor is at its stream's end, the faster of %d runs (params.nats_path_runs); the services idle meanwhile", hopRuns)
 	res.Methods["single hop"] = fmt.Sprintf("async JetStream publishes with Nats-Msg-Id (mean event size, file storage, 10 min duplicate window) into one stream drained by a durable pull consumer with explicit acks (5 s pull expiry, 1 s heartbeat, as Bilat's consumers); events/s from the first publish to the last ack, the faster of %d runs (params.single_hop_runs)", hopRuns)
 	res.Methods["cpu"] = "user + system CPU time of each process from /proc/<pid>/stat (10 ms ticks): over both pipeline doors, per event (baseline: this process, which ran publisher, consumer and, unless it runs on its own, the NATS server, plus the NATS server's process if it does, per event of the single hop, over all its runs); over the rebuild's replay, per event (baseline: redis-server during the raw Redis pipeline baseline); over the gateway's and the bare server's query turns, per request (server side = gateway + redis-server, against the bare server; clients = this process, whose NATS, if inside it, idles then)"
 	res.Methods["pipeline"] = "events/s from the first publish until BILAT_ENRICHED holds every event, the statistics consumer's ack floor is at its last sequence, and 20 sampled agreements answer GetAgreement; mix 80 % agreements (2–4 parties, 1–3 domains) / 20 % trade figures over the partners; gRPC door = 4 concurrent Import streams, raw door = async JetStream publishes of protobuf bodies with Nats-Msg-Id; each door's events encoded before its clock starts, as the single hop's body"
