@@ -127,7 +127,7 @@ func TestQuickModeSmoke(t *testing.T) {
 	if !strings.Contains(reprinted.String(), table.String()) {
 		t.Errorf("-print did not reprint the run's table:\n%s", reprinted.String())
 	}
-	for _, p := range []string{"pipeline-statistics.cpu.pprof", "query-list-gateway.cpu.pprof", "query-get-gateway.cpu.pprof", "query-trade-gateway.cpu.pprof", "statistics.allocs.pprof"} {
+	for _, p := range []string{"pipeline-statistics.cpu.pprof", "pipeline-bench.cpu.pprof", "nats-path-bench.cpu.pprof", "nats-path-relay-ingest.cpu.pprof", "nats-path-relay-statistics.cpu.pprof", "query-list-gateway.cpu.pprof", "query-get-gateway.cpu.pprof", "query-trade-gateway.cpu.pprof", "statistics.allocs.pprof"} {
 		if st, err := os.Stat(filepath.Join(cfg.OutDir, "profiles", p)); err != nil || st.Size() == 0 {
 			t.Errorf("profile %s not written: %v", p, err)
 		}

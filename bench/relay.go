@@ -38,7 +38,7 @@ import (
 // this machine do on that path.
 
 // relayEnv makes this binary one relay stage: "<stage>,<nats url>,<bytes
-// it publishes per message>".
+// it publishes per message>,<where its CPU profile goes, or nothing>".
 const relayEnv = "BILAT_BENCH_RELAY"
 
 const (
@@ -106,18 +106,26 @@ func serveRelay() bool {
 		return false
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("relay", v)
-	parts := strings.Split(v, ",")
+	parts := strings.SplitN(v, ",", 4)
 	size := 0
-	if len(parts) == 3 {
+	if len(parts) == 4 {
 		size, _ = strconv.Atoi(parts[2])
 	}
-	if len(parts) != 3 || size <= 0 {
-		log.Error("want " + relayEnv + "=<stage>,<nats url>,<bytes>")
+	if len(parts) != 4 || size <= 0 {
+		log.Error("want " + relayEnv + "=<stage>,<nats url>,<bytes>,<cpu profile path or nothing>")
 		os.Exit(2)
 	}
 	signal.Ignore(os.Interrupt) // the bench stops its children itself
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
+	if parts[3] != "" {
+		stopProfile, err := selfProfile(filepath.Dir(parts[3]), filepath.Base(parts[3]))
+		if err != nil {
+			log.Error("relay", "err", err)
+			os.Exit(1)
+		}
+		defer func() { _ = stopProfile() }()
+	}
 	nc, js, err := natsx.Connect(ctx, parts[1], "bench-relay-"+parts[0], log)
 	if err != nil {
 		log.Error("relay", "err", err)
@@ -250,8 +258,9 @@ type relays struct {
 
 // startRelays creates the relay streams and starts the three relay
 // processes, publishing eventsBytes and enrichedBytes per message (the
-// pipeline's mean stored sizes), and waits for their consumers.
-func (st *stack) startRelays(ctx context.Context, eventsBytes, enrichedBytes int) (*relays, error) {
+// pipeline's mean stored sizes), and waits for their consumers. With
+// profDir each writes its CPU profile there when it stops.
+func (st *stack) startRelays(ctx context.Context, eventsBytes, enrichedBytes int, profDir string) (*relays, error) {
 	if err := ensureRelayStreams(ctx, st.js); err != nil {
 		dropRelayStreams(st.js)
 		return nil, err
@@ -266,9 +275,13 @@ func (st *stack) startRelays(ctx context.Context, eventsBytes, enrichedBytes int
 		if stage == "ingest" {
 			size = eventsBytes
 		}
+		profile := ""
+		if profDir != "" {
+			profile = filepath.Join(profDir, "nats-path-relay-"+stage+".cpu.pprof")
+		}
 		p := &proc{
 			name: "relay " + stage, bin: self, logPath: filepath.Join(st.dir, "relay-"+stage+".log"),
-			env: []string{relayEnv + "=" + stage + "," + st.natsURL + "," + strconv.Itoa(max(1, size))},
+			env: []string{relayEnv + "=" + stage + "," + st.natsURL + "," + strconv.Itoa(max(1, size)) + "," + profile},
 		}
 		if err := p.start(); err != nil {
 			r.stop()
@@ -361,7 +374,9 @@ type pathResult struct {
 // natsPath measures the NATS path with msgs (the raw door's), hopRuns
 // times, with bodies of the mean stored sizes of BILAT_EVENTS and
 // BILAT_ENRICHED; it returns the CPU each process used over all runs.
-func (st *stack) natsPath(ctx context.Context, msgs []*nats.Msg) (pathResult, cpuTimes, error) {
+// With profDir it profiles this process meanwhile (the NATS server,
+// unless -nats-process).
+func (st *stack) natsPath(ctx context.Context, msgs []*nats.Msg, profDir string) (pathResult, cpuTimes, error) {
 	var res pathResult
 	for _, s := range []struct {
 		name string
@@ -373,18 +388,24 @@ func (st *stack) natsPath(ctx context.Context, msgs []*nats.Msg) (pathResult, cp
 		}
 		*s.size = int(state.Bytes / max(1, state.Msgs))
 	}
-	r, err := st.startRelays(ctx, res.eventsBytes, res.enrichedBytes)
+	r, err := st.startRelays(ctx, res.eventsBytes, res.enrichedBytes, profDir)
 	if err != nil {
 		return res, nil, err
 	}
 	defer r.stop()
+	stop, err := selfProfile(profDir, "nats-path-bench.cpu.pprof")
+	if err != nil {
+		return res, nil, err
+	}
 	c0 := st.cpuNow(ctx, r.pids())
 	for run := range hopRuns {
 		rate, err := r.run(ctx, msgs, run)
 		if err != nil {
+			_ = stop()
 			return res, nil, err
 		}
 		res.rate, res.runs = max(res.rate, rate), append(res.runs, rate)
 	}
-	return res, st.cpuNow(ctx, r.pids()).since(c0), nil
+	cpu := st.cpuNow(ctx, r.pids()).since(c0)
+	return res, cpu, stop()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -162,9 +164,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	log.Info("pipeline: raw JetStream door", "events", rawIn.n)
 	var tRaw float64
 	err = st.profiled(ctx, profDir, "pipeline", cfg.ProfileFor, []string{"ingest", "enrichment", "statistics"}, func() error {
-		var err error
+		stop, err := selfProfile(profDir, "pipeline-bench.cpu.pprof")
+		if err != nil {
+			return err
+		}
 		tRaw, err = st.pipeline(ctx, rawIn, st.rawDoor)
-		return err
+		return errors.Join(err, stop())
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pipeline (raw door): %w", err)
@@ -173,7 +178,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	// The NATS path, with the raw door's bodies (still held, so before the
 	// collection below) and the pipeline's stored sizes.
 	log.Info("baseline: the NATS path (three relays, no work)", "events", rawIn.n, "runs", hopRuns)
-	path, pathCPU, err := st.natsPath(ctx, rawIn.msgs)
+	path, pathCPU, err := st.natsPath(ctx, rawIn.msgs, profDir)
 	if err != nil {
 		return nil, fmt.Errorf("the NATS path: %w", err)
 	}
@@ -489,6 +494,27 @@ func (st *stack) profiled(ctx context.Context, dir, phase string, d time.Duratio
 		return err
 	}
 	return <-errs
+}
+
+// selfProfile starts a CPU profile of this process (the load generators
+// and, unless -nats-process, the NATS server) into dir/name; stop ends
+// it. Without dir it profiles nothing.
+func selfProfile(dir, name string) (stop func() error, err error) {
+	if dir == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
 
 // redisCommandStats writes Redis' INFO commandstats since the last
