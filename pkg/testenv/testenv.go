@@ -6,6 +6,7 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -84,18 +85,36 @@ func (n *NATSServer) EnsureStreams(t testing.TB, cfg natsx.StreamsConfig) {
 	}
 }
 
-// StreamMsgs returns the number of messages a stream holds.
+// StreamMsgs returns the number of messages a stream holds. It asks
+// again for up to 15 s: a request sent as the client reconnects after a
+// Restart can go unanswered while the server recovers its streams.
 func (n *NATSServer) StreamMsgs(t testing.TB, stream string) uint64 {
 	t.Helper()
-	s, err := n.JS.Stream(context.Background(), stream)
-	if err != nil {
-		t.Fatalf("testenv: stream %s: %v", stream, err)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		msgs, err := n.streamMsgs(stream)
+		if err == nil {
+			return msgs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testenv: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	info, err := s.Info(context.Background())
+}
+
+func (n *NATSServer) streamMsgs(stream string) (uint64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s, err := n.JS.Stream(ctx, stream)
 	if err != nil {
-		t.Fatalf("testenv: stream info %s: %v", stream, err)
+		return 0, fmt.Errorf("stream %s: %w", stream, err)
 	}
-	return info.State.Msgs
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("stream info %s: %w", stream, err)
+	}
+	return info.State.Msgs, nil
 }
 
 // RedisServer is a running redis-server and a client for it.
