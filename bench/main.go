@@ -47,9 +47,10 @@ type Config struct {
 	// does, rather than inside the bench, as `make run` does: the
 	// experiment of docs/benchmarks.md ("NATS in its own process").
 	NATSProcess bool
-	// ServiceEnv is added to every service's environment (KEY=VALUE):
-	// GOMAXPROCS=1 runs each service as a
-	// Kubernetes CPU limit of 1 would (Go sizes GOMAXPROCS from it).
+	// ServiceEnv is added to the environment (KEY=VALUE) of every service
+	// and of the NATS path's relays, which stand in for them: GOMAXPROCS=1
+	// runs each as a Kubernetes CPU limit of 1 would (Go sizes GOMAXPROCS
+	// from it).
 	ServiceEnv []string
 
 	workDir string
@@ -90,7 +91,7 @@ func cli(args []string, out io.Writer) error {
 	listpack := fs.Int("hash-max-listpack-value", 0, "experiment: set this Redis hash-max-listpack-value first (default 1024, as pkg/localstack starts Redis)")
 	natsProcess := fs.Bool("nats-process", false, "experiment: run the NATS server as its own process (as in production), not inside the bench (as make run does)")
 	var serviceEnv envList
-	fs.Var(&serviceEnv, "service-env", "experiment: KEY=VALUE added to every service's environment (repeatable), e.g. GOMAXPROCS=1 as a CPU limit of 1 gives each service in Kubernetes")
+	fs.Var(&serviceEnv, "service-env", "experiment: KEY=VALUE added to the environment of every service and of the NATS path's relays (repeatable), e.g. GOMAXPROCS=1 as a CPU limit of 1 gives each service in Kubernetes")
 	reprint := fs.String("print", "", "print the table of a saved result (a latest.json) and run nothing")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -281,7 +281,7 @@ func (st *stack) startRelays(ctx context.Context, eventsBytes, enrichedBytes int
 		}
 		p := &proc{
 			name: "relay " + stage, bin: self, logPath: filepath.Join(st.dir, "relay-"+stage+".log"),
-			env: []string{relayEnv + "=" + stage + "," + st.natsURL + "," + strconv.Itoa(max(1, size)) + "," + profile},
+			env: append([]string{relayEnv + "=" + stage + "," + st.natsURL + "," + strconv.Itoa(max(1, size)) + "," + profile}, st.serviceEnv...),
 		}
 		if err := p.start(); err != nil {
 			r.stop()

@@ -89,7 +89,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 		experiment("nats_process", true, "NATS server as its own process (-nats-process), not inside the bench")
 	}
 	if len(cfg.ServiceEnv) > 0 {
-		experiment("service_env", cfg.ServiceEnv, "every service started with "+strings.Join(cfg.ServiceEnv, " ")+" (-service-env)")
+		experiment("service_env", cfg.ServiceEnv, "every service and the NATS path's relays started with "+strings.Join(cfg.ServiceEnv, " ")+" (-service-env)")
 	}
 
 	// Message size of the mix, for the JetStream baseline.

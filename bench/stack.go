@@ -51,6 +51,9 @@ type stack struct {
 	redis   *localstack.RedisProcess
 	rdb     *redis.Client
 	procs   map[string]*proc
+	// serviceEnv is added to the environment of every service and of
+	// the NATS path's relays, which stand in for them (-service-env).
+	serviceEnv []string
 
 	redisPid int // redis-server's, once redisPID has asked
 }
@@ -64,7 +67,7 @@ func freeAddr() (string, error) {
 }
 
 func startStack(ctx context.Context, cfg *Config, log *slog.Logger, gazetteerPath string) (*stack, error) {
-	st := &stack{log: log, dir: cfg.workDir, procs: map[string]*proc{}}
+	st := &stack{log: log, dir: cfg.workDir, procs: map[string]*proc{}, serviceEnv: cfg.ServiceEnv}
 	// The server's default fsync interval, as the e2e suite and testenv use;
 	// `make run` fsyncs every write, which the docs discuss separately.
 	var err error
@@ -116,7 +119,7 @@ func startStack(ctx context.Context, cfg *Config, log *slog.Logger, gazetteerPat
 				"BILAT_LOG_LEVEL=warn",
 			},
 		}
-		p.env = append(p.env, cfg.ServiceEnv...)
+		p.env = append(p.env, st.serviceEnv...)
 		p.conn, err = grpc.NewClient(ga, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
 			st.close()
