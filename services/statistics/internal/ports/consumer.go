@@ -60,7 +60,7 @@ const Workers = 8
 
 // BatchSize is the most events a worker applies in one batch
 // (BatchHandler): the events already waiting for it, never waiting for more.
-const BatchSize = 64
+const BatchSize = natsx.DefaultBatchSize
 
 // EventHandler adapts the app to natsx.Consume: it returns nil (ack) only
 // after Redis accepted every step, Poison for messages no retry can fix,
