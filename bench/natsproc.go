@@ -59,16 +59,32 @@ func serveNATS() bool {
 		fmt.Fprintf(os.Stderr, "nats: %s=%q: want <port>,<store dir>\n", natsEnv, v)
 		os.Exit(2)
 	}
-	// Ctrl-C reaches the whole process group: the bench stops the
-	// services first, and they drain against this server.
-	signal.Ignore(os.Interrupt)
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	// The services drain against this server when the bench stops them.
+	ctx, stop := childContext()
 	defer stop()
 	ns, err := localstack.StartNATS(localstack.NATSOptions{Port: port, StoreDir: dir})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "nats:", err)
 		os.Exit(1)
 	}
+	waitOrphaned(ctx)
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	return true
+}
+
+// childContext is the context of a process the bench started from its
+// own binary (the NATS server, the relays): it ends on SIGTERM. Ctrl-C
+// reaches the whole process group, but the bench stops its children
+// itself, in order, so SIGINT is ignored.
+func childContext() (context.Context, context.CancelFunc) {
+	signal.Ignore(os.Interrupt)
+	return signal.NotifyContext(context.Background(), syscall.SIGTERM)
+}
+
+// waitOrphaned returns when ctx ends or when the bench that started this
+// process is gone (it was killed and could not stop its children).
+func waitOrphaned(ctx context.Context) {
 	parent := os.Getppid()
 	for ctx.Err() == nil && os.Getppid() == parent {
 		select {
@@ -76,9 +92,6 @@ func serveNATS() bool {
 		case <-time.After(time.Second):
 		}
 	}
-	ns.Shutdown()
-	ns.WaitForShutdown()
-	return true
 }
 
 // startNATS starts this binary again as the run's NATS server (natsEnv)

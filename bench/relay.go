@@ -8,11 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -115,8 +113,7 @@ func serveRelay() bool {
 		log.Error("want " + relayEnv + "=<stage>,<nats url>,<bytes>,<cpu profile path or nothing>")
 		os.Exit(2)
 	}
-	signal.Ignore(os.Interrupt) // the bench stops its children itself
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	ctx, stop := childContext()
 	defer stop()
 	if parts[3] != "" {
 		stopProfile, err := selfProfile(filepath.Dir(parts[3]), filepath.Base(parts[3]))
@@ -139,13 +136,7 @@ func serveRelay() bool {
 		log.Error("relay", "err", err)
 		os.Exit(1)
 	}
-	parent := os.Getppid()
-	for ctx.Err() == nil && os.Getppid() == parent {
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
-		}
-	}
+	waitOrphaned(ctx)
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cons.Stop(sctx)
