@@ -45,7 +45,7 @@ type Config struct {
 	HashListpackValue int
 	// NATSProcess runs the NATS server as its own process, as production
 	// does, rather than inside the bench, as `make run` does: the
-	// experiment of docs/benchmarks.md ("NATS in its own process").
+	// experiment of docs/benchmarks-history.md ("NATS in its own process").
 	NATSProcess bool
 	// ServiceEnv is added to the environment (KEY=VALUE) of every service
 	// and of the NATS path's relays, which stand in for them: GOMAXPROCS=1

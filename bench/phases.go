@@ -315,7 +315,7 @@ func (st *stack) pipeline(ctx context.Context, l doorLoad, door func(context.Con
 // The probe must not load what it measures: at "half load" this machine is
 // close enough to saturation that following 100 agreements a second (about
 // 4 GetAgreement calls each, ~3 % of the machine) doubled the p50 and p99
-// it measured (docs/benchmarks.md, "The freshness probe's own load").
+// it measured (docs/benchmarks-history.md, "The freshness probe's own load").
 const freshSamplesPerSecond = 25
 
 // freshSample is one agreement the freshness phase followed.
@@ -694,7 +694,7 @@ func (q queryResult) plus(o queryResult) queryResult {
 // allocate fast, and a collection during a turn takes CPU from, and stalls
 // the clients of, whichever server is being measured: when NATS still ran
 // inside this process, its 150–300 MB live heap made that several stalls
-// of 100 ms or more a second (docs/benchmarks.md, "The load generator's own
+// of 100 ms or more a second (docs/benchmarks-history.md, "The load generator's own
 // collections"). The servers measured keep their own settings.
 func fewerGCs(headroom int64) (restore func()) {
 	runtime.GC()

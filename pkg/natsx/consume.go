@@ -57,8 +57,9 @@ const (
 // with a backlog (a bulk import, a replay) then gets its messages in
 // fewer, larger exchanges and hands its workers larger batches: against
 // 64, in alternating pairs of benchmark runs, the pipeline moved more
-// events per second in seven pairs of eight, with less CPU per event in
-// the statistics stage (docs/benchmarks.md, "The NATS path alone").
+// events per second in eight pairs of nine, with less CPU per event in
+// the statistics stage in all nine (docs/benchmarks-history.md, "The NATS
+// path alone").
 // MaxAckPending (1000 by default) still bounds what is in flight.
 const PullBatch = 512
 
@@ -66,9 +67,9 @@ const PullBatch = 512
 // sets its own. A stage waits once per batch for what it publishes or
 // writes, so when it is behind, larger batches mean fewer waits per
 // message: against 64, in three alternating pairs of benchmark runs, the
-// pipeline moved 7.9–8.5 % of the single hop's events per second against
+// pipeline moved 7.5–8.5 % of the single hop's events per second against
 // 6.4–7.5, and the NATS path 17.0–21.4 % against 13.4–16.0
-// (docs/benchmarks.md, "The NATS path alone"). A stage that keeps up
+// (docs/benchmarks-history.md, "The NATS path alone"). A stage that keeps up
 // gets small batches anyway: a worker never waits for more.
 const DefaultBatchSize = 256
 
