@@ -103,6 +103,34 @@ func (n *NATSServer) StreamMsgs(t testing.TB, stream string) uint64 {
 	}
 }
 
+// WaitConsumed waits until the durable consumer has been delivered every
+// message the stream held when the wait began, and has acked or
+// terminated each one (none waits for redelivery). It compares stream sequences rather than trusting
+// NumPending alone, which can read zero for a moment after a publish has
+// its PubAck but before the consumer has counted the message.
+func (n *NATSServer) WaitConsumed(t testing.TB, stream, durable string, timeout time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	s, err := n.JS.Stream(ctx, stream)
+	if err != nil {
+		t.Fatalf("testenv: stream %s: %v", stream, err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatalf("testenv: stream info %s: %v", stream, err)
+	}
+	last := info.State.LastSeq
+	c, err := s.Consumer(ctx, durable)
+	if err != nil {
+		t.Fatalf("testenv: consumer %s on %s: %v", durable, stream, err)
+	}
+	Eventually(t, timeout, fmt.Sprintf("consumer %s to be done with %s up to #%d", durable, stream, last), func() bool {
+		ci, err := c.Info(ctx)
+		return err == nil && ci.Delivered.Stream >= last && ci.NumAckPending == 0 && ci.NumPending == 0 && ci.NumRedelivered == 0
+	})
+}
+
 func (n *NATSServer) streamMsgs(stream string) (uint64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

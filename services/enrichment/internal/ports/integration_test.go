@@ -104,15 +104,7 @@ func (p *pipeline) last(t *testing.T, stream, subject string) *jetstream.RawStre
 // settled waits until the consumer has acked everything in BILAT_EVENTS.
 func (p *pipeline) settled(t *testing.T) {
 	t.Helper()
-	c, err := p.nats.JS.Consumer(context.Background(), natsx.StreamEvents, ports.Durable)
-	if err != nil {
-		t.Fatal(err)
-	}
-	last := p.nats.StreamMsgs(t, natsx.StreamEvents)
-	testenv.Eventually(t, 10*time.Second, "the consumer to ack every event", func() bool {
-		info, err := c.Info(context.Background())
-		return err == nil && info.AckFloor.Stream >= last && info.NumAckPending == 0
-	})
+	p.nats.WaitConsumed(t, natsx.StreamEvents, ports.Durable, 10*time.Second)
 }
 
 func agreementEvent(t *testing.T, id string, a *bilatv1.Agreement) []byte {

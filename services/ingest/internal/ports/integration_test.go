@@ -478,17 +478,7 @@ func mustJSON(t *testing.T, m proto.Message) []byte {
 // waitDoorIdle waits until the door consumer has handled everything.
 func waitDoorIdle(t *testing.T, s *stack) {
 	t.Helper()
-	testenv.Eventually(t, 15*time.Second, "the ingest consumer to be idle", func() bool {
-		c, err := s.nats.JS.Consumer(context.Background(), natsx.StreamIngest, "ingest")
-		if err != nil {
-			t.Fatal(err)
-		}
-		info, err := c.Info(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return info.NumPending == 0 && info.NumAckPending == 0 && info.NumRedelivered == 0
-	})
+	s.nats.WaitConsumed(t, natsx.StreamIngest, "ingest", 15*time.Second)
 }
 
 func waitEvents(t *testing.T, s *stack, n uint64) {
