@@ -2,6 +2,7 @@ package domain
 
 import (
 	"strings"
+	"unicode"
 
 	bilatv1 "bilat.dev/proto/bilat/v1"
 )
@@ -84,10 +85,28 @@ func normalizeAttributes(attrs map[string]string) {
 // collapse trims s and replaces every run of white space (any Unicode
 // space, including tabs, newlines and no-break spaces) with one space.
 func collapse(s string) string {
-	if s == "" {
-		return s
+	if s == "" || collapsed(s) {
+		return s // the usual case: nothing to rewrite, nothing to allocate
 	}
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// collapsed reports whether collapse would return s unchanged: no white
+// space at either end, and every run of it a single ' '. It uses
+// unicode.IsSpace, as strings.Fields does.
+func collapsed(s string) bool {
+	prevSpace := true // so that a leading space counts as a run
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			if r != ' ' || prevSpace {
+				return false
+			}
+			prevSpace = true
+			continue
+		}
+		prevSpace = false
+	}
+	return !prevSpace
 }
 
 // upperASCII upper-cases ASCII letters only; codes are ASCII, and leaving

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"strings"
 	"testing"
 
 	bilatv1 "bilat.dev/proto/bilat/v1"
@@ -20,6 +21,37 @@ func TestCollapse(t *testing.T) {
 		if got := collapse(tt.in); got != tt.want {
 			t.Errorf("collapse(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestCollapseShortcut checks that the allocation-free answer for strings
+// already collapsed is what the full rewrite gives, on every string of up
+// to four runes from an alphabet of spaces, letters and invalid UTF-8.
+func TestCollapseShortcut(t *testing.T) {
+	alphabet := []string{" ", "\t", "\n", "\u00a0", "\u2003", "a", "ж", "\xff"}
+	var walk func(s string, depth int)
+	walk = func(s string, depth int) {
+		if want := strings.Join(strings.Fields(s), " "); collapse(s) != want {
+			t.Errorf("collapse(%q) = %q, want %q", s, collapse(s), want)
+		}
+		if depth == 4 {
+			return
+		}
+		for _, r := range alphabet {
+			walk(s+r, depth+1)
+		}
+	}
+	walk("", 0)
+}
+
+func BenchmarkCollapse(b *testing.B) {
+	for _, s := range []string{"Agreement on cooperation in the field of culture", "Соглашение  о сотрудничестве "} {
+		b.Run(strings.Fields(s)[0], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = collapse(s)
+			}
+		})
 	}
 }
 

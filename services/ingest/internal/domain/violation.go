@@ -4,6 +4,7 @@ package domain
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -44,6 +45,6 @@ func join(path, field string) string {
 	return path + "." + field
 }
 
-func index(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
+func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
 func mapKey(path, key string) string { return fmt.Sprintf("%s[%q]", path, key) }
