@@ -50,6 +50,44 @@ func TestPublishDeduplicates(t *testing.T) {
 	}
 }
 
+// The publishes carry the caller's headers and add the message id to a
+// header map of their own: a caller may publish the same header with
+// several messages.
+func TestPublishKeepsCallersHeader(t *testing.T) {
+	n := testenv.NATS(t)
+	n.EnsureStreams(t, natsx.StreamsConfig{})
+	ctx := context.Background()
+	hdr := nats.Header{natsx.HeaderTraceparent: {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}
+	if _, err := natsx.Publish(ctx, n.JS, natsx.SubjectEventAgreement, "one", []byte("1"), hdr); err != nil {
+		t.Fatal(err)
+	}
+	_, errs := natsx.PublishAll(ctx, n.JS, []natsx.Outgoing{
+		{Subject: natsx.SubjectEventAgreement, MsgID: "two", Data: []byte("2"), Header: hdr},
+		{Subject: natsx.SubjectEventAgreement, MsgID: "three", Data: []byte("3"), Header: hdr},
+	})
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(hdr) != 1 || hdr.Get(natsx.HeaderMsgID) != "" {
+		t.Fatalf("the caller's header changed: %v", hdr)
+	}
+	s, err := n.JS.Stream(ctx, natsx.StreamEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq, id := range map[uint64]string{1: "one", 2: "two", 3: "three"} {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Header.Get(natsx.HeaderMsgID) != id || m.Header.Get(natsx.HeaderTraceparent) != hdr.Get(natsx.HeaderTraceparent) {
+			t.Errorf("#%d: headers %v, want id %s and the traceparent", seq, m.Header, id)
+		}
+	}
+}
+
 func consumerCfg() natsx.ConsumerConfig {
 	return natsx.ConsumerConfig{
 		Stream: natsx.StreamEvents, Durable: "test", Stage: "test",

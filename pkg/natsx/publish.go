@@ -3,6 +3,7 @@ package natsx
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -17,10 +18,7 @@ func Publish(ctx context.Context, js jetstream.JetStream, subject, msgID string,
 	if msgID == "" {
 		return nil, fmt.Errorf("publish %s: empty message id", subject)
 	}
-	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
-	for k, v := range hdr {
-		msg.Header[k] = append([]string(nil), v...)
-	}
+	msg := outgoing(subject, data, hdr)
 	var ack *jetstream.PubAck
 	err := retry(ctx, func() error {
 		var err error
@@ -30,8 +28,23 @@ func Publish(ctx context.Context, js jetstream.JetStream, subject, msgID string,
 	if err != nil {
 		return nil, fmt.Errorf("publish %s (id %s): %w", subject, msgID, err)
 	}
-	metricPublished.WithLabelValues(ack.Stream, fmt.Sprint(ack.Duplicate)).Inc()
+	countPublished(ack)
 	return ack, nil
+}
+
+// outgoing is a message with its own header map, so that the Nats-Msg-Id
+// the publish sets does not land in the caller's. The values are shared:
+// the publish only sets keys of its own, it never appends to a value.
+func outgoing(subject string, data []byte, hdr nats.Header) *nats.Msg {
+	h := make(nats.Header, len(hdr)+1)
+	for k, v := range hdr {
+		h[k] = v
+	}
+	return &nats.Msg{Subject: subject, Data: data, Header: h}
+}
+
+func countPublished(ack *jetstream.PubAck) {
+	metricPublished.WithLabelValues(ack.Stream, strconv.FormatBool(ack.Duplicate)).Inc()
 }
 
 // AsyncAckTimeout bounds the wait for the PubAck of an asynchronous
@@ -60,11 +73,7 @@ func PublishAll(ctx context.Context, js jetstream.JetStream, msgs []Outgoing) ([
 			errs[i] = fmt.Errorf("publish %s: empty message id", m.Subject)
 			continue
 		}
-		msg := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: nats.Header{}}
-		for k, v := range m.Header {
-			msg.Header[k] = append([]string(nil), v...)
-		}
-		futures[i], errs[i] = js.PublishMsgAsync(msg, jetstream.WithMsgID(m.MsgID))
+		futures[i], errs[i] = js.PublishMsgAsync(outgoing(m.Subject, m.Data, m.Header), jetstream.WithMsgID(m.MsgID))
 	}
 	// A PubAck that does not come within AsyncAckTimeout is given up on
 	// (the publish is repeated below), so one lost acknowledgement does
@@ -79,7 +88,7 @@ func PublishAll(ctx context.Context, js jetstream.JetStream, msgs []Outgoing) ([
 		select {
 		case ack := <-f.Ok():
 			acks[i] = ack
-			metricPublished.WithLabelValues(ack.Stream, fmt.Sprint(ack.Duplicate)).Inc()
+			countPublished(ack)
 		case err := <-f.Err():
 			errs[i] = err
 		case <-waitCtx.Done():
