@@ -124,7 +124,7 @@ func InferLevel(name string, ref *bilatv1.EntityRef, g *Gazetteer) (level bilatv
 	} else if h&HintCity != 0 {
 		return bilatv1.PartyLevel_PARTY_LEVEL_CITY, "city word"
 	}
-	if w.key == nil {
+	if len(w.key) == 0 { // no words but stopwords
 		return bilatv1.PartyLevel_PARTY_LEVEL_UNSPECIFIED, ""
 	}
 	return bilatv1.PartyLevel_PARTY_LEVEL_OTHER, ""
