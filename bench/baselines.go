@@ -56,7 +56,7 @@ func baselineJetStream(ctx context.Context, js jetstream.JetStream, n, size, run
 	for i := range n {
 		msg := &nats.Msg{Subject: "bench.hop.x", Data: body, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, "hop-"+strconv.Itoa(run)+"-"+strconv.Itoa(i))
-		if _, err := js.PublishMsgAsync(msg); err != nil {
+		if _, err := js.PublishMsgAsync(msg, loadStall); err != nil {
 			return 0, fmt.Errorf("baseline publish: %w", err)
 		}
 	}

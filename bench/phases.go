@@ -275,10 +275,16 @@ func rawMsg(ev event) (*nats.Msg, error) {
 	return msg, nil
 }
 
+// loadStall is how long a bulk publisher waits for room among its
+// outstanding asynchronous publishes before it gives up. nats.go's 200 ms
+// default failed a run on a slow machine, where the server can take that
+// long to acknowledge 4,000 messages; a load generator should wait.
+var loadStall = jetstream.WithStallWait(time.Minute)
+
 // rawDoor publishes l's messages asynchronously on bilat.ingest.<type>.
 func (st *stack) rawDoor(ctx context.Context, l doorLoad) error {
 	for _, msg := range l.msgs {
-		if _, err := st.js.PublishMsgAsync(msg); err != nil {
+		if _, err := st.js.PublishMsgAsync(msg, loadStall); err != nil {
 			return fmt.Errorf("raw publish: %w", err)
 		}
 	}

@@ -323,7 +323,7 @@ func (r *relays) run(ctx context.Context, msgs []*nats.Msg, run int) (float64, e
 	}
 	start := time.Now()
 	for _, m := range out {
-		if _, err := r.st.js.PublishMsgAsync(m); err != nil {
+		if _, err := r.st.js.PublishMsgAsync(m, loadStall); err != nil {
 			return 0, fmt.Errorf("relay publish: %w", err)
 		}
 	}
