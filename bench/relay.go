@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -191,38 +190,14 @@ func repeatErr(err error, n int) []error {
 	return errs
 }
 
-// relayLookup asks for the last entry of every key subject in one direct
-// get, as ingest looks its batch's idempotency keys up, and reads the
-// answers up to the end-of-batch status (the relay's keys are new, so
-// that is usually the only answer).
+// relayLookup asks for the last entry of every key subject in one batched
+// direct get, with the call ingest looks its batch's idempotency keys up
+// with (the relay's keys are new, so the server usually holds none).
 func relayLookup(ctx context.Context, nc *nats.Conn, subjects []string) error {
-	req, err := json.Marshal(struct {
-		MultiLast []string `json:"multi_last"`
-		Batch     int      `json:"batch"`
-	}{subjects, len(subjects)})
-	if err != nil {
-		return err
-	}
-	inbox := nc.NewInbox()
-	answers := make(chan *nats.Msg, len(subjects)+1)
-	sub, err := nc.ChanSubscribe(inbox, answers)
-	if err != nil {
+	if err := natsx.GetLastBatch(ctx, nc, "KV_"+relayBucket, subjects, func(*nats.Msg) error { return nil }); err != nil {
 		return fmt.Errorf("lookup: %w", err)
 	}
-	defer func() { _ = sub.Unsubscribe() }()
-	if err := nc.PublishRequest("$JS.API.DIRECT.GET.KV_"+relayBucket, inbox, req); err != nil {
-		return fmt.Errorf("lookup: %w", err)
-	}
-	for {
-		select {
-		case m := <-answers:
-			if m.Header.Get("Status") != "" {
-				return nil
-			}
-		case <-ctx.Done():
-			return fmt.Errorf("lookup: %w", ctx.Err())
-		}
-	}
+	return nil
 }
 
 // relayRemember creates the keys as ingest remembers a batch's keys: an

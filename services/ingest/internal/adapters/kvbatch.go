@@ -2,7 +2,6 @@ package adapters
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/nats-io/nats.go"
@@ -19,15 +18,8 @@ import (
 const (
 	// kvSubjectPrefix is where the bucket keeps key k: $KV.<bucket>.<k>.
 	kvSubjectPrefix = "$KV." + natsx.BucketIdempotency + "."
-	// directGetSubject answers batched gets from the bucket's stream
-	// (KeyValue buckets allow direct gets).
-	directGetSubject = "$JS.API.DIRECT.GET.KV_" + natsx.BucketIdempotency
-	// multiLastMax is the most keys one batched get asks for: the server
-	// answers a multi_last request with at most 1024 messages.
-	multiLastMax = 1024
-	// numPendingHeader says, on the end-of-batch status, how many
-	// messages the server did not send.
-	numPendingHeader = "Nats-Num-Pending"
+	// kvStream is the bucket's stream, which allows direct gets.
+	kvStream = "KV_" + natsx.BucketIdempotency
 )
 
 // LookupAll is Lookup for many keys: per key the stored event id, whether
@@ -40,8 +32,8 @@ func (s *IdempotencyKV) LookupAll(ctx context.Context, keyHashes []string) ([]st
 	ids := make([]string, len(keyHashes))
 	found := make([]bool, len(keyHashes))
 	errs := make([]error, len(keyHashes))
-	for lo := 0; lo < len(keyHashes); lo += multiLastMax {
-		hi := min(lo+multiLastMax, len(keyHashes))
+	for lo := 0; lo < len(keyHashes); lo += natsx.MultiLastMax {
+		hi := min(lo+natsx.MultiLastMax, len(keyHashes))
 		err := s.lookupBatch(ctx, keyHashes[lo:hi], ids[lo:hi], found[lo:hi])
 		if err == nil {
 			continue
@@ -57,9 +49,7 @@ func (s *IdempotencyKV) LookupAll(ctx context.Context, keyHashes []string) ([]st
 }
 
 // lookupBatch asks for the last entry of every key in one direct get and
-// fills ids and found. The server sends one message per key it holds, then
-// an end-of-batch status (204); a 404 before any message means it holds
-// none of them.
+// fills ids and found.
 func (s *IdempotencyKV) lookupBatch(ctx context.Context, keyHashes, ids []string, found []bool) error {
 	clear(found)
 	at := make(map[string]int, len(keyHashes))
@@ -68,59 +58,17 @@ func (s *IdempotencyKV) lookupBatch(ctx context.Context, keyHashes, ids []string
 		subjects[i] = kvSubjectPrefix + k
 		at[subjects[i]] = i
 	}
-	req, err := json.Marshal(struct {
-		MultiLast []string `json:"multi_last"`
-		Batch     int      `json:"batch"`
-	}{subjects, len(subjects)})
-	if err != nil {
-		return fmt.Errorf("encode batched get: %w", err)
-	}
-	nc := s.js.Conn()
-	inbox := nc.NewInbox()
-	// A channel with room for every answer and the end-of-batch status, so
-	// none is dropped; a synchronous subscription would allocate its
-	// default 65,536-message channel for each batch.
-	answers := make(chan *nats.Msg, len(keyHashes)+1)
-	sub, err := nc.ChanSubscribe(inbox, answers)
-	if err != nil {
-		return fmt.Errorf("subscribe for batched get: %w", err)
-	}
-	defer func() { _ = sub.Unsubscribe() }()
-	if err := nc.PublishRequest(directGetSubject, inbox, req); err != nil {
-		return fmt.Errorf("batched get: %w", err)
-	}
-	got := 0
-	for {
-		var m *nats.Msg
-		select {
-		case m = <-answers:
-		case <-ctx.Done():
-			return fmt.Errorf("batched get: %w", ctx.Err())
-		}
-		switch status := m.Header.Get("Status"); {
-		case status == "204":
-			// Messages the server held back (past its byte limit) would be
-			// missed keys, taken for new ones.
-			if p := m.Header.Get(numPendingHeader); p != "" && p != "0" {
-				return fmt.Errorf("batched get: %s messages left pending", p)
-			}
-			return nil
-		case status == "404" && got == 0:
-			return nil
-		case status != "":
-			return fmt.Errorf("batched get: status %s %s", status, m.Header.Get("Description"))
-		}
-		got++
+	return natsx.GetLastBatch(ctx, s.js.Conn(), kvStream, subjects, func(m *nats.Msg) error {
 		i, ok := at[m.Header.Get(jetstream.SubjectHeader)]
 		if !ok {
 			return fmt.Errorf("batched get: answer for subject %q, not asked for", m.Header.Get(jetstream.SubjectHeader))
 		}
 		// A deleted or purged key is no key, as KeyValue.Get has it.
-		if op := m.Header.Get("KV-Operation"); op == "DEL" || op == "PURGE" {
-			continue
+		if op := m.Header.Get("KV-Operation"); op != "DEL" && op != "PURGE" {
+			ids[i], found[i] = string(m.Data), true
 		}
-		ids[i], found[i] = string(m.Data), true
-	}
+		return nil
+	})
 }
 
 // RememberAll is Remember for many keys, with one wait for all the

@@ -74,8 +74,8 @@ func TestIdempotencyKVBatch(t *testing.T) {
 			t.Fatalf("remember %d: %v", n, err)
 		}
 	}
-	if err := kv.lookupBatch(ctx, many[:multiLastMax], make([]string, multiLastMax), make([]bool, multiLastMax)); err != nil {
-		t.Fatalf("batched get of %d keys: %v", multiLastMax, err)
+	if err := kv.lookupBatch(ctx, many[:natsx.MultiLastMax], make([]string, natsx.MultiLastMax), make([]bool, natsx.MultiLastMax)); err != nil {
+		t.Fatalf("batched get of %d keys: %v", natsx.MultiLastMax, err)
 	}
 	ids, found, errs = kv.LookupAll(ctx, many)
 	for n := range many {
