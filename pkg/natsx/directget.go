@@ -22,8 +22,9 @@ const numPendingHeader = "Nats-Num-Pending"
 // get no call. One request and one wait instead of a request/reply per
 // subject: per-key KeyValue.Get calls were a large part of ingest's CPU
 // (docs/benchmarks.md). The stream must allow direct gets, as key-value
-// buckets' streams do, and the server must be 2.11 or later; an older one
-// answers with an error status, returned as an error.
+// buckets' streams do, and the server must be 2.11 or later: on an older
+// one the request fails (an error status, or no answer until ctx ends),
+// and that is the error returned.
 func GetLastBatch(ctx context.Context, nc *nats.Conn, stream string, subjects []string, each func(*nats.Msg) error) error {
 	if len(subjects) == 0 {
 		return nil
