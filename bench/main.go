@@ -93,8 +93,15 @@ func cli(args []string, out io.Writer) error {
 	var serviceEnv envList
 	fs.Var(&serviceEnv, "service-env", "experiment: KEY=VALUE added to the environment of every service and of the NATS path's relays (repeatable), e.g. GOMAXPROCS=1 as a CPU limit of 1 gives each service in Kubernetes")
 	reprint := fs.String("print", "", "print the table of a saved result (a latest.json) and run nothing")
+	compare := fs.Bool("compare", false, "print saved results (the latest.json files given as arguments) side by side, figure by figure, and run nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *compare {
+		return compareRuns(out, fs.Args())
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q (files are read only with -compare)", fs.Args())
 	}
 	if *reprint != "" {
 		res, err := readResult(*reprint)
