@@ -194,7 +194,7 @@ func repeatErr(err error, n int) []error {
 // direct get, with the call ingest looks its batch's idempotency keys up
 // with (the relay's keys are new, so the server usually holds none).
 func relayLookup(ctx context.Context, nc *nats.Conn, subjects []string) error {
-	if err := natsx.GetLastBatch(ctx, nc, "KV_"+relayBucket, subjects, func(*nats.Msg) error { return nil }); err != nil {
+	if err := natsx.GetLastBatch(ctx, nc, natsx.KVStream(relayBucket), subjects, func(*nats.Msg) error { return nil }); err != nil {
 		return fmt.Errorf("lookup: %w", err)
 	}
 	return nil

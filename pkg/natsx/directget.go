@@ -12,6 +12,10 @@ import (
 // server answers a multi_last request with at most 1024 messages.
 const MultiLastMax = 1024
 
+// KVStream is the stream that holds a key-value bucket's entries; it
+// allows direct gets.
+func KVStream(bucket string) string { return "KV_" + bucket }
+
 // numPendingHeader says, on the end-of-batch status, how many messages
 // the server did not send.
 const numPendingHeader = "Nats-Num-Pending"

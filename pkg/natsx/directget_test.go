@@ -34,7 +34,7 @@ func TestGetLastBatch(t *testing.T) {
 			subjects[i] = "$KV.LOOKUP." + k
 		}
 		got := map[string]string{}
-		err := natsx.GetLastBatch(ctx, n.Conn, "KV_LOOKUP", subjects, func(m *nats.Msg) error {
+		err := natsx.GetLastBatch(ctx, n.Conn, natsx.KVStream("LOOKUP"), subjects, func(m *nats.Msg) error {
 			k := strings.TrimPrefix(m.Header.Get(jetstream.SubjectHeader), "$KV.LOOKUP.")
 			got[k] = string(m.Data) + m.Header.Get("KV-Operation")
 			return nil

@@ -105,9 +105,10 @@ func (n *NATSServer) StreamMsgs(t testing.TB, stream string) uint64 {
 
 // WaitConsumed waits until the durable consumer has been delivered every
 // message the stream held when the wait began, and has acked or
-// terminated each one (none waits for redelivery). It compares stream sequences rather than trusting
-// NumPending alone, which can read zero for a moment after a publish has
-// its PubAck but before the consumer has counted the message.
+// terminated each one (none waits for redelivery). It compares stream
+// sequences rather than trusting NumPending alone, which can read zero for
+// a moment after a publish has its PubAck but before the consumer has
+// counted the message.
 func (n *NATSServer) WaitConsumed(t testing.TB, stream, durable string, timeout time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)

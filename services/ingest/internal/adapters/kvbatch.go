@@ -18,8 +18,6 @@ import (
 const (
 	// kvSubjectPrefix is where the bucket keeps key k: $KV.<bucket>.<k>.
 	kvSubjectPrefix = "$KV." + natsx.BucketIdempotency + "."
-	// kvStream is the bucket's stream, which allows direct gets.
-	kvStream = "KV_" + natsx.BucketIdempotency
 )
 
 // LookupAll is Lookup for many keys: per key the stored event id, whether
@@ -58,7 +56,7 @@ func (s *IdempotencyKV) lookupBatch(ctx context.Context, keyHashes, ids []string
 		subjects[i] = kvSubjectPrefix + k
 		at[subjects[i]] = i
 	}
-	return natsx.GetLastBatch(ctx, s.js.Conn(), kvStream, subjects, func(m *nats.Msg) error {
+	return natsx.GetLastBatch(ctx, s.js.Conn(), natsx.KVStream(natsx.BucketIdempotency), subjects, func(m *nats.Msg) error {
 		i, ok := at[m.Header.Get(jetstream.SubjectHeader)]
 		if !ok {
 			return fmt.Errorf("batched get: answer for subject %q, not asked for", m.Header.Get(jetstream.SubjectHeader))
