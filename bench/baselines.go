@@ -213,7 +213,7 @@ func rawCommands(ctx context.Context, p redis.Pipeliner, k projection.Keys, ev e
 	p.Set(ctx, k.TradeLocation(id), part, 0)
 	p.HSet(ctx, k.TradeFigure(part, id), "event", "evt-"+id, "seq", seq, "rev", 1,
 		"updated", updated, "score", score, "series", series)
-	p.ZAdd(ctx, k.TradeFigures(part), redis.Z{Score: float64(score), Member: series + "|" + id})
+	p.ZAdd(ctx, k.TradeFigures(part, f.GetFlow()), redis.Z{Score: float64(score), Member: series + "|" + id})
 	p.HSet(ctx, k.TradeCurrent(part), id, fmt.Sprintf("1:%d:%s", updated, pb))
 	p.SAdd(ctx, k.Applied(part), "evt-"+id)
 	p.SAdd(ctx, k.Partners(), part)

@@ -784,7 +784,7 @@ func (r *tradeRecord) markStale(ctx context.Context) error {
 
 func (r *tradeRecord) remove(ctx context.Context, from string) (string, int64, error) {
 	k := r.s.keys
-	keys := []string{k.TradeFigure(from, r.figID), k.TradeFigures(from), k.TradeCurrent(from)}
+	keys := append([]string{k.TradeFigure(from, r.figID), k.TradeCurrent(from)}, k.TradeFigureIndexes(from)...)
 	return removeResult(removeTradeScript.Run(ctx, r.s.rdb, keys, OrderKey(r.ev), r.figID))
 }
 
@@ -793,7 +793,7 @@ func (r *tradeRecord) remove(ctx context.Context, from string) (string, int64, e
 // the member it replaces in the figure's HASH.
 func (r *tradeRecord) applyCall(baseRev int64) ([]string, []any) {
 	k, p := r.s.keys, r.part
-	keys := []string{k.TradeFigure(p, r.figID), k.TradeFigures(p), k.TradeCurrent(p), k.Applied(p)}
+	keys := append([]string{k.TradeFigure(p, r.figID), k.TradeCurrent(p), k.Applied(p)}, k.TradeFigureIndexes(p)...)
 	args := []any{r.ev.GetEventId(), OrderKey(r.ev), r.data, r.series, r.score,
 		encodeTime(r.s.updatedAt(r.ev)), r.figID, baseRev}
 	return keys, args

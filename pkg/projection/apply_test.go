@@ -232,13 +232,26 @@ func TestTradeFiguresPerKey(t *testing.T) {
 	applyT(t, s, evs[0], projection.Duplicate)
 
 	k := s.Keys()
-	if key := k.TradeFigures("AF"); key != "bilat:{AF}:trade:figs" {
+	if key := k.TradeFigures("AF", turnover); key != "bilat:{AF}:trade:figs:turnover" {
 		t.Fatalf("figure index key = %q", key)
 	}
-	m, err := rdb.ZRangeByScore(ctx, k.TradeFigures("AF"), &redis.ZRangeBy{Min: "20180000", Max: "20180000"}).Result()
-	if want := []string{"BY-HM|2018|turnover|unspecified|f-2018-region", "BY|2018|exports|goods|f-2018-ex",
-		"BY|2018|turnover|unspecified|f-2018-to-a", "BY|2018|turnover|unspecified|f-2018-to-b"}; err != nil || !slices.Equal(m, want) {
-		t.Fatalf("2018 index members = %v, %v; want %v", m, err, want)
+	if key := k.TradeFigures("AF", 99); key != "bilat:{AF}:trade:figs:other" {
+		t.Fatalf("figure index key of an unknown flow = %q", key)
+	}
+	members := func(flow bilatv1.TradeFlow, min, max string) []string {
+		t.Helper()
+		m, err := rdb.ZRangeByScore(ctx, k.TradeFigures("AF", flow), &redis.ZRangeBy{Min: min, Max: max}).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if m, want := members(turnover, "20180000", "20180000"), []string{"BY-HM|2018|turnover|unspecified|f-2018-region",
+		"BY|2018|turnover|unspecified|f-2018-to-a", "BY|2018|turnover|unspecified|f-2018-to-b"}; !slices.Equal(m, want) {
+		t.Fatalf("2018 turnover index members = %v, want %v", m, want)
+	}
+	if m, want := members(exports, "-inf", "+inf"), []string{"BY|2018|exports|goods|f-2018-ex"}; !slices.Equal(m, want) {
+		t.Fatalf("exports index members = %v, want %v", m, want)
 	}
 	if n := rdb.HLen(ctx, k.TradeCurrent("AF")).Val(); n != 6 {
 		t.Fatalf("AF current figures = %d, want 6", n)
@@ -300,11 +313,14 @@ func TestTradeFiguresPerKey(t *testing.T) {
 	applyT(t, s, fig("t8", 8, "f-2018-ex", "AF", "BY", 2018, 0, 0, imports, goods, 65, nil), projection.Applied)
 	applyT(t, s, fig("t3b", 3, "f-2018-ex", "AF", "BY", 2018, 0, 0, exports, goods, 60, nil), projection.Stale)
 	revisions["f-2018-ex"] = 2
-	if _, err := rdb.ZScore(ctx, k.TradeFigures("AF"), "BY|2018|exports|goods|f-2018-ex").Result(); err == nil {
-		t.Fatal("the replaced version's member left in the figure index")
+	if m := members(exports, "-inf", "+inf"); len(m) != 0 {
+		t.Fatalf("the replaced version's member left in the exports index: %v", m)
 	}
-	if _, err := rdb.ZScore(ctx, k.TradeFigures("AF"), "BY|2018|imports|goods|f-2018-ex").Result(); err != nil {
-		t.Fatalf("the new version's member: %v", err)
+	if _, err := rdb.ZScore(ctx, k.TradeFigures("AF", imports), "BY|2018|imports|goods|f-2018-ex").Result(); err != nil {
+		t.Fatalf("the new version's member in the imports index: %v", err)
+	}
+	if got := series(projection.TradeFilter{Partner: "AF", Flow: exports}); len(got) != 0 {
+		t.Fatalf("exports after the figure became imports = %v", got)
 	}
 	got = series(projection.TradeFilter{Partner: "AF", Flow: imports})
 	want = []pt{
@@ -326,6 +342,79 @@ func TestTradeFiguresPerKey(t *testing.T) {
 	}
 	if loc := rdb.Get(ctx, k.TradeLocation("f-2017-im")).Val(); loc != "GE" {
 		t.Fatalf("trade location = %q", loc)
+	}
+}
+
+// Flows this build does not know share one figure index, which a series
+// of one of them filters; a figure leaves its flow's index when a revision
+// changes its flow, when it moves to another partner and when it is
+// retracted.
+func TestTradeFigureIndexPerFlow(t *testing.T) {
+	s, rdb := newStore(t)
+	ctx := context.Background()
+	const (
+		turnover = bilatv1.TradeFlow_TRADE_FLOW_TURNOVER
+		goods    = bilatv1.TradeScope_TRADE_SCOPE_GOODS
+	)
+	k := s.Keys()
+	applyT(t, s, fig("u1", 1, "f-98", "AF", "BY", 2018, 0, 0, 98, goods, 1, nil), projection.Applied)
+	applyT(t, s, fig("u2", 2, "f-99", "AF", "BY", 2018, 0, 0, 99, goods, 2, nil), projection.Applied)
+	applyT(t, s, fig("u3", 3, "f-to", "AF", "BY", 2018, 0, 0, turnover, goods, 3, nil), projection.Applied)
+	ids := func(f projection.TradeFilter) []string {
+		t.Helper()
+		ps, err := s.GetTradeSeries(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range ps {
+			for _, fg := range p.GetFigures() {
+				out = append(out, fg.GetId())
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	index := func(flow bilatv1.TradeFlow) int64 { return rdb.ZCard(ctx, k.TradeFigures("AF", flow)).Val() }
+	if n := index(99); n != 2 {
+		t.Fatalf("the other flows' index holds %d figures, want 2", n)
+	}
+	if got, want := ids(projection.TradeFilter{Partner: "AF", Flow: 99}), []string{"f-99"}; !slices.Equal(got, want) {
+		t.Fatalf("flow 99 = %v, want %v", got, want)
+	}
+	if got, want := ids(projection.TradeFilter{Partner: "AF"}), []string{"f-98", "f-99", "f-to"}; !slices.Equal(got, want) {
+		t.Fatalf("every flow = %v, want %v", got, want)
+	}
+
+	// A revision that names a known flow moves the figure out of "other".
+	applyT(t, s, fig("u4", 4, "f-99", "AF", "BY", 2018, 0, 0, turnover, goods, 4, nil), projection.Applied)
+	if n := index(99); n != 1 {
+		t.Fatalf("the other flows' index holds %d figures after the revision, want 1", n)
+	}
+	if got, want := ids(projection.TradeFilter{Partner: "AF", Flow: turnover}), []string{"f-99", "f-to"}; !slices.Equal(got, want) {
+		t.Fatalf("turnover = %v, want %v", got, want)
+	}
+
+	// A move to another partner and a retraction take figures out.
+	applyT(t, s, fig("u5", 5, "f-98", "GE", "BY", 2018, 0, 0, 98, goods, 5, nil), projection.Applied)
+	retract := &bilatv1.TradeFigureRetracted{Envelope: &bilatv1.Envelope{EventId: "u6", Sequence: 6}, FigureId: "f-to"}
+	if out, err := s.ApplyTradeRetraction(ctx, retract); err != nil || out != projection.RetractedOutcome {
+		t.Fatalf("retract: %v, %v", out, err)
+	}
+	if got, want := ids(projection.TradeFilter{Partner: "AF"}), []string{"f-99"}; !slices.Equal(got, want) {
+		t.Fatalf("AF after the move and the retraction = %v, want %v", got, want)
+	}
+	for _, key := range k.TradeFigureIndexes("AF") {
+		if n, want := rdb.ZCard(ctx, key).Val(), int64(0); key == k.TradeFigures("AF", turnover) {
+			if n != 1 {
+				t.Fatalf("%s holds %d figures, want 1", key, n)
+			}
+		} else if n != want {
+			t.Fatalf("%s holds %d figures, want none", key, n)
+		}
+	}
+	if got, want := ids(projection.TradeFilter{Partner: "GE", Flow: 98}), []string{"f-98"}; !slices.Equal(got, want) {
+		t.Fatalf("GE flow 98 = %v, want %v", got, want)
 	}
 }
 

@@ -70,9 +70,49 @@ func (k Keys) Applied(partner string) string { return k.slot(partner) + "applied
 // series.
 func (k Keys) TradeFigure(partner, id string) string { return k.slot(partner) + "trade:fig:" + id }
 
-// TradeFigures is the ZSET of a partner's current trade figures, members
-// "<SeriesKey>|<figure id>", scored by PeriodScore.
-func (k Keys) TradeFigures(partner string) string { return k.slot(partner) + "trade:figs" }
+// TradeFigures is the ZSET of a partner's current trade figures of one
+// flow, members "<SeriesKey>|<figure id>", scored by PeriodScore. A series
+// of one flow ("how did turnover grow") reads only its flow's figures; a
+// flow this build does not know shares the index "other".
+func (k Keys) TradeFigures(partner string, f bilatv1.TradeFlow) string {
+	return k.tradeFigures(partner, flowIndex(f))
+}
+
+// TradeFigureIndexes are all of a partner's TradeFigures keys, in the order
+// of flowIndexes: what a series of every flow reads.
+func (k Keys) TradeFigureIndexes(partner string) []string {
+	out := make([]string, len(flowIndexes))
+	for i, name := range flowIndexes {
+		out[i] = k.tradeFigures(partner, name)
+	}
+	return out
+}
+
+func (k Keys) tradeFigures(partner, index string) string {
+	return k.slot(partner) + "trade:figs:" + index
+}
+
+// flowIndexes names the figure indexes of a partner: one per flow this
+// build knows (FlowName), then otherFlows.
+var flowIndexes = func() []string {
+	var out []string
+	for v := range bilatv1.TradeFlow_name {
+		out = append(out, FlowName(bilatv1.TradeFlow(v)))
+	}
+	slices.Sort(out)
+	return append(out, otherFlows)
+}()
+
+// otherFlows is the figure index of flows this build does not know.
+const otherFlows = "other"
+
+// flowIndex names the figure index of flow f.
+func flowIndex(f bilatv1.TradeFlow) string {
+	if _, ok := bilatv1.TradeFlow_name[int32(f)]; ok {
+		return FlowName(f)
+	}
+	return otherFlows
+}
 
 // TradeCurrent is the HASH of a partner's current trade figure versions:
 // figure id -> "<revision>:<updated, Unix ns>:<protobuf bytes>".

@@ -16,7 +16,8 @@ import (
 //
 //	1 (no marker): trade figures in per-series SETs, bytes in their HASH
 //	2: trade figures in the partner's trade:figs index and trade:cur HASH
-const Layout = 2
+//	3: one figure index per flow (trade:figs:<flow>)
+const Layout = 3
 
 // layoutRebuilding is the marker's value while a rebuild has dropped the
 // projections and not yet restarted the replay: a rebuild that was cut

@@ -37,8 +37,9 @@ func TestNeedsRebuild(t *testing.T) {
 
 	rdb.Del(ctx, marker)
 	check(true, "layout 1")
-	rdb.Set(ctx, marker, "3", 0)
-	check(true, "layout 3")
+	other := strconv.Itoa(projection.Layout - 1)
+	rdb.Set(ctx, marker, other, 0)
+	check(true, "layout "+other)
 
 	if err := s.MarkRebuilding(ctx); err != nil {
 		t.Fatal(err)

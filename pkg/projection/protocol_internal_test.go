@@ -580,7 +580,7 @@ func modelSnapshot(k Keys, agrs map[string]*bilatv1.AgreementRecorded, figs map[
 		p := PartnerCode(f.Partner)
 		partners[p] = true
 		series := SeriesKey("BY", f.Period, f.Flow, f.Scope)
-		add(k.TradeFigures(p), fmt.Sprintf("%s|%s@%d", series, id, int64(f.Period.Year)*10000))
+		add(k.TradeFigures(p, f.Flow), fmt.Sprintf("%s|%s@%d", series, id, int64(f.Period.Year)*10000))
 		add(k.TradeCurrent(p), id)
 		add(k.TradeLocation(id), p)
 	}

@@ -593,14 +593,18 @@ func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePo
 		return nil, nil
 	}
 	lo, hi, _, _ := scoreRange(f.FromYear, f.ToYear)
-	var index *redis.StringSliceCmd
-	if err := s.read(ctx, 1, func(p redis.Pipeliner) {
-		index = p.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.keys.TradeFigures(f.Partner), Start: lo, Stop: hi, ByScore: true})
-	}); err != nil {
-		return nil, fmt.Errorf("trade figure index: %w", err)
+	// One flow's figures have an index of their own; every flow's are the
+	// union of all the indexes.
+	keys := []string{s.keys.TradeFigures(f.Partner, f.Flow)}
+	if f.Flow == bilatv1.TradeFlow_TRADE_FLOW_UNSPECIFIED {
+		keys = s.keys.TradeFigureIndexes(f.Partner)
 	}
-	members, err := index.Result()
-	if err != nil {
+	index := make([]*redis.StringSliceCmd, len(keys))
+	if err := s.read(ctx, len(keys), func(p redis.Pipeliner) {
+		for i, key := range keys {
+			index[i] = p.ZRangeArgs(ctx, redis.ZRangeArgs{Key: key, Start: lo, Stop: hi, ByScore: true})
+		}
+	}); err != nil {
 		return nil, fmt.Errorf("trade figure index: %w", err)
 	}
 	type point struct {
@@ -610,23 +614,31 @@ func (s *Store) GetTradeSeriesWire(ctx context.Context, f TradeFilter) ([]WirePo
 	var points []point
 	slot := map[string]int{} // series key -> index in points
 	var ids []string
-	for _, m := range members {
-		series, parts, id, ok := parseFigureMember(m)
-		if !ok {
-			return nil, fmt.Errorf("malformed trade figure index member %q", m)
+	for _, cmd := range index {
+		members, err := cmd.Result()
+		if err != nil {
+			return nil, fmt.Errorf("trade figure index: %w", err)
 		}
-		if (f.Reporter != "" && parts.reporter != f.Reporter) ||
-			(f.Flow != bilatv1.TradeFlow_TRADE_FLOW_UNSPECIFIED && parts.flow != f.Flow) {
-			continue
+		for _, m := range members {
+			series, parts, id, ok := parseFigureMember(m)
+			if !ok {
+				return nil, fmt.Errorf("malformed trade figure index member %q", m)
+			}
+			// The flow is checked too: flows this build does not know
+			// share an index.
+			if (f.Reporter != "" && parts.reporter != f.Reporter) ||
+				(f.Flow != bilatv1.TradeFlow_TRADE_FLOW_UNSPECIFIED && parts.flow != f.Flow) {
+				continue
+			}
+			n, ok := slot[series]
+			if !ok {
+				n = len(points)
+				slot[series] = n
+				points = append(points, point{parts: parts})
+			}
+			points[n].ids = append(points[n].ids, id)
+			ids = append(ids, id)
 		}
-		n, ok := slot[series]
-		if !ok {
-			n = len(points)
-			slot[series] = n
-			points = append(points, point{parts: parts})
-		}
-		points[n].ids = append(points[n].ids, id)
-		ids = append(ids, id)
 	}
 	if len(ids) == 0 {
 		return nil, nil

@@ -207,7 +207,7 @@ func (s *Store) ApplyTradeRetraction(ctx context.Context, ev *bilatv1.TradeFigur
 	}
 	// The script reads what it removes from the figure's own HASH, so it
 	// needs no retry.
-	keys := []string{k.TradeFigure(loc, id), k.TradeFigures(loc), k.TradeCurrent(loc), k.Applied(loc)}
+	keys := append([]string{k.TradeFigure(loc, id), k.TradeCurrent(loc), k.Applied(loc)}, k.TradeFigureIndexes(loc)...)
 	v, err := retractTradeScript.Run(ctx, s.rdb, keys, env.GetEventId(), OrderKey(env), id).StringSlice()
 	if err != nil {
 		return 0, fmt.Errorf("retract trade figure %q: retract script: %w", id, err)

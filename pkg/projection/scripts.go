@@ -1,6 +1,11 @@
 package projection
 
-import "github.com/redis/go-redis/v9"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
 
 // The scripts only touch keys of one partner slot (or one global key) and
 // get every key they touch in KEYS; keys built in Lua from a prefix are
@@ -81,6 +86,24 @@ local function agrRemove(counts, bydate, dprefix, id, domains, year, dims)
   bump(counts, 'all|' .. year, -1)
 end
 `
+
+// luaFigureIndexes defines figs(series): the figure index of a series
+// key's flow among a partner's figure indexes, which the caller passes as
+// KEYS[first...] in the order of Keys.TradeFigureIndexes. Declaring every
+// index lets a script move a figure between flows without reading its
+// stored version first.
+func luaFigureIndexes(first int) string {
+	var b strings.Builder
+	b.WriteString("local FIGS = {}\n")
+	for i, name := range flowIndexes {
+		fmt.Fprintf(&b, "FIGS[%q] = KEYS[%d]\n", name, first+i)
+	}
+	b.WriteString(`local function figs(series)
+  return FIGS[string.match(series, '^[^|]*|[^|]*|([^|]*)|')] or FIGS['` + otherFlows + `']
+end
+`)
+	return b.String()
+}
 
 // applyAgreementsScript applies agreement events: one (the per-event
 // path) or several (a batch, no record twice) of one partner or, where
@@ -233,14 +256,14 @@ return 1
 
 // applyTradeScript applies one trade figure event in its partner slot:
 // the guards of applyAgreementsScript, then the figure's member of the
-// partner's figure index and its current version are replaced.
-// KEYS: doc, figure index, current versions, applied.
+// partner's figure index of its flow and its current version are replaced.
+// KEYS: doc, current versions, applied, the figure indexes.
 // ARGV: event id, sequence, protobuf bytes, series key, period score,
 // updated (ns), figure id, revision of the version removed from the
 // previous partner.
 // Returns {status, exists, score, series, revision} like applyAgreementsScript.
-var applyTradeScript = redis.NewScript(luaHelpers + `
-local doc, figs, current, applied = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+var applyTradeScript = redis.NewScript(luaHelpers + luaFigureIndexes(4) + `
+local doc, current, applied = KEYS[1], KEYS[2], KEYS[3]
 local function state(status)
   local c = redis.call('HMGET', doc, 'score', 'series', 'rev')
   if not c[1] then return {status, '0'} end
@@ -252,8 +275,8 @@ if (cur[1] and tonumber(cur[1]) >= tonumber(ARGV[2])) or (cur[4] and tonumber(cu
   return state('stale')
 end
 local id, series = ARGV[7], ARGV[4]
-if cur[1] and cur[2] ~= series then redis.call('ZREM', figs, cur[2] .. '|' .. id) end
-redis.call('ZADD', figs, ARGV[5], series .. '|' .. id)
+if cur[1] and cur[2] ~= series then redis.call('ZREM', figs(cur[2]), cur[2] .. '|' .. id) end
+redis.call('ZADD', figs(series), ARGV[5], series .. '|' .. id)
 local rev = math.max(tonumber(cur[3]) or 0, tonumber(ARGV[8])) + 1
 if cur[4] then redis.call('HDEL', doc, 'tomb') end
 redis.call('HSET', doc, 'event', ARGV[1], 'seq', ARGV[2], 'rev', rev,
@@ -264,14 +287,14 @@ return {'applied', '1', ARGV[5], series, tostring(rev)}
 `)
 
 // removeTradeScript is removeAgreementScript for trade figures.
-// KEYS: doc, figure index, current versions. ARGV: sequence, figure id.
-var removeTradeScript = redis.NewScript(luaHelpers + `
-local doc, figs, current = KEYS[1], KEYS[2], KEYS[3]
+// KEYS: doc, current versions, the figure indexes. ARGV: sequence, figure id.
+var removeTradeScript = redis.NewScript(luaHelpers + luaFigureIndexes(3) + `
+local doc, current = KEYS[1], KEYS[2]
 local cur = redis.call('HMGET', doc, 'seq', 'series', 'rev', 'tomb')
 if cur[4] and tonumber(cur[4]) >= tonumber(ARGV[1]) then return {'newer', cur[3] or '0'} end
 if not cur[1] then return {'absent', cur[3] or '0'} end
 if tonumber(cur[1]) >= tonumber(ARGV[1]) then return {'newer', cur[3] or '0'} end
-redis.call('ZREM', figs, (cur[2] or '') .. '|' .. ARGV[2])
+redis.call('ZREM', figs(cur[2] or ''), (cur[2] or '') .. '|' .. ARGV[2])
 redis.call('HDEL', current, ARGV[2])
 redis.call('DEL', doc)
 redis.call('HSET', doc, 'rev', cur[3] or '0')
@@ -348,10 +371,10 @@ return {'retracted'}
 `)
 
 // retractTradeScript is retractAgreementScript for trade figures.
-// KEYS: doc, figure index, current versions, applied.
+// KEYS: doc, current versions, applied, the figure indexes.
 // ARGV: event id, sequence, figure id.
-var retractTradeScript = redis.NewScript(luaHelpers + `
-local doc, figs, current, applied = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+var retractTradeScript = redis.NewScript(luaHelpers + luaFigureIndexes(4) + `
+local doc, current, applied = KEYS[1], KEYS[2], KEYS[3]
 if redis.call('SISMEMBER', applied, ARGV[1]) == 1 then return {'duplicate'} end
 local cur = redis.call('HMGET', doc, 'seq', 'series', 'rev', 'tomb')
 if (cur[1] and tonumber(cur[1]) >= tonumber(ARGV[2])) or (cur[4] and tonumber(cur[4]) >= tonumber(ARGV[2])) then
@@ -359,7 +382,7 @@ if (cur[1] and tonumber(cur[1]) >= tonumber(ARGV[2])) or (cur[4] and tonumber(cu
   return {'stale'}
 end
 if cur[1] then
-  redis.call('ZREM', figs, (cur[2] or '') .. '|' .. ARGV[3])
+  redis.call('ZREM', figs(cur[2] or ''), (cur[2] or '') .. '|' .. ARGV[3])
   redis.call('HDEL', current, ARGV[3])
 end
 redis.call('DEL', doc)

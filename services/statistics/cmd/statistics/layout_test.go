@@ -104,7 +104,7 @@ func TestStatisticsRebuildsWhatItCannotServe(t *testing.T) {
 	// What a build of layout 1 left: no marker, the figure in a series
 	// SET, none of the keys this build reads.
 	oldSet := "bilat:{AF}:trade:key:BY|2018|turnover|unspecified"
-	r.Client.Del(ctx, k.LayoutMarker(), k.TradeFigures("AF"), k.TradeCurrent("AF"))
+	r.Client.Del(ctx, append(k.TradeFigureIndexes("AF"), k.LayoutMarker(), k.TradeCurrent("AF"))...)
 	r.Client.SAdd(ctx, oldSet, "f1")
 	r.Client.ZAdd(ctx, "bilat:{AF}:trade:keys", redis.Z{Score: 20180000, Member: "BY|2018|turnover|unspecified"})
 	if figures() != 0 {
@@ -118,6 +118,24 @@ func TestStatisticsRebuildsWhatItCannotServe(t *testing.T) {
 	}
 	if r.Client.Exists(ctx, oldSet).Val() != 0 {
 		t.Fatal("the layout 1 keys survived the rebuild")
+	}
+
+	// What a build of layout 2 left: every flow's figures in one index.
+	oldIndex := "bilat:{AF}:trade:figs"
+	r.Client.Set(ctx, k.LayoutMarker(), "2", 0)
+	r.Client.Del(ctx, k.TradeFigureIndexes("AF")...)
+	r.Client.ZAdd(ctx, oldIndex, redis.Z{Score: 20180000, Member: "BY|2018|turnover|unspecified|f1"})
+	if figures() != 0 {
+		t.Fatal("the layout 2 figure is readable: the test does not test anything")
+	}
+	logs, stop = startStatistics(t, n.URL, r.URL)
+	served("rebuild of layout 2")
+	stop()
+	if !strings.Contains(logs.String(), "layout 2, this build reads") {
+		t.Fatalf("the log does not say why it rebuilt:\n%s", logs.String())
+	}
+	if r.Client.Exists(ctx, oldIndex).Val() != 0 {
+		t.Fatal("the layout 2 index survived the rebuild")
 	}
 
 	// A rebuild that dropped the projections and stopped before its
