@@ -32,7 +32,7 @@ const hopRuns = 2
 // baselineJetStream is the single-hop limit: async publishes with
 // Nats-Msg-Id into one file-backed stream (same duplicate window as Bilat's)
 // while a durable pull consumer drains it with explicit acks, with the
-// pull expiry and heartbeat of Bilat's consumers; events per second from
+// MaxAckPending, pull expiry and heartbeat of Bilat's consumers; events per second from
 // the first publish to the last ack. run makes the message ids unique
 // across runs.
 func baselineJetStream(ctx context.Context, js jetstream.JetStream, n, size, run int) (float64, error) {
@@ -77,8 +77,8 @@ func baselineJetStream(ctx context.Context, js jetstream.JetStream, n, size, run
 
 // consumeHop creates the single hop's stream (file storage, subjects
 // subject, Bilat's 10 min duplicate window) and consumes it with a durable
-// pull consumer with explicit acks and the pull expiry and heartbeat of
-// Bilat's consumers. stop ends the consumer and deletes the stream.
+// pull consumer with explicit acks and the MaxAckPending, pull expiry and
+// heartbeat of Bilat's consumers. stop ends the consumer and deletes the stream.
 func consumeHop(ctx context.Context, js jetstream.JetStream, stream, subject string, handle func(jetstream.Msg)) (stop func(), err error) {
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{
 		Name: stream, Subjects: []string{subject}, Storage: jetstream.FileStorage,
@@ -89,7 +89,7 @@ func consumeHop(ctx context.Context, js jetstream.JetStream, stream, subject str
 	}
 	drop := func() { _ = js.DeleteStream(context.Background(), stream) }
 	cons, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable: "hop", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 1000,
+		Durable: "hop", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: natsx.DefaultMaxAckPending,
 	})
 	if err != nil {
 		drop()

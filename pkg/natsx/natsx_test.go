@@ -138,6 +138,35 @@ func pending(t *testing.T, n *testenv.NATSServer, durable string) (int, uint64) 
 	return info.NumAckPending, info.NumPending
 }
 
+// A consumer that sets no MaxAckPending gets DefaultMaxAckPending; one
+// that sets it keeps its own.
+func TestConsumeMaxAckPending(t *testing.T) {
+	n := testenv.NATS(t)
+	n.EnsureStreams(t, natsx.StreamsConfig{})
+	ctx := context.Background()
+	nop := func(context.Context, jetstream.Msg) error { return nil }
+	for durable, set := range map[string]int{"default": 0, "own": 64} {
+		cfg := consumerCfg()
+		cfg.Durable, cfg.MaxAckPending = durable, set
+		c, err := natsx.Consume(ctx, n.JS, cfg, nop, testenv.Logger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Stop(ctx) })
+		info, err := n.JS.Consumer(ctx, natsx.StreamEvents, durable)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := set
+		if set == 0 {
+			want = natsx.DefaultMaxAckPending
+		}
+		if got := info.CachedInfo().Config.MaxAckPending; got != want {
+			t.Errorf("%s: MaxAckPending %d, want %d", durable, got, want)
+		}
+	}
+}
+
 func TestConsumeOutcomes(t *testing.T) {
 	n := testenv.NATS(t)
 	n.EnsureStreams(t, natsx.StreamsConfig{})
