@@ -36,10 +36,14 @@ func TestIdempotencyKV(t *testing.T) {
 	if err != nil || !found || id != "evt-1" {
 		t.Fatalf("lookup = %q, %v, %v; want evt-1", id, found, err)
 	}
-	// The key survives a server restart (file storage).
+	// The key survives a server restart (file storage). Each lookup gets
+	// its own deadline: one sent as the client reconnects can go
+	// unanswered while the server recovers its streams.
 	n.Restart(t)
 	testenv.Eventually(t, 15*time.Second, "the key after a restart", func() bool {
-		id, found, err := kv.Lookup(ctx, key)
+		try, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		id, found, err := kv.Lookup(try, key)
 		return err == nil && found && id == "evt-1"
 	})
 }
