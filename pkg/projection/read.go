@@ -33,11 +33,13 @@ var recordFields = []string{fieldData, fieldRev, fieldUpdated}
 // readRecord queues the read of recordFields of a record HASH. It builds
 // the HMGET itself, with the field names boxed once (recordFieldArgs):
 // Cmdable.HMGet boxes every field name again for every record, three of
-// the allocations of each of a page's 50 reads.
-func readRecord(ctx context.Context, p redis.Pipeliner, key string) *redis.SliceCmd {
+// the allocations of each of a page's 50 reads. Its answer comes as
+// strings, not boxed values (a missing field as ""): 150 allocations fewer
+// per page.
+func readRecord(ctx context.Context, p redis.Pipeliner, key string) *redis.StringSliceCmd {
 	args := make([]any, 2, 2+len(recordFieldArgs))
 	args[0], args[1] = "hmget", key
-	cmd := redis.NewSliceCmd(ctx, append(args, recordFieldArgs...)...)
+	cmd := redis.NewStringSliceCmd(ctx, append(args, recordFieldArgs...)...)
 	_ = p.Process(ctx, cmd) // queued: a pipeline reports errors per command
 	return cmd
 }
@@ -53,24 +55,23 @@ var recordFieldArgs = func() []any {
 
 // recordVersion reads readRecord's answer: the current version's bytes and
 // version; ok is false when the HASH holds none (nothing, or a tombstone).
-func recordVersion(vals []any) (data string, v Version, ok bool, err error) {
-	if len(vals) < len(recordFields) || vals[0] == nil {
+// A version's bytes are never empty (a record has an id), so "" is a
+// missing field.
+func recordVersion(vals []string) (data string, v Version, ok bool, err error) {
+	if len(vals) < len(recordFields) || vals[0] == "" {
 		return "", Version{}, false, nil
 	}
-	var f [3]string // as recordFields: pb, rev, updated
-	for i := range f {
-		f[i], _ = vals[i].(string)
-	}
-	v, err = parseVersion("0", f[1], f[2])
+	// As recordFields: pb, rev, updated.
+	v, err = parseVersion("0", vals[1], vals[2])
 	if err != nil {
 		return "", Version{}, false, err
 	}
-	return f[0], v, true, nil
+	return vals[0], v, true, nil
 }
 
 // wireOf is the wire encoding of the version readRecord's answer holds; ok
 // is false when the HASH holds none.
-func wireOf(vals []any, owned ownedFields) (b []byte, ok bool, err error) {
+func wireOf(vals []string, owned ownedFields) (b []byte, ok bool, err error) {
 	data, v, ok, err := recordVersion(vals)
 	if !ok || err != nil {
 		return nil, false, err
@@ -108,7 +109,7 @@ func (s *Store) GetAgreementWire(ctx context.Context, id string) ([]byte, error)
 	if err != nil {
 		return nil, fmt.Errorf("get agreement %q location: %w", id, err)
 	}
-	var rec *redis.SliceCmd
+	var rec *redis.StringSliceCmd
 	if err := s.read(ctx, 1, func(p redis.Pipeliner) { rec = readRecord(ctx, p, s.keys.AgreementDoc(partner, id)) }); err != nil {
 		return nil, fmt.Errorf("get agreement %q: %w", id, err)
 	}
@@ -500,7 +501,7 @@ func (s *Store) agreementsByID(ctx context.Context, partner string, ids []string
 			partners[i] = p
 		}
 	}
-	cmds := make([]*redis.SliceCmd, len(ids))
+	cmds := make([]*redis.StringSliceCmd, len(ids))
 	if err := s.read(ctx, len(ids), func(p redis.Pipeliner) {
 		for i, id := range ids {
 			if partners[i] != "" {
