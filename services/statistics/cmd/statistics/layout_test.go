@@ -101,42 +101,38 @@ func TestStatisticsRebuildsWhatItCannotServe(t *testing.T) {
 		t.Fatal("an empty store was rebuilt")
 	}
 
+	// rebuilt starts statistics over what an older build left, with oldKey
+	// among it, and checks that it rebuilds, says why and drops oldKey.
+	rebuilt := func(layout, why, oldKey string) {
+		t.Helper()
+		if figures() != 0 {
+			t.Fatalf("the layout %s figure is readable: the test does not test anything", layout)
+		}
+		logs, stop := startStatistics(t, n.URL, r.URL)
+		served("rebuild of layout " + layout)
+		stop()
+		if !strings.Contains(logs.String(), why) {
+			t.Fatalf("the log does not say why it rebuilt:\n%s", logs.String())
+		}
+		if r.Client.Exists(ctx, oldKey).Val() != 0 {
+			t.Fatalf("the layout %s key %s survived the rebuild", layout, oldKey)
+		}
+	}
+
 	// What a build of layout 1 left: no marker, the figure in a series
 	// SET, none of the keys this build reads.
 	oldSet := "bilat:{AF}:trade:key:BY|2018|turnover|unspecified"
 	r.Client.Del(ctx, append(k.TradeFigureIndexes("AF"), k.LayoutMarker(), k.TradeCurrent("AF"))...)
 	r.Client.SAdd(ctx, oldSet, "f1")
 	r.Client.ZAdd(ctx, "bilat:{AF}:trade:keys", redis.Z{Score: 20180000, Member: "BY|2018|turnover|unspecified"})
-	if figures() != 0 {
-		t.Fatal("the layout 1 figure is readable: the test does not test anything")
-	}
-	logs, stop = startStatistics(t, n.URL, r.URL)
-	served("rebuild of layout 1")
-	stop()
-	if !strings.Contains(logs.String(), "layout 1") {
-		t.Fatalf("the log does not say why it rebuilt:\n%s", logs.String())
-	}
-	if r.Client.Exists(ctx, oldSet).Val() != 0 {
-		t.Fatal("the layout 1 keys survived the rebuild")
-	}
+	rebuilt("1", "layout 1", oldSet)
 
 	// What a build of layout 2 left: every flow's figures in one index.
 	oldIndex := "bilat:{AF}:trade:figs"
 	r.Client.Set(ctx, k.LayoutMarker(), "2", 0)
 	r.Client.Del(ctx, k.TradeFigureIndexes("AF")...)
 	r.Client.ZAdd(ctx, oldIndex, redis.Z{Score: 20180000, Member: "BY|2018|turnover|unspecified|f1"})
-	if figures() != 0 {
-		t.Fatal("the layout 2 figure is readable: the test does not test anything")
-	}
-	logs, stop = startStatistics(t, n.URL, r.URL)
-	served("rebuild of layout 2")
-	stop()
-	if !strings.Contains(logs.String(), "layout 2, this build reads") {
-		t.Fatalf("the log does not say why it rebuilt:\n%s", logs.String())
-	}
-	if r.Client.Exists(ctx, oldIndex).Val() != 0 {
-		t.Fatal("the layout 2 index survived the rebuild")
-	}
+	rebuilt("2", "layout 2, this build reads", oldIndex)
 
 	// A rebuild that dropped the projections and stopped before its
 	// replay restarted.
