@@ -186,8 +186,7 @@ func rawCommands(ctx context.Context, p redis.Pipeliner, k projection.Keys, ev e
 		p.Set(ctx, k.AgreementLocation(id), part, 0)
 		p.HSetNX(ctx, k.AgreementHistory(id), hf, hv)
 		p.HSet(ctx, k.AgreementDoc(part, id), "pb", pb, "event", "evt-"+id, "seq", seq, "rev", 1,
-			"updated", time.Now().UnixNano(), "score", score, "year", year, "domains", strings.Join(names, ","),
-			"dims", strings.Join(dims, ","))
+			"score", score, "year", year, "domains", strings.Join(names, ","), "dims", strings.Join(dims, ","))
 		p.ZAdd(ctx, k.AgreementsByDate(part), redis.Z{Score: float64(score), Member: id})
 		for _, d := range names {
 			p.ZAdd(ctx, k.AgreementsByDomain(part, d), redis.Z{Score: float64(score), Member: id})

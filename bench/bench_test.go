@@ -135,7 +135,7 @@ func TestQuickModeSmoke(t *testing.T) {
 	// Redis' account of a phase names the commands that phase sends.
 	for file, cmd := range map[string]string{
 		"baseline-redis-redis.commandstats.txt": "zadd",
-		"query-list-redis.commandstats.txt":     "hmget",
+		"query-list-redis.commandstats.txt":     "hget",
 		"query-trade-redis.commandstats.txt":    "zrange",
 	} {
 		b, err := os.ReadFile(filepath.Join(cfg.OutDir, "profiles", file))

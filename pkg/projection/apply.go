@@ -340,7 +340,7 @@ func removeResult(cmd *redis.Cmd) (string, int64, error) {
 }
 
 // marshalRecord encodes m without the fields the projection owns (revision,
-// updated_at): those come from the version metadata when read back. The
+// updated_at), to which the projection appends its own (wire.go). The
 // deterministic encoding writes top-level fields one after another, so
 // dropping theirs gives the encoding of m without them, with no copy of m.
 func marshalRecord(m proto.Message) ([]byte, error) {
@@ -404,6 +404,7 @@ func (s *Store) agreementRecord(ev *bilatv1.AgreementRecorded) (*agreementRecord
 	if err != nil {
 		return nil, err
 	}
+	data = appendUpdatedAt(data, agreementOwned.updatedAt, s.updatedAt(env)) // the script appends the revision
 	year := a.GetSignedOn().GetYear()
 	if year < 0 || DateScore(a.GetSignedOn()) == 0 {
 		year = 0
@@ -427,7 +428,7 @@ type agreementRecord struct {
 	ev      *bilatv1.Envelope
 	agrID   string
 	part    string
-	data    []byte
+	data    []byte // marshalRecord's bytes and updated_at (wire.go)
 	score   int64
 	year    int32
 	domains string
@@ -507,6 +508,10 @@ func (r *agreementRecord) applyCall(stored string, baseRev int64) ([]string, []a
 	return r.s.agreementsCall([]*agreementRecord{r}, []string{stored}, []int64{baseRev})
 }
 
+// agreementArgs is how many of applyAgreementsScript's arguments each
+// event has.
+const agreementArgs = 11
+
 // agreementsCall is applyAgreementsScript's keys and arguments for the
 // records rs, each under its own partner, with the stored state each
 // caller saw and the revision each had under a previous partner.
@@ -523,7 +528,7 @@ func (s *Store) agreementsCall(rs []*agreementRecord, stored []string, baseRevs 
 		}
 	}
 	keys := make([]string, 0, 3*len(partners)+2*len(rs))
-	args := make([]any, 0, 1+len(partners)+12*len(rs))
+	args := make([]any, 0, 1+len(partners)+agreementArgs*len(rs))
 	args = append(args, len(partners))
 	for _, p := range partners {
 		keys = append(keys, k.AgreementsByDate(p), k.AgreementCounts(p), k.Applied(p))
@@ -534,7 +539,7 @@ func (s *Store) agreementsCall(rs []*agreementRecord, stored []string, baseRevs 
 		keys = append(keys, k.AgreementDoc(r.part, r.agrID))
 		domainKeys = append(domainKeys, r.domainKeys(r.part, stored[i], r.domains)...)
 		args = append(args, at[i], r.ev.GetEventId(), OrderKey(r.ev), r.data, r.score, r.year, r.domains,
-			encodeTime(s.updatedAt(r.ev)), r.agrID, stored[i], r.dims, baseRevs[i])
+			r.agrID, stored[i], r.dims, baseRevs[i])
 	}
 	slices.Sort(domainKeys)
 	return append(keys, slices.Compact(domainKeys)...), args

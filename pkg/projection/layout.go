@@ -17,7 +17,9 @@ import (
 //	1 (no marker): trade figures in per-series SETs, bytes in their HASH
 //	2: trade figures in the partner's trade:figs index and trade:cur HASH
 //	3: one figure index per flow (trade:figs:<flow>)
-const Layout = 3
+//	4: an agreement's "pb" holds its whole wire encoding, revision and
+//	   updated_at included; its record HASH has no "updated"
+const Layout = 4
 
 // layoutRebuilding is the marker's value while a rebuild has dropped the
 // projections and not yet restarted the replay: a rebuild that was cut

@@ -2,14 +2,19 @@ package projection
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"bilat.dev/pkg/testenv"
 	bilatv1 "bilat.dev/proto/bilat/v1"
 )
 
@@ -45,57 +50,70 @@ func TestMarshalRecordDropsOwnedFields(t *testing.T) {
 	}
 }
 
-// The wire encoding of a stored version decodes to the message as it was
-// received with the projection's revision and updated_at set, for both
-// record types, whatever the times and revisions.
-func TestWireRecordIsTheStoredMessageWithOwnedFields(t *testing.T) {
-	times := []time.Time{
-		time.Unix(0, 0).UTC(), time.Unix(1700000000, 0).UTC(), time.Unix(0, 5).UTC(),
-		time.Date(2026, 11, 27, 17, 45, 12, 123456789, time.UTC), time.Date(1969, 12, 31, 23, 0, 0, 1, time.UTC),
-	}
-	records := []proto.Message{
-		&bilatv1.Agreement{Id: "a1", Title: "Agreement", Domains: []bilatv1.Domain{bilatv1.Domain_DOMAIN_TRADE},
-			Partner: &bilatv1.EntityRef{Code: "GE"}},
-		&bilatv1.Agreement{},
-		&bilatv1.TradeFigure{Id: "f1", Partner: &bilatv1.EntityRef{Code: "AF"}},
-	}
-	for _, rec := range records {
+var wireTimes = []time.Time{
+	time.Unix(0, 0).UTC(), time.Unix(1700000000, 0).UTC(), time.Unix(0, 5).UTC(),
+	time.Date(2026, 11, 27, 17, 45, 12, 123456789, time.UTC), time.Date(1969, 12, 31, 23, 0, 0, 1, time.UTC),
+}
+
+// The wire encoding of a stored trade figure decodes to the figure as it
+// was received with the projection's revision and updated_at set, whatever
+// the times and revisions.
+func TestWireRecordIsTheStoredFigureWithOwnedFields(t *testing.T) {
+	for _, rec := range []*bilatv1.TradeFigure{{Id: "f1", Partner: &bilatv1.EntityRef{Code: "AF"}}, {}} {
 		for _, rev := range []int32{0, 1, 300, -2} {
-			for _, at := range times {
+			for _, at := range wireTimes {
 				data, err := marshalRecord(rec)
 				if err != nil {
 					t.Fatal(err)
 				}
-				// As HMGET of recordFields answers.
-				h := EncodeVersion(Version{EventID: "e", Sequence: 9, Revision: rev, UpdatedAt: at})
-				vals := []string{string(data), h[fieldRev], h[fieldUpdated]}
-				want := proto.Clone(rec)
-				var owned ownedFields
-				switch w := want.(type) {
-				case *bilatv1.Agreement:
-					w.Revision, w.UpdatedAt, owned = rev, timestamppb.New(at), agreementOwned
-				case *bilatv1.TradeFigure:
-					w.Revision, w.UpdatedAt, owned = rev, timestamppb.New(at), figureOwned
-				}
-				b, ok, err := wireOf(vals, owned)
-				if len(data) == 0 {
-					// Never stored (a record has an id): an empty pb
-					// reads as no version.
-					if ok || err != nil {
-						t.Fatalf("empty bytes read as a version: %v, %v", ok, err)
-					}
-					continue
-				}
-				if err != nil || !ok {
-					t.Fatal(ok, err)
-				}
-				got := want.ProtoReflect().New().Interface()
-				if err := proto.Unmarshal(b, got); err != nil {
+				want := proto.Clone(rec).(*bilatv1.TradeFigure)
+				want.Revision, want.UpdatedAt = rev, timestamppb.New(at)
+				got := &bilatv1.TradeFigure{}
+				if err := proto.Unmarshal(wireRecord(string(data), Version{Revision: rev, UpdatedAt: at}, figureOwned), got); err != nil {
 					t.Fatal(err)
 				}
 				if !proto.Equal(got, want) {
 					t.Errorf("rev %d at %v: wire decodes to %v, want %v", rev, at, got, want)
 				}
+			}
+		}
+	}
+}
+
+// An agreement's stored bytes, updated_at appended by Go and the revision
+// by the apply script, decode to the agreement as it was received with
+// the projection's revision and updated_at set, whatever the times and
+// revisions: the script's varint is checked at every length up to the
+// largest revision.
+func TestStoredAgreementIsItsWireEncoding(t *testing.T) {
+	r := testenv.Redis(t)
+	ctx := context.Background()
+	revs := []int64{0, 126, 127, 128, 299, 16383, 16384, 1<<21 - 1, 1 << 21, 1<<28 - 1, 1 << 28, 1<<31 - 2}
+	for i, at := range wireTimes {
+		s := New(r.Client, WithClock(func() time.Time { return at }))
+		for j, base := range revs {
+			ev := agreementEvent(fmt.Sprintf("e%d-%d", i, j), 10, fmt.Sprintf("a%d-%d", i, j), "GE", 2018, bilatv1.Domain_DOMAIN_TRADE)
+			ev.Agreement.Revision, ev.Agreement.UpdatedAt = 7, timestamppb.Now() // the projection's own replace them
+			rec, err := s.agreementRecord(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys, args := rec.applyCall("", base) // no stored version
+			if err := applyAgreementsScript.Run(ctx, r.Client, keys, args...).Err(); err != nil {
+				t.Fatal(err)
+			}
+			b, err := r.Client.HGet(ctx, s.keys.AgreementDoc("GE", ev.Agreement.Id), fieldData).Bytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := DecodeAgreement(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := proto.Clone(ev.Agreement).(*bilatv1.Agreement)
+			want.Revision, want.UpdatedAt = int32(base+1), timestamppb.New(at)
+			if !proto.Equal(got, want) {
+				t.Errorf("revision %d at %v: stored agreement decodes to %v, want %v", base+1, at, got, want)
 			}
 		}
 	}
@@ -122,16 +140,23 @@ func TestHistoryEntryRoundTrip(t *testing.T) {
 	}
 }
 
-// A HASH without a version (nothing, or a record moved away: rev and
-// history only) has no wire encoding; a corrupt version is an error.
-func TestWireOfWithoutAVersion(t *testing.T) {
-	for _, vals := range [][]string{{"", "", ""}, {"", "3", ""}} {
-		if b, ok, err := wireOf(vals, agreementOwned); ok || err != nil || b != nil {
-			t.Errorf("wireOf(%v) = %x, %v, %v", vals, b, ok, err)
-		}
+// A record HASH without a current version (nothing, or a record moved
+// away or retracted: rev and history only) reads as none, not as an error.
+func TestRecordBytesWithoutAVersion(t *testing.T) {
+	r := testenv.Redis(t)
+	ctx := context.Background()
+	if err := r.Client.HSet(ctx, "moved", fieldRev, 3, "b:9", "x").Err(); err != nil {
+		t.Fatal(err)
 	}
-	if _, _, err := wireOf([]string{"\n\x02a1", "x", "0"}, agreementOwned); err == nil {
-		t.Error("a revision that is no number was read")
+	for _, key := range []string{"absent", "moved"} {
+		pipe := r.Client.Pipeline()
+		cmd := readRecord(ctx, pipe, key)
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			t.Fatal(err)
+		}
+		if b, ok, err := recordBytes(cmd); ok || err != nil || b != nil {
+			t.Errorf("%s: recordBytes = %x, %v, %v", key, b, ok, err)
+		}
 	}
 }
 

@@ -25,58 +25,26 @@ const (
 	MaxPageSize     = 500
 )
 
-// recordFields are what readers need of a record HASH: the current
-// version's bytes, which only a current version has (not a move or
-// retraction tombstone), and the fields the API adds to them (see wire.go).
-var recordFields = []string{fieldData, fieldRev, fieldUpdated}
-
-// readRecord queues the read of recordFields of a record HASH. It builds
-// the HMGET itself, with the field names boxed once (recordFieldArgs):
-// Cmdable.HMGet boxes every field name again for every record, three of
-// the allocations of each of a page's 50 reads. Its answer comes as
-// strings, not boxed values (a missing field as ""): 150 allocations fewer
-// per page.
-func readRecord(ctx context.Context, p redis.Pipeliner, key string) *redis.StringSliceCmd {
-	args := make([]any, 2, 2+len(recordFieldArgs))
-	args[0], args[1] = "hmget", key
-	cmd := redis.NewStringSliceCmd(ctx, append(args, recordFieldArgs...)...)
-	_ = p.Process(ctx, cmd) // queued: a pipeline reports errors per command
-	return cmd
+// readRecord queues the read of an agreement's current version: its whole
+// wire encoding, the "pb" field of its record HASH (see wire.go). A
+// record without one (nothing, or a move or retraction tombstone) answers
+// redis.Nil.
+func readRecord(ctx context.Context, p redis.Pipeliner, key string) *redis.StringCmd {
+	return p.HGet(ctx, key, fieldData)
 }
 
-// recordFieldArgs are recordFields as command arguments.
-var recordFieldArgs = func() []any {
-	out := make([]any, len(recordFields))
-	for i, f := range recordFields {
-		out[i] = f
-	}
-	return out
-}()
-
-// recordVersion reads readRecord's answer: the current version's bytes and
-// version; ok is false when the HASH holds none (nothing, or a tombstone).
-// A version's bytes are never empty (a record has an id), so "" is a
-// missing field.
-func recordVersion(vals []string) (data string, v Version, ok bool, err error) {
-	if len(vals) < len(recordFields) || vals[0] == "" {
-		return "", Version{}, false, nil
-	}
-	// As recordFields: pb, rev, updated.
-	v, err = parseVersion("0", vals[1], vals[2])
-	if err != nil {
-		return "", Version{}, false, err
-	}
-	return vals[0], v, true, nil
-}
-
-// wireOf is the wire encoding of the version readRecord's answer holds; ok
-// is false when the HASH holds none.
-func wireOf(vals []string, owned ownedFields) (b []byte, ok bool, err error) {
-	data, v, ok, err := recordVersion(vals)
-	if !ok || err != nil {
+// recordBytes is readRecord's answer; ok is false when the record has no
+// current version. The bytes are Redis' reply itself, not a copy
+// (StringCmd.Bytes): the caller must not change them.
+func recordBytes(cmd *redis.StringCmd) (b []byte, ok bool, err error) {
+	b, err = cmd.Bytes()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return nil, false, nil
+	case err != nil:
 		return nil, false, err
 	}
-	return wireRecord(data, v, owned), true, nil
+	return b, len(b) > 0, nil
 }
 
 // GetAgreement returns the current version of an agreement, or ErrNotFound.
@@ -93,7 +61,8 @@ func (s *Store) GetAgreement(ctx context.Context, id string) (*bilatv1.Agreement
 }
 
 // GetAgreementWire is GetAgreement's answer in its wire encoding (see
-// wire.go), or ErrNotFound.
+// wire.go), or ErrNotFound. The bytes are Redis' reply, for the caller to
+// forward or decode but not to change.
 func (s *Store) GetAgreementWire(ctx context.Context, id string) ([]byte, error) {
 	if !validID(id) {
 		return nil, ErrNotFound
@@ -109,15 +78,11 @@ func (s *Store) GetAgreementWire(ctx context.Context, id string) ([]byte, error)
 	if err != nil {
 		return nil, fmt.Errorf("get agreement %q location: %w", id, err)
 	}
-	var rec *redis.StringSliceCmd
+	var rec *redis.StringCmd
 	if err := s.read(ctx, 1, func(p redis.Pipeliner) { rec = readRecord(ctx, p, s.keys.AgreementDoc(partner, id)) }); err != nil {
 		return nil, fmt.Errorf("get agreement %q: %w", id, err)
 	}
-	vals, err := rec.Result()
-	if err != nil {
-		return nil, fmt.Errorf("get agreement %q: %w", id, err)
-	}
-	b, ok, err := wireOf(vals, agreementOwned)
+	b, ok, err := recordBytes(rec)
 	if err != nil {
 		return nil, fmt.Errorf("get agreement %q: %w", id, err)
 	}
@@ -149,7 +114,7 @@ func (f AgreementFilter) tokenCheck(score int64, member string) string {
 
 // AgreementPage is one page of ListAgreements. Its agreements are kept in
 // their wire encoding (see wire.go), which the gateway forwards as it is;
-// Agreements decodes them.
+// Agreements decodes them. As GetAgreementWire's, the bytes are read-only.
 type AgreementPage struct {
 	Wire          [][]byte // bilat.v1.Agreement encodings, in page order
 	NextPageToken string   // empty on the last page
@@ -472,9 +437,10 @@ func zpageOf(zs []redis.Z, count int) zpageRead {
 	return pg
 }
 
-// agreementsByID loads agreements in order, in their wire encoding;
-// partner "" looks each one up in the location index. Ids whose record
-// vanished meanwhile are skipped.
+// agreementsByID loads agreements in order, in their wire encoding (one
+// HGET each, the bytes as Redis returned them); partner "" looks each one
+// up in the location index. Ids whose record vanished meanwhile are
+// skipped.
 func (s *Store) agreementsByID(ctx context.Context, partner string, ids []string) ([][]byte, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -501,7 +467,7 @@ func (s *Store) agreementsByID(ctx context.Context, partner string, ids []string
 			partners[i] = p
 		}
 	}
-	cmds := make([]*redis.StringSliceCmd, len(ids))
+	cmds := make([]*redis.StringCmd, len(ids))
 	if err := s.read(ctx, len(ids), func(p redis.Pipeliner) {
 		for i, id := range ids {
 			if partners[i] != "" {
@@ -511,36 +477,18 @@ func (s *Store) agreementsByID(ctx context.Context, partner string, ids []string
 	}); err != nil {
 		return nil, fmt.Errorf("read agreements: %w", err)
 	}
-	type record struct {
-		data string
-		v    Version
-	}
-	recs := make([]record, 0, len(ids))
-	size := 0
+	out := make([][]byte, 0, len(ids))
 	for i, c := range cmds {
 		if c == nil {
 			continue
 		}
-		if err := c.Err(); err != nil {
+		b, ok, err := recordBytes(c)
+		if err != nil {
 			return nil, fmt.Errorf("read agreement %q: %w", ids[i], err)
 		}
-		data, v, ok, err := recordVersion(c.Val())
-		if err != nil {
-			return nil, fmt.Errorf("agreement %q: %w", ids[i], err)
-		}
 		if ok {
-			recs = append(recs, record{data, v})
-			size += len(data) + maxOwnedSize
+			out = append(out, b)
 		}
-	}
-	// One buffer holds every record of the page: one allocation, not one
-	// per record.
-	buf := make([]byte, 0, size)
-	out := make([][]byte, len(recs))
-	for i, r := range recs {
-		start := len(buf)
-		buf = appendWireRecord(buf, r.data, r.v, agreementOwned)
-		out[i] = buf[start:len(buf):len(buf)]
 	}
 	return out, nil
 }

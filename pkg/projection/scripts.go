@@ -2,6 +2,7 @@ package projection
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -73,7 +74,7 @@ end
 local function retire(doc)
   local c = redis.call('HMGET', doc, 'seq', 'pb')
   if c[1] and c[2] then keepBody(doc, c[1], c[2]) end
-  redis.call('HDEL', doc, 'pb', 'event', 'seq', 'updated', 'score', 'year', 'domains', 'dims', 'tomb')
+  redis.call('HDEL', doc, 'pb', 'event', 'seq', 'score', 'year', 'domains', 'dims', 'tomb')
 end
 local function agrRemove(counts, bydate, dprefix, id, domains, year, dims)
   redis.call('ZREM', bydate, id)
@@ -124,22 +125,24 @@ end
 // versions.
 // ARGV: the number of partners, each partner's domain key prefix, then for
 // each event: its partner's position (1-based), event id, sequence,
-// protobuf bytes, date score, year, domains csv, updated (ns), agreement
-// id, domains csv the caller saw stored, dimensions csv (counted per year
-// next to the domains: "lvl|state,st|signed"), revision of the version
-// removed from the previous partner (0).
+// protobuf bytes (updated_at appended, revision to append; see wire.go),
+// date score, year, domains csv, agreement id, domains csv the caller saw
+// stored, dimensions csv (counted per year next to the domains:
+// "lvl|state,st|signed"), revision of the version removed from the
+// previous partner (0).
 // Returns, per event, {status, exists, score, domains, revision} of the
 // stored version afterwards; status is applied, duplicate, stale or retry.
-var applyAgreementsScript = redis.NewScript(luaHelpers + `
+var applyAgreementsScript = redis.NewScript(luaHelpers + luaRevision +
+	"local W = " + strconv.Itoa(agreementArgs) + " -- ARGV per event\n" + `
 local np = tonumber(ARGV[1])
-local n = (#ARGV - 1 - np) / 12
+local n = (#ARGV - 1 - np) / W
 local parts = {}
 for j = 1, np do
   parts[j] = {bydate = KEYS[3 * j - 2], counts = KEYS[3 * j - 1], applied = KEYS[3 * j],
     dprefix = ARGV[1 + j], evs = {}, at = {}, marks = {}, dated = {}, byDomain = {}}
 end
 for i = 1, n do
-  local a = 1 + np + (i - 1) * 12
+  local a = 1 + np + (i - 1) * W
   local p = parts[tonumber(ARGV[a + 1])]
   p.evs[#p.evs + 1] = ARGV[a + 2]
   p.at[#p.at + 1] = i
@@ -164,9 +167,9 @@ local function state(doc, status)
   return {status, '1', c[1], c[2] or '', c[3] or '0'}
 end
 for i = 1, n do
-  local a = 1 + np + (i - 1) * 12
+  local a = 1 + np + (i - 1) * W
   local p = parts[tonumber(ARGV[a + 1])]
-  local ev, seq, score, year, domains, id, dims = ARGV[a + 2], ARGV[a + 3], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 9], ARGV[a + 11]
+  local ev, seq, score, year, domains, id, dims = ARGV[a + 2], ARGV[a + 3], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 10]
   local doc = KEYS[3 * np + i]
   if seen[i] == 1 then
     out[i] = state(doc, 'duplicate')
@@ -176,7 +179,7 @@ for i = 1, n do
       if not (cur[1] and tonumber(cur[1]) == tonumber(seq)) then keepBody(doc, seq, ARGV[a + 4]) end
       p.marks[#p.marks + 1] = ev
       out[i] = state(doc, 'stale')
-    elseif (cur[2] or '') ~= ARGV[a + 10] then
+    elseif (cur[2] or '') ~= ARGV[a + 9] then
       if p.one then redis.call('SREM', p.applied, ev) end
       out[i] = {'retry'}
     else
@@ -201,10 +204,10 @@ for i = 1, n do
         bump(p.counts, d .. '|' .. year, 1)
       end
       bump(p.counts, 'all|' .. year, 1)
-      local rev = math.max(tonumber(cur[4]) or 0, tonumber(ARGV[a + 12])) + 1
+      local rev = math.max(tonumber(cur[4]) or 0, tonumber(ARGV[a + 11])) + 1
       if cur[6] then redis.call('HDEL', doc, 'tomb') end
-      redis.call('HSET', doc, 'pb', ARGV[a + 4], 'event', ev, 'seq', seq, 'rev', rev,
-        'updated', ARGV[a + 8], 'score', score, 'year', year, 'domains', domains, 'dims', dims)
+      redis.call('HSET', doc, 'pb', ARGV[a + 4] .. revisionField(rev), 'event', ev, 'seq', seq, 'rev', rev,
+        'score', score, 'year', year, 'domains', domains, 'dims', dims)
       p.marks[#p.marks + 1] = ev
       out[i] = {'applied', '1', score, domains, tostring(rev)}
     end

@@ -1,7 +1,6 @@
 package projection
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -9,54 +8,29 @@ import (
 	bilatv1 "bilat.dev/proto/bilat/v1"
 )
 
-// Fields of a record HASH (agr:doc:<id>, trade:fig:<id>). The Lua scripts
-// write them; Go reads them back through DecodeVersion (the readers, through wireOf).
+// Fields of a record HASH (agr:doc:<id>, trade:fig:<id>), which the Lua
+// scripts write.
 const (
-	fieldData    = "pb"      // agreements: protobuf bytes as received (revision/updated_at unset); trade: in TradeCurrent
+	fieldData    = "pb"      // agreements: the current version's wire encoding (wire.go); trade: in TradeCurrent
 	fieldEvent   = "event"   // id of the event that wrote this version
 	fieldSeq     = "seq"     // OrderKey of its envelope (decimal)
 	fieldRev     = "rev"     // versions applied so far, 1 for the first
-	fieldUpdated = "updated" // when the projection applied it, Unix nanoseconds (decimal)
+	fieldUpdated = "updated" // trade: when the projection applied it, Unix nanoseconds (decimal)
 	fieldScore   = "score"   // agreements: DateScore; trade: PeriodScore
 	fieldYear    = "year"    // agreements: signing year, 0 when undated
 	fieldDomains = "domains" // agreements: comma-separated DomainNames, "" when none
 	fieldSeries  = "series"  // trade: SeriesKey
 )
 
-// Version is the metadata stored next to a record's protobuf bytes.
+// Version is the metadata stored next to a trade figure's protobuf bytes.
 type Version struct {
-	// EventID is the id of the event that wrote this version.
-	EventID string
-	// Sequence is OrderKey of that event's envelope; a higher one is newer.
+	// Sequence is OrderKey of the envelope of the event that wrote this
+	// version; a higher one is newer.
 	Sequence uint64
 	// Revision counts the versions applied: 1 for the first.
 	Revision int32
 	// UpdatedAt is when the projection applied the version.
 	UpdatedAt time.Time
-}
-
-// errNoVersion means a record HASH lacks its metadata (it does not exist).
-var errNoVersion = errors.New("projection: record has no version metadata")
-
-// EncodeVersion is the HASH form of v (what the Lua scripts write).
-func EncodeVersion(v Version) map[string]string {
-	return map[string]string{
-		fieldEvent:   v.EventID,
-		fieldSeq:     strconv.FormatUint(v.Sequence, 10),
-		fieldRev:     strconv.FormatInt(int64(v.Revision), 10),
-		fieldUpdated: encodeTime(v.UpdatedAt),
-	}
-}
-
-// DecodeVersion reads the version metadata of a record HASH.
-func DecodeVersion(h map[string]string) (Version, error) {
-	seq, ok := h[fieldSeq]
-	if !ok {
-		return Version{}, errNoVersion
-	}
-	v, err := parseVersion(seq, h[fieldRev], h[fieldUpdated])
-	v.EventID = h[fieldEvent]
-	return v, err
 }
 
 // parseVersion reads the seq, rev and updated fields of a record HASH.

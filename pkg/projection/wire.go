@@ -2,6 +2,8 @@ package projection
 
 import (
 	"fmt"
+	"strings"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -12,13 +14,20 @@ import (
 
 // Wire encodings of stored records.
 //
-// A record HASH keeps a version's protobuf encoding without the two fields
-// the projection owns (revision, updated_at; see marshalRecord) and those
-// two beside it. The protobuf wire format lets fields follow one another
-// in any order, so the message the API returns is the stored bytes with
-// those two fields appended. A reader that only forwards records (the
-// gateway's GetAgreement and ListAgreements) therefore never decodes and
-// re-encodes them, which was about half of the gateway's CPU per page.
+// The projection owns two fields of a record: revision and updated_at. A
+// stored version is the message as received without them (marshalRecord)
+// followed by the projection's own two, which the protobuf wire format
+// allows: fields may follow one another in any order. A reader that only
+// forwards records (the gateway's GetAgreement and ListAgreements)
+// therefore never decodes and re-encodes them, which was about half of the
+// gateway's CPU per page.
+//
+// An agreement's record HASH keeps that whole encoding in "pb": statistics
+// appends updated_at to the bytes it sends (appendUpdatedAt), and the apply
+// script appends the revision it counts (luaRevision). A read is one field,
+// forwarded as Redis returned it. A trade figure keeps "<revision>:<updated>:
+// <bytes>" in its partner's TradeCurrent HASH instead, and its readers
+// append the two fields (appendWireRecord).
 
 // ownedFields are the field numbers of revision and updated_at in a
 // record message.
@@ -39,21 +48,22 @@ var (
 // length of 1 and a Timestamp: seconds up to 11 bytes, nanos up to 6).
 const maxOwnedSize = 32
 
-// wireRecord is the full encoding of a stored version: its bytes as the
-// record HASH keeps them, then revision and updated_at.
+// wireRecord is the full encoding of a stored trade figure: its bytes as
+// TradeCurrent keeps them, then revision and updated_at.
 func wireRecord(data string, v Version, owned ownedFields) []byte {
-	return appendWireRecord(make([]byte, 0, len(data)+maxOwnedSize), data, v, owned)
-}
-
-// appendWireRecord appends wireRecord's encoding to b.
-func appendWireRecord(b []byte, data string, v Version, owned ownedFields) []byte {
+	b := make([]byte, 0, len(data)+maxOwnedSize)
 	b = append(b, data...)
 	if v.Revision != 0 {
 		b = protowire.AppendTag(b, owned.revision, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(int64(v.Revision))) // int32 encodes sign-extended
 	}
+	return appendUpdatedAt(b, owned.updatedAt, v.UpdatedAt)
+}
+
+// appendUpdatedAt appends t as the google.protobuf.Timestamp field num.
+func appendUpdatedAt(b []byte, num protowire.Number, t time.Time) []byte {
 	// google.protobuf.Timestamp: seconds = 1, nanos = 2.
-	secs, nanos := v.UpdatedAt.Unix(), int32(v.UpdatedAt.Nanosecond())
+	secs, nanos := t.Unix(), int32(t.Nanosecond())
 	var tsBuf [17]byte // see maxOwnedSize; on the stack
 	ts := tsBuf[:0]
 	if secs != 0 {
@@ -64,9 +74,31 @@ func appendWireRecord(b []byte, data string, v Version, owned ownedFields) []byt
 		ts = protowire.AppendTag(ts, 2, protowire.VarintType)
 		ts = protowire.AppendVarint(ts, uint64(int64(nanos)))
 	}
-	b = protowire.AppendTag(b, owned.updatedAt, protowire.BytesType)
+	b = protowire.AppendTag(b, num, protowire.BytesType)
 	return protowire.AppendBytes(b, ts)
 }
+
+// luaRevision defines revisionField(rev) for the apply script: the
+// encoding of an agreement's revision field, which the script appends to
+// the bytes it stores once it has counted the revision. A revision is
+// positive and below 2^31, where a Lua number is an exact integer.
+var luaRevision = func() string {
+	var tag strings.Builder
+	for _, c := range protowire.AppendTag(nil, agreementOwned.revision, protowire.VarintType) {
+		fmt.Fprintf(&tag, "\\%03d", c) // Lua 5.1 escapes bytes in decimal
+	}
+	return `local REVISION_TAG = "` + tag.String() + `"
+local function revisionField(rev)
+  local out = {REVISION_TAG}
+  while rev >= 128 do
+    out[#out + 1] = string.char(rev % 128 + 128)
+    rev = math.floor(rev / 128)
+  end
+  out[#out + 1] = string.char(rev)
+  return table.concat(out)
+end
+`
+}()
 
 // DecodeAgreement decodes the wire encoding of an agreement (what
 // GetAgreementWire and AgreementPage hold).

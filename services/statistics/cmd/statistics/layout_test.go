@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"bilat.dev/pkg/natsx"
@@ -85,13 +86,15 @@ func TestStatisticsRebuildsWhatItCannotServe(t *testing.T) {
 	}
 	served := func(what string) {
 		t.Helper()
+		// The marker first: an older layout's projections may read well
+		// enough until the rebuild drops them.
 		testenv.Eventually(t, 15*time.Second, what, func() bool {
+			if r.Client.Get(ctx, k.LayoutMarker()).Val() != strconv.Itoa(projection.Layout) {
+				return false
+			}
 			ids, err := store.ScanAgreements(ctx, projection.AgreementScan{Partner: "GE"})
 			return err == nil && len(ids) == 1 && figures() == 1
 		})
-		if v := r.Client.Get(ctx, k.LayoutMarker()).Val(); v != strconv.Itoa(projection.Layout) {
-			t.Fatalf("layout marker = %q, want %d", v, projection.Layout)
-		}
 	}
 
 	logs, stop := startStatistics(t, n.URL, r.URL)
@@ -101,12 +104,13 @@ func TestStatisticsRebuildsWhatItCannotServe(t *testing.T) {
 		t.Fatal("an empty store was rebuilt")
 	}
 
-	// rebuilt starts statistics over what an older build left, with oldKey
-	// among it, and checks that it rebuilds, says why and drops oldKey.
-	rebuilt := func(layout, why, oldKey string) {
+	// rebuilt starts statistics over what an older build left, which old
+	// tells apart from this build's projections, and checks that it
+	// rebuilds, says why and leaves nothing old.
+	rebuilt := func(layout, why string, old func() bool) {
 		t.Helper()
-		if figures() != 0 {
-			t.Fatalf("the layout %s figure is readable: the test does not test anything", layout)
+		if !old() {
+			t.Fatalf("no layout %s projection to rebuild: the test does not test anything", layout)
 		}
 		logs, stop := startStatistics(t, n.URL, r.URL)
 		served("rebuild of layout " + layout)
@@ -114,9 +118,14 @@ func TestStatisticsRebuildsWhatItCannotServe(t *testing.T) {
 		if !strings.Contains(logs.String(), why) {
 			t.Fatalf("the log does not say why it rebuilt:\n%s", logs.String())
 		}
-		if r.Client.Exists(ctx, oldKey).Val() != 0 {
-			t.Fatalf("the layout %s key %s survived the rebuild", layout, oldKey)
+		if old() {
+			t.Fatalf("a layout %s projection survived the rebuild", layout)
 		}
+	}
+	// oldFigure: the figure is unreadable, or a key only an older layout
+	// writes still exists.
+	oldFigure := func(key string) func() bool {
+		return func() bool { return figures() == 0 || r.Client.Exists(ctx, key).Val() != 0 }
 	}
 
 	// What a build of layout 1 left: no marker, the figure in a series
@@ -125,14 +134,33 @@ func TestStatisticsRebuildsWhatItCannotServe(t *testing.T) {
 	r.Client.Del(ctx, append(k.TradeFigureIndexes("AF"), k.LayoutMarker(), k.TradeCurrent("AF"))...)
 	r.Client.SAdd(ctx, oldSet, "f1")
 	r.Client.ZAdd(ctx, "bilat:{AF}:trade:keys", redis.Z{Score: 20180000, Member: "BY|2018|turnover|unspecified"})
-	rebuilt("1", "layout 1", oldSet)
+	rebuilt("1", "layout 1", oldFigure(oldSet))
 
 	// What a build of layout 2 left: every flow's figures in one index.
 	oldIndex := "bilat:{AF}:trade:figs"
 	r.Client.Set(ctx, k.LayoutMarker(), "2", 0)
 	r.Client.Del(ctx, k.TradeFigureIndexes("AF")...)
 	r.Client.ZAdd(ctx, oldIndex, redis.Z{Score: 20180000, Member: "BY|2018|turnover|unspecified|f1"})
-	rebuilt("2", "layout 2, this build reads", oldIndex)
+	rebuilt("2", "layout 2, this build reads", oldFigure(oldIndex))
+
+	// What a build of layout 3 left: an agreement's bytes without its
+	// revision and updated_at, which its record HASH kept beside them.
+	doc := k.AgreementDoc("GE", "a1")
+	a, err := store.GetAgreement(ctx, "a1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Revision, a.UpdatedAt = 0, nil
+	pb, err := proto.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Client.Set(ctx, k.LayoutMarker(), "3", 0)
+	r.Client.HSet(ctx, doc, "pb", pb, "updated", 1700000101000000000)
+	rebuilt("3", "layout 3, this build reads", func() bool {
+		a, err := store.GetAgreement(ctx, "a1")
+		return err != nil || a.GetRevision() == 0 || r.Client.HExists(ctx, doc, "updated").Val()
+	})
 
 	// A rebuild that dropped the projections and stopped before its
 	// replay restarted.
