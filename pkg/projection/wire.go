@@ -27,7 +27,7 @@ import (
 // script appends the revision it counts (luaRevision). A read is one field,
 // forwarded as Redis returned it. A trade figure keeps "<revision>:<updated>:
 // <bytes>" in its partner's TradeCurrent HASH instead, and its readers
-// append the two fields (appendWireRecord).
+// append the two fields (wireRecord).
 
 // ownedFields are the field numbers of revision and updated_at in a
 // record message.
@@ -42,7 +42,7 @@ var (
 	figureOwned    = ownedFieldsOf((*bilatv1.TradeFigure)(nil))
 )
 
-// maxOwnedSize bounds what appendWireRecord adds to the stored bytes, for
+// maxOwnedSize bounds what wireRecord adds to the stored bytes, for
 // field numbers below 2048: revision (a tag of up to 2 bytes and a
 // sign-extended varint of up to 10) and updated_at (a tag of up to 2, a
 // length of 1 and a Timestamp: seconds up to 11 bytes, nanos up to 6).
