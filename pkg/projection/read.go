@@ -693,7 +693,7 @@ func currentWire(v any) ([]byte, error) {
 	if !ok1 || !ok2 {
 		return nil, fmt.Errorf("malformed current version %.40q", str)
 	}
-	ver, err := parseVersion("0", rev, updated)
+	ver, err := parseVersion(rev, updated)
 	if err != nil {
 		return nil, err
 	}

@@ -22,23 +22,17 @@ const (
 	fieldSeries  = "series"  // trade: SeriesKey
 )
 
-// Version is the metadata stored next to a trade figure's protobuf bytes.
+// Version is what a trade figure's current version in TradeCurrent
+// carries besides its protobuf bytes: the fields the projection owns.
 type Version struct {
-	// Sequence is OrderKey of the envelope of the event that wrote this
-	// version; a higher one is newer.
-	Sequence uint64
 	// Revision counts the versions applied: 1 for the first.
 	Revision int32
 	// UpdatedAt is when the projection applied the version.
 	UpdatedAt time.Time
 }
 
-// parseVersion reads the seq, rev and updated fields of a record HASH.
-func parseVersion(seqS, revS, updatedS string) (Version, error) {
-	seq, err := strconv.ParseUint(seqS, 10, 64)
-	if err != nil {
-		return Version{}, fmt.Errorf("decode version: sequence %q: %w", seqS, err)
-	}
+// parseVersion reads the revision and updated time of a TradeCurrent value.
+func parseVersion(revS, updatedS string) (Version, error) {
 	rev, err := strconv.ParseInt(revS, 10, 32)
 	if err != nil {
 		return Version{}, fmt.Errorf("decode version: revision %q: %w", revS, err)
@@ -47,7 +41,7 @@ func parseVersion(seqS, revS, updatedS string) (Version, error) {
 	if err != nil {
 		return Version{}, fmt.Errorf("decode version: updated %q: %w", updatedS, err)
 	}
-	return Version{Sequence: seq, Revision: int32(rev), UpdatedAt: time.Unix(0, ns).UTC()}, nil
+	return Version{Revision: int32(rev), UpdatedAt: time.Unix(0, ns).UTC()}, nil
 }
 
 func encodeTime(t time.Time) string { return strconv.FormatInt(t.UnixNano(), 10) }
